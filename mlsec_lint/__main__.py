@@ -1,0 +1,3 @@
+from mlsec_lint.cli import main
+
+raise SystemExit(main())

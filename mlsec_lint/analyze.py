@@ -1,0 +1,148 @@
+"""Per-file analysis: parse a source by its kind and extract facts.
+
+This is the unit of work that runs in parallel; it touches nothing but its input.
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlsec_lint.facts import FileAnalysis
+from mlsec_lint.model import Notice
+from mlsec_lint.source import Source
+
+
+def analyze(source: Source, kind: str) -> FileAnalysis:
+    """Facts and notices of one decoded file; never raises on bad input."""
+    path = source.path
+    try:
+        return _DISPATCH.get(kind, _unsupported)(source, kind)
+    except RecursionError:
+        return FileAnalysis(path, kind, notices=[Notice(path, "parse-error",
+                                                        "input nested too deeply; not scanned", "warning")])
+
+
+def _unsupported(source: Source, kind: str) -> FileAnalysis:
+    return FileAnalysis(source.path, kind)
+
+
+def _dockerfile(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import dockerfile
+
+    return dockerfile.extract(source.text, source.path)
+
+
+def _requirements(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import dependencies
+
+    return FileAnalysis(source.path, kind, facts=dependencies.from_requirements(source.text, source.path))
+
+
+def _python(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import python
+
+    return python.extract(source.text, source.path, source.lines)
+
+
+def _properties(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import serving
+
+    return serving.from_properties(source.text, source.path)
+
+
+def _in_chart_templates(path: str) -> bool:
+    parts = path.replace(os.sep, "/").split("/")
+    return "templates" in parts[:-1]
+
+
+def _yaml(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import compose, kubernetes
+    from mlsec_lint.parsers.yamldoc import YamlError, load_stream, looks_templated
+
+    path = source.path
+    templated = looks_templated(source.text)
+    if templated and _in_chart_templates(path):
+        return FileAnalysis(path, "helm-template", notices=[Notice(
+            path, "helm-template",
+            "Helm chart template not scanned; scan the rendered output instead: "
+            "helm template <chart> | mlsec-lint scan - --stdin-filename rendered.yaml", "note")])
+    try:
+        stream = load_stream(source.text)
+    except YamlError as exc:
+        if templated:
+            return FileAnalysis(path, "template", notices=[Notice(
+                path, "template", "templated YAML (Helm/Jinja) not scanned; render it first and "
+                "scan the result", "note", exc.line)])
+        label = "JSON" if kind == "json" else "YAML"
+        return FileAnalysis(path, kind, notices=[Notice(
+            path, "parse-error", exc.message.replace("invalid YAML", f"invalid {label}"),
+            "warning", exc.line)])
+    fa = FileAnalysis(path, kind)
+    fa.extra["scalar_spans"] = stream.scalar_spans
+    for key, line in stream.duplicate_keys[:20]:
+        fa.notices.append(Notice(path, "duplicate-key",
+                                 f"duplicate key '{key}'; the last value is used", "note", line))
+    docs = [d.value for d in stream.docs]
+    facts = kubernetes.extract(docs, path)
+    if facts:
+        fa.kind = "kubernetes"
+        fa.facts = facts
+        return fa
+    if len(docs) == 1 and compose.is_compose(docs[0], os.path.basename(path)):
+        fa.kind = "compose"
+        fa.facts = compose.extract(docs[0], path)
+    return fa
+
+
+def _dotenv(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts.common import env_fact
+    from mlsec_lint.model import Span
+
+    fa = FileAnalysis(source.path, kind)
+    for i, line in enumerate(source.lines, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        body = stripped.removeprefix("export ").strip()
+        name, eq, value = body.partition("=")
+        if not eq or not name.strip():
+            continue
+        name = name.strip()
+        col = line.find(name) + 1
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        vcol = line.find("=", col) + 2
+        fa.facts.append(env_fact(name, value, Span(i, col, i, len(line) + 1),
+                                 Span(i, vcol, i, len(line) + 1), source.path, "dotenv", "dotenv"))
+    return fa
+
+
+def _shell(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts.dependencies import from_install_command
+    from mlsec_lint.model import Span
+    from mlsec_lint.parsers.shell import OffsetMap, Word, split_commands, strip_wrappers
+
+    fa = FileAnalysis(source.path, kind)
+    omap = OffsetMap.for_text(source.text)
+
+    def span_of(w: Word) -> Span:
+        line, col = omap.position(w.start)
+        eline, ecol = omap.position(max(w.start, w.end - 1))
+        return Span(line, col, eline, ecol + 1)
+
+    for cmd in split_commands(source.text):
+        fa.facts.extend(from_install_command(strip_wrappers(cmd.words), span_of, source.path, "shell"))
+    return fa
+
+
+_DISPATCH = {
+    "dockerfile": _dockerfile,
+    "requirements": _requirements,
+    "python": _python,
+    "properties": _properties,
+    "yaml": _yaml,
+    "json": _yaml,
+    "dotenv": _dotenv,
+    "shell": _shell,
+}

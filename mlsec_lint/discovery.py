@@ -1,0 +1,260 @@
+"""Finding the files to scan and classifying them by name.
+
+Directories are walked in sorted order without following symbolic links; ``.gitignore``
+files (from the repository root down) and configured excludes are honoured with
+``pathspec``'s gitignore semantics; version-control, virtual-environment, dependency and
+build directories are excluded by default. Files named on the command line are always
+scanned unless ``force_exclude`` is set (the pre-commit case). Content-based
+classification (Kubernetes vs compose vs other YAML) happens after parsing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlsec_lint.model import Notice
+
+DEFAULT_EXCLUDED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "node_modules", "bower_components",
+    "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".hypothesis", ".eggs", "build", "dist", "_build", "site-packages", ".ipynb_checkpoints",
+    ".terraform", ".direnv", ".cache", ".idea", ".vscode",
+})
+"""Directory names never descended into (unless named on the command line)."""
+
+_REQUIREMENTS = re.compile(r"(^|[-_.])(requirements|constraints)([-_.][^/]*)?\.(txt|in|pip)$", re.I)
+_SHEBANG_SHELLS = re.compile(rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b")
+_DOCKERFILE_NOT = (".dockerignore", ".md", ".txt", ".yaml", ".yml", ".json", ".py", ".sh", ".bak",
+                   ".orig", ".swp")
+
+FILE_KINDS = ("dockerfile", "yaml", "json", "python", "requirements", "pyproject", "pipfile",
+              "setup-cfg", "properties", "shell", "dotenv", "toml")
+
+
+def name_kind(path: str) -> str | None:
+    """The file kind implied by a file's name (None when the name says nothing)."""
+    base = os.path.basename(path)
+    low = base.lower()
+    stem, ext = os.path.splitext(low)
+    if low in ("dockerfile", "containerfile") or low.endswith((".dockerfile", ".containerfile")) or \
+            (low.startswith(("dockerfile.", "containerfile.", "dockerfile-")) and not low.endswith(_DOCKERFILE_NOT)):
+        return "dockerfile"
+    if ext == ".py":
+        return "python"
+    if _REQUIREMENTS.search(low) or (ext == ".txt" and os.path.basename(os.path.dirname(path)).lower()
+                                     in ("requirements", "requirements.d", "reqs")):
+        return "requirements"
+    if low == "pyproject.toml":
+        return "pyproject"
+    if base == "Pipfile":
+        return "pipfile"
+    if low == "setup.cfg":
+        return "setup-cfg"
+    if ext in (".yaml", ".yml"):
+        return "yaml"
+    if ext == ".json":
+        return "json"
+    if ext == ".properties":
+        return "properties"
+    if ext in (".sh", ".bash"):
+        return "shell"
+    if low == ".env" or low.startswith(".env.") or ext == ".env":
+        return "dotenv"
+    if ext == ".toml":
+        return "toml"
+    return None
+
+
+def sniff_kind(abspath: str) -> str | None:
+    """Classify an extensionless file by its shebang (entrypoint scripts)."""
+    try:
+        with open(abspath, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return None
+    return "shell" if _SHEBANG_SHELLS.match(head) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    abspath: str
+    display: str
+    kind: str
+    explicit: bool
+
+
+def display_path(abspath: str, base: str) -> str:
+    rel = os.path.relpath(abspath, base)
+    if rel.startswith(".."):
+        rel = abspath
+    return rel.replace(os.sep, "/")
+
+
+def find_repo_root(start: str) -> str | None:
+    cur = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(cur, ".git")):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return None
+        cur = parent
+
+
+class _Ignore:
+    """Stacked .gitignore specs plus configured exclude patterns."""
+
+    def __init__(self, root: str, stop: str, excludes: Sequence[str], use_gitignore: bool) -> None:
+        self.root = root  # configured excludes are relative to this directory
+        self.stop = stop  # .gitignore files are looked up to this directory (repository root)
+        self.use_gitignore = use_gitignore
+        self.specs: dict[str, Any] = {}
+        self.exclude_spec: Any = None
+        if excludes:
+            import pathspec
+
+            self.exclude_spec = pathspec.GitIgnoreSpec.from_lines(excludes)
+
+    def load_dir(self, directory: str) -> None:
+        if not self.use_gitignore or directory in self.specs:
+            return
+        path = os.path.join(directory, ".gitignore")
+        spec = None
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    lines = fh.read().splitlines()
+            except OSError:
+                lines = []
+            if lines:
+                import pathspec
+
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        self.specs[directory] = spec
+
+    def ignored(self, abspath: str, is_dir: bool) -> bool:
+        suffix = "/" if is_dir else ""
+        if self.exclude_spec is not None:
+            rel = display_path(abspath, self.root)
+            if self.exclude_spec.match_file(rel + suffix):
+                return True
+        if not self.use_gitignore:
+            return False
+        directory = os.path.dirname(abspath)
+        while True:
+            spec = self.specs.get(directory)
+            if spec is not None:
+                rel = os.path.relpath(abspath, directory).replace(os.sep, "/")
+                res = spec.check_file(rel + suffix)
+                if res.include is not None:
+                    return bool(res.include)
+            if directory == self.stop or len(directory) <= len(self.stop):
+                return False
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return False
+            directory = parent
+
+
+def discover(paths: Iterable[str], *, base: str | None = None, excludes: Sequence[str] = (),
+             respect_gitignore: bool = True, force_exclude: bool = False,
+             ) -> tuple[list[Target], list[Notice], int]:
+    """Files to scan, notices, and the number of files skipped as unsupported kinds."""
+    base = os.path.abspath(base or os.getcwd())
+    targets: list[Target] = []
+    notices: list[Notice] = []
+    skipped = 0
+    seen: set[str] = set()
+    repo_root = find_repo_root(base) or base
+    ignore = _Ignore(base, repo_root, excludes, respect_gitignore)
+    # .gitignore files from the repository root down to the base directory apply too
+    cur = base
+    while respect_gitignore:
+        ignore.load_dir(cur)
+        if cur == repo_root or os.path.dirname(cur) == cur:
+            break
+        cur = os.path.dirname(cur)
+
+    for raw in paths:
+        abspath = os.path.abspath(raw)
+        display = display_path(abspath, base)
+        if not os.path.lexists(abspath):
+            notices.append(Notice(display, "not-found", "no such file or directory", "error"))
+            continue
+        if os.path.isdir(abspath):
+            if force_exclude and ignore.ignored(abspath, True):
+                continue
+            found, more_notices, more_skipped = _walk(abspath, base, ignore, seen)
+            targets.extend(found)
+            notices.extend(more_notices)
+            skipped += more_skipped
+            continue
+        if force_exclude and (ignore.ignored(abspath, False) or _in_excluded_dir(abspath, base)):
+            continue
+        kind = name_kind(abspath) or (sniff_kind(abspath) if "." not in os.path.basename(abspath) else None)
+        real = os.path.realpath(abspath)
+        if kind is None or real in seen:
+            continue  # explicitly named files of unknown kind are skipped quietly
+        seen.add(real)
+        targets.append(Target(abspath, display, kind, True))
+    return targets, notices, skipped
+
+
+def _in_excluded_dir(abspath: str, base: str) -> bool:
+    rel = display_path(abspath, base)
+    return any(part in DEFAULT_EXCLUDED_DIRS for part in rel.split("/")[:-1])
+
+
+def _walk(top: str, base: str, ignore: _Ignore, seen: set[str]) -> tuple[list[Target], list[Notice], int]:
+    targets: list[Target] = []
+    notices: list[Notice] = []
+    skipped = 0
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        ignore.load_dir(directory)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            notices.append(Notice(display_path(directory, base), "unreadable",
+                                  f"cannot list directory: {exc.strerror or exc}", "error"))
+            continue
+        subdirs = []
+        for entry in entries:
+            path = entry.path
+            try:
+                if entry.is_symlink():
+                    if not ignore.ignored(path, False):
+                        notices.append(Notice(display_path(path, base), "symlink",
+                                              "symbolic link not followed", "note"))
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in DEFAULT_EXCLUDED_DIRS or ignore.ignored(path, True):
+                        continue
+                    if os.path.exists(os.path.join(path, "pyvenv.cfg")):
+                        continue  # a virtual environment
+                    subdirs.append(path)
+                    continue
+                if not entry.is_file(follow_symlinks=False) or ignore.ignored(path, False):
+                    continue
+            except OSError as exc:
+                notices.append(Notice(display_path(path, base), "unreadable",
+                                      f"cannot stat: {exc.strerror or exc}", "error"))
+                continue
+            kind = name_kind(path)
+            if kind is None and "." not in entry.name:
+                kind = sniff_kind(path)
+            if kind is None:
+                skipped += 1
+                continue
+            if path in seen:
+                continue
+            seen.add(path)
+            targets.append(Target(path, display_path(path, base), kind, False))
+        stack.extend(reversed(subdirs))
+    return targets, notices, skipped

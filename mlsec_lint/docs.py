@@ -1,0 +1,84 @@
+"""Rule documentation in ruff's shape, rendered from the rule YAML.
+
+Used by ``mlsec-lint explain``, the generated ``docs/rules/*.md`` pages and SARIF help.
+"""
+
+from __future__ import annotations
+
+from mlsec_lint.engine.rules import Rule
+
+_REF_LABELS = (
+    ("cwe", "CWE"),
+    ("owasp-ml", "OWASP Machine Learning Security Top 10"),
+    ("owasp-llm", "OWASP Top 10 for LLM Applications"),
+    ("atlas", "MITRE ATLAS"),
+    ("cve", "CVE"),
+    ("cis", "CIS Kubernetes Benchmark"),
+)
+
+_LANG = {"dockerfile": "dockerfile", "python-call": "python", "python-assign": "python",
+         "dependency": "text", "package-index": "text", "server": "properties"}
+
+
+def _ref_url(kind: str, value: str) -> str | None:
+    v = str(value)
+    if kind == "cwe" and v.upper().startswith("CWE-"):
+        return f"https://cwe.mitre.org/data/definitions/{v[4:]}.html"
+    if kind == "cve":
+        return f"https://www.cve.org/CVERecord?id={v}"
+    if kind == "atlas" and v.startswith("AML."):
+        return f"https://atlas.mitre.org/techniques/{v.split('.')[0]}.{v.split('.')[1]}" if v.startswith("AML.T") \
+            else f"https://atlas.mitre.org/{'mitigations' if v.startswith('AML.M') else 'studies'}/{v}"
+    return None
+
+
+def references_markdown(rule: Rule) -> list[str]:
+    lines = []
+    refs = rule.references
+    for key, label in _REF_LABELS:
+        values = refs.get(key) or []
+        if values:
+            rendered = []
+            for v in values:
+                url = _ref_url(key, v)
+                rendered.append(f"[{v}]({url})" if url else str(v))
+            lines.append(f"- {label}: {', '.join(rendered)}")
+    for url in refs.get("urls") or []:
+        lines.append(f"- <{url}>")
+    return lines
+
+
+def render_rule_markdown(rule: Rule) -> str:
+    d = rule.docs
+    lang = "yaml" if rule.target in ("k8s-object", "container", "service-port", "image", "env") \
+        else _LANG.get(rule.target, "text")
+    lang = d.get("language", lang)
+    out = [f"# {rule.id}: {rule.name}", "",
+           f"**{rule.title}**", "",
+           f"Category: `{rule.category}` · Severity: `{rule.severity.label}` · Applies to: `{rule.target}` facts",
+           ""]
+    if not rule.enabled:
+        out += ["This rule is disabled by default; enable it with `--select " + rule.id + "`.", ""]
+    sections = (("What it does", "what"), ("Why is this bad?", "why"))
+    for title, key in sections:
+        if d.get(key):
+            out += [f"## {title}", "", d[key].strip(), ""]
+    if d.get("example"):
+        out += ["## Example", "", f"```{lang}", d["example"].rstrip(), "```", ""]
+    if d.get("use_instead"):
+        out += ["## Use instead", "", f"```{lang}", d["use_instead"].rstrip(), "```", ""]
+    if d.get("notes"):
+        out += ["## Notes", "", d["notes"].strip(), ""]
+    refs = references_markdown(rule)
+    if refs:
+        out += ["## References", "", *refs, ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_rule_text(rule: Rule) -> str:
+    """Plain-text help (SARIF ``help.text``)."""
+    d = rule.docs
+    parts = [d.get("what", "").strip(), d.get("why", "").strip()]
+    if d.get("use_instead"):
+        parts.append("Use instead:\n" + d["use_instead"].rstrip())
+    return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,322 @@
+"""Rule conditions compiled into functions over positioned fact trees.
+
+A condition describes the *violation*. Its grammar (validated by
+``rules/rule.schema.json``):
+
+* ``{path: P, <operator>: argument, …}`` — a leaf. The operators of one leaf must all
+  hold for the same value at ``P``. With a wildcard path, one matching value suffices.
+* ``{all: [c, …]}``, ``{any: [c, …]}``, ``{not: c}`` — combinators.
+* ``{some: P, where: c}`` / ``{every: P, where: c}`` — quantifiers over the values at
+  ``P`` (usually list items); ``where`` paths are relative to each value.
+
+Paths are relative to the current value; a ``$root.`` prefix starts at the fact itself.
+Value operators apply only to values that exist: ``{path: x, not-in: [a]}`` does not
+match when ``x`` is absent (use ``exists: false`` for that).
+
+A compiled condition returns ``None`` when it does not match, otherwise the *witnesses*:
+the :class:`~mlsec_lint.tree.Hit` values that made it match, most specific first. The
+first witness is where a finding points unless the rule says ``at:``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.model import Span
+from mlsec_lint.tree import UNKNOWN, Hit, parse_path, resolve
+
+Cond = Callable[[Any, Any], "list[Hit] | None"]
+"""(current value, fact root) -> witnesses, or None when the condition does not hold."""
+
+
+class RuleSyntaxError(ValueError):
+    pass
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return value
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or value is UNKNOWN or isinstance(value, (dict, list)):
+        return None
+    return str(_norm(value))
+
+
+def _version(value: Any) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(str(value).strip())
+    except (InvalidVersion, TypeError):
+        return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None or value is UNKNOWN:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _op_equals(arg: Any) -> Callable[[Any], bool]:
+    want = _norm(arg)
+    return lambda v: _norm(v) == want
+
+
+def _op_in(arg: Any) -> Callable[[Any], bool]:
+    if not isinstance(arg, list):
+        raise RuleSyntaxError("'in' needs a list")
+    wanted = {_norm(a) for a in arg if not isinstance(a, (dict, list))}
+    return lambda v: not isinstance(v, (dict, list)) and _norm(v) in wanted
+
+
+def _op_regex(arg: Any) -> Callable[[Any], bool]:
+    try:
+        rx = re.compile(str(arg))
+    except re.error as exc:
+        raise RuleSyntaxError(f"invalid regex {arg!r}: {exc}") from None
+
+    def test(v: Any) -> bool:
+        s = _as_text(v)
+        return s is not None and rx.search(s) is not None
+
+    return test
+
+
+def _op_is(arg: Any) -> Callable[[Any], bool]:
+    names = arg if isinstance(arg, list) else [arg]
+    fns = []
+    for name in names:
+        if name not in CLASSIFIERS:
+            known = ", ".join(sorted(CLASSIFIERS))
+            raise RuleSyntaxError(f"unknown classifier {name!r} (known: {known})")
+        fns.append(CLASSIFIERS[name])
+    return lambda v: any(f(v) for f in fns)
+
+
+def _op_contains(arg: Any) -> Callable[[Any], bool]:
+    want = _norm(arg)
+
+    def test(v: Any) -> bool:
+        if isinstance(v, list):
+            return any(_norm(x) == want for x in v)
+        if isinstance(v, dict):
+            return arg in v
+        s = _as_text(v)
+        return s is not None and str(want) in s
+
+    return test
+
+
+def _op_empty(arg: Any) -> Callable[[Any], bool]:
+    want = bool(arg)
+
+    def test(v: Any) -> bool:
+        empty = v is None or (isinstance(v, (str, list, dict)) and len(v) == 0)
+        return empty == want
+
+    return test
+
+
+def _cmp(fn: Callable[[float, float], bool]) -> Callable[[Any], Callable[[Any], bool]]:
+    def make(arg: Any) -> Callable[[Any], bool]:
+        bound = _number(arg)
+        if bound is None:
+            raise RuleSyntaxError(f"numeric comparison needs a number, got {arg!r}")
+
+        def test(v: Any) -> bool:
+            n = _number(v)
+            return n is not None and fn(n, bound)
+
+        return test
+
+    return make
+
+
+def _vcmp(fn: Callable[[Any, Any], bool]) -> Callable[[Any], Callable[[Any], bool]]:
+    def make(arg: Any) -> Callable[[Any], bool]:
+        bound = _version(arg)
+        if bound is None:
+            raise RuleSyntaxError(f"version comparison needs a PEP 440 version, got {arg!r}")
+
+        def test(v: Any) -> bool:
+            ver = _version(v) if _as_text(v) is not None else None
+            return ver is not None and fn(ver, bound)
+
+        return test
+
+    return make
+
+
+def _negate(make: Callable[[Any], Callable[[Any], bool]]) -> Callable[[Any], Callable[[Any], bool]]:
+    def neg(arg: Any) -> Callable[[Any], bool]:
+        inner = make(arg)
+        return lambda v: not inner(v)
+
+    return neg
+
+
+VALUE_OPS: dict[str, Callable[[Any], Callable[[Any], bool]]] = {
+    "equals": _op_equals,
+    "not-equals": _negate(_op_equals),
+    "in": _op_in,
+    "not-in": _negate(_op_in),
+    "regex": _op_regex,
+    "not-regex": _negate(_op_regex),
+    "is": _op_is,
+    "is-not": _negate(_op_is),
+    "contains": _op_contains,
+    "not-contains": _negate(_op_contains),
+    "empty": _op_empty,
+    "lt": _cmp(lambda a, b: a < b),
+    "le": _cmp(lambda a, b: a <= b),
+    "gt": _cmp(lambda a, b: a > b),
+    "ge": _cmp(lambda a, b: a >= b),
+    "version-lt": _vcmp(lambda a, b: a < b),
+    "version-le": _vcmp(lambda a, b: a <= b),
+    "version-gt": _vcmp(lambda a, b: a > b),
+    "version-ge": _vcmp(lambda a, b: a >= b),
+}
+
+COMBINATORS = ("all", "any", "not", "some", "every")
+
+
+def _resolver(path: str) -> Callable[[Any, Any], list[Hit]]:
+    if path == "$root":
+        return lambda node, root: [Hit(root, getattr(root, "span", Span(1, 1, 1, 1)))]
+    from_root = path.startswith("$root.")
+    try:
+        segs = parse_path(path[6:] if from_root else path)
+    except ValueError as exc:
+        raise RuleSyntaxError(str(exc)) from None
+    if from_root:
+        return lambda node, root: resolve(root, segs)
+    return lambda node, root: resolve(node, segs)
+
+
+def compile_condition(spec: Any) -> Cond:
+    """Compile a condition mapping; raises :class:`RuleSyntaxError` on a bad spec."""
+    if not isinstance(spec, dict) or not spec:
+        raise RuleSyntaxError(f"a condition must be a non-empty mapping, got {spec!r}")
+    combos = [k for k in spec if k in COMBINATORS]
+    if combos:
+        return _compile_combinator(spec, combos)
+    if "path" not in spec:
+        raise RuleSyntaxError(f"condition needs 'path' or one of {', '.join(COMBINATORS)}: {spec!r}")
+    return _compile_leaf(spec)
+
+
+def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
+    if len(combos) > 1:
+        raise RuleSyntaxError(f"one combinator per condition, got {combos}")
+    op = combos[0]
+    extra = set(spec) - {op, "where"}
+    if extra:
+        raise RuleSyntaxError(f"unexpected keys {sorted(extra)} next to {op!r}")
+    arg = spec[op]
+    if op in ("all", "any"):
+        if not isinstance(arg, list) or not arg:
+            raise RuleSyntaxError(f"{op!r} needs a non-empty list of conditions")
+        subs = [compile_condition(s) for s in arg]
+        if op == "all":
+            def all_(node: Any, root: Any) -> list[Hit] | None:
+                out: list[Hit] = []
+                for sub in subs:
+                    w = sub(node, root)
+                    if w is None:
+                        return None
+                    out.extend(w)
+                return out
+            return all_
+
+        def any_(node: Any, root: Any) -> list[Hit] | None:
+            for sub in subs:
+                w = sub(node, root)
+                if w is not None:
+                    return w
+            return None
+        return any_
+    if op == "not":
+        sub = compile_condition(arg)
+        return lambda node, root: [] if sub(node, root) is None else None
+    # some / every
+    if not isinstance(arg, str) or "where" not in spec:
+        raise RuleSyntaxError(f"{op!r} needs a path and a 'where' condition")
+    get = _resolver(arg)
+    where = compile_condition(spec["where"])
+    if op == "some":
+        def some(node: Any, root: Any) -> list[Hit] | None:
+            for hit in get(node, root):
+                w = where(hit.value, root)
+                if w is not None:
+                    return [*w, hit]
+            return None
+        return some
+
+    def every(node: Any, root: Any) -> list[Hit] | None:
+        hits = get(node, root)
+        out: list[Hit] = []
+        for hit in hits:
+            w = where(hit.value, root)
+            if w is None:
+                return None
+            out.extend(w)
+        return out
+    return every
+
+
+def _compile_leaf(spec: dict[str, Any]) -> Cond:
+    path = spec["path"]
+    if not isinstance(path, str):
+        raise RuleSyntaxError(f"'path' must be a string, got {path!r}")
+    get = _resolver(path)
+    ops = {k: v for k, v in spec.items() if k != "path"}
+    unknown = set(ops) - set(VALUE_OPS) - {"exists"}
+    if unknown:
+        raise RuleSyntaxError(f"unknown operator(s) {sorted(unknown)} for path {path!r}")
+    exists = ops.pop("exists", None)
+    if exists is not None and not isinstance(exists, bool):
+        raise RuleSyntaxError(f"'exists' must be true or false for path {path!r}")
+    if exists is False:
+        if ops:
+            raise RuleSyntaxError(f"'exists: false' cannot be combined with value operators ({path!r})")
+        return lambda node, root: [] if not get(node, root) else None
+    tests = [VALUE_OPS[name](arg) for name, arg in ops.items()]
+    if not tests:
+        return lambda node, root: (hits[:1] if (hits := get(node, root)) else None)
+
+    def leaf(node: Any, root: Any) -> list[Hit] | None:
+        for hit in get(node, root):
+            if all(t(hit.value) for t in tests):
+                return [hit]
+        return None
+
+    return leaf
+
+
+def compile_select(spec: Any) -> Cond | None:
+    """``select: {path: value-or-list}``: a cheap pre-filter, all entries must hold."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise RuleSyntaxError("'select' must be a mapping of path -> value or list of values")
+    conds = [compile_condition({"path": p, "in": v if isinstance(v, list) else [v]})
+             for p, v in spec.items()]
+
+    def select(node: Any, root: Any) -> list[Hit] | None:
+        for c in conds:
+            if c(node, root) is None:
+                return None
+        return []
+
+    return select

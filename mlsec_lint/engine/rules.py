@@ -1,0 +1,219 @@
+"""Loading rules: YAML files -> immutable :class:`Rule` values with compiled conditions.
+
+Built-in rules ship in the wheel (``mlsec_lint/_rules``) and are read from the source
+tree's ``rules/`` in a checkout. They are validated against ``rules/rule.schema.json``
+by the test suite, not at every start (``jsonschema`` costs ~0.2 s to import); rules from
+user directories are always validated.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlsec_lint.engine.predicates import Cond, RuleSyntaxError, compile_condition, compile_select
+from mlsec_lint.errors import MlsecLintError
+from mlsec_lint.facts import FACT_KINDS
+from mlsec_lint.model import CATEGORIES, Severity
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+DOCS_URL = "https://github.com/mlsec-lint/mlsec-lint/blob/main/docs/rules/{id}.md"
+SCHEMA_NAME = "rule.schema.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Adjust:
+    when: Cond
+    severity: Severity
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    name: str
+    title: str
+    category: str
+    severity: Severity
+    target: str
+    when: Cond
+    message: str
+    select: Cond | None = None
+    select_spec: Mapping[str, Any] = field(default_factory=dict)
+    each: str | None = None
+    """Evaluate ``when`` once per value at this path (one finding per match)."""
+    at: tuple[str, ...] = ()
+    adjust: tuple[Adjust, ...] = ()
+    docs: Mapping[str, str] = field(default_factory=dict)
+    references: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    precision: str = "high"
+    enabled: bool = True
+    source: str = ""
+    builtin: bool = True
+
+    @property
+    def help_uri(self) -> str:
+        return str(self.references.get("docs") or DOCS_URL.format(id=self.id))
+
+    @property
+    def cwe(self) -> tuple[str, ...]:
+        return tuple(self.references.get("cwe", ()))
+
+    @property
+    def area(self) -> str:
+        parts = self.id.split("-")
+        return parts[1] if len(parts) >= 3 else parts[0]
+
+
+def builtin_rules_dir() -> Path:
+    """The ruleset shipped in the wheel, or ``rules/`` of a source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "rules"
+
+
+def rule_files(directory: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                out.append(Path(root) / name)
+    return out
+
+
+def parse_rule(data: Any, source: str, builtin: bool = True) -> Rule:
+    """Build a Rule from a parsed YAML mapping. Raises MlsecLintError with the file name."""
+    try:
+        return _parse_rule(data, source, builtin)
+    except (RuleSyntaxError, KeyError, TypeError, ValueError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise MlsecLintError(f"invalid rule {source}: {detail}") from None
+
+
+def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
+    if not isinstance(data, dict):
+        raise ValueError("a rule file must contain a mapping")
+    target = data["target"]
+    if target not in FACT_KINDS:
+        raise ValueError(f"unknown target {target!r} (known: {', '.join(sorted(FACT_KINDS))})")
+    category = data["category"]
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}")
+    adjust = tuple(
+        Adjust(compile_condition(a["when"]), Severity.parse(a["severity"]), str(a.get("note", "")))
+        for a in data.get("adjust", []) or []
+    )
+    at = data.get("at", ())
+    return Rule(
+        id=str(data["id"]),
+        name=str(data["name"]),
+        title=str(data["title"]),
+        category=category,
+        severity=Severity.parse(data["severity"]),
+        target=target,
+        when=compile_condition(data["when"]),
+        message=str(data["message"]).strip(),
+        select=compile_select(data.get("select")),
+        select_spec=dict(data.get("select") or {}),
+        each=_each_path(data.get("each")),
+        at=(at,) if isinstance(at, str) else tuple(at),
+        adjust=adjust,
+        docs={k: str(v) for k, v in (data.get("docs") or {}).items()},
+        references=dict(data.get("references") or {}),
+        tags=tuple(data.get("tags", ())),
+        precision=str(data.get("precision", "high")),
+        enabled=bool(data.get("enabled", True)),
+        source=source,
+        builtin=builtin,
+    )
+
+
+def _each_path(value: Any) -> str | None:
+    if value is None:
+        return None
+    from mlsec_lint.tree import parse_path
+
+    parse_path(str(value))  # raises ValueError on a malformed path
+    return str(value)
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - safe C loader
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MlsecLintError(f"cannot read rule file {path}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    path = builtin_rules_dir() / SCHEMA_NAME
+    with open(path, encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+def validate_rule_data(data: Any, source: str) -> None:
+    """Validate one rule mapping against the schema (imports jsonschema lazily)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise MlsecLintError(f"invalid rule {source}: at {where}: {err.message}")
+
+
+def load_rules_from(directory: Path, builtin: bool, validate: bool) -> list[Rule]:
+    rules = []
+    for path in rule_files(directory):
+        data = _load_yaml(path)
+        source = str(path)
+        if validate:
+            validate_rule_data(data, source)
+        rules.append(parse_rule(data, source, builtin))
+    return rules
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_rules() -> tuple[Rule, ...]:
+    return tuple(load_rules_from(builtin_rules_dir(), builtin=True, validate=False))
+
+
+def load_ruleset(extra_dirs: Iterable[str | Path] = ()) -> list[Rule]:
+    """Built-in rules plus rules from user directories (validated); ids must be unique."""
+    rules = list(builtin_rules())
+    for d in extra_dirs:
+        p = Path(d)
+        if not p.is_dir():
+            raise MlsecLintError(f"rule directory not found: {d}")
+        rules.extend(load_rules_from(p, builtin=False, validate=True))
+    seen: dict[str, str] = {}
+    for r in rules:
+        if r.id in seen:
+            raise MlsecLintError(f"duplicate rule id {r.id} in {r.source} and {seen[r.id]}")
+        seen[r.id] = r.source
+    return sorted(rules, key=lambda r: r.id)
+
+
+def matches_selector(rule: Rule, selector: str) -> bool:
+    """Selectors: an id or id prefix (``MLS-PY``), a rule name, a category or a severity."""
+    s = selector.strip()
+    if not s:
+        return False
+    if s.upper() == "ALL" or rule.id.upper().startswith(s.upper()):
+        return True
+    low = s.lower()
+    return low in (rule.name, rule.category, rule.severity.label)

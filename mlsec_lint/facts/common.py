@@ -1,0 +1,75 @@
+"""Fact builders shared by several file kinds: images, environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlsec_lint import knowledge
+from mlsec_lint.facts import Fact, record
+from mlsec_lint.model import Span
+from mlsec_lint.tree import PDict, PList
+
+
+_MUTABLE_TAGS = {"latest", "nightly", "main", "master", "dev", "edge", "stable", "devel"}
+
+
+def image_fact(ref: str, span: Span, path: str, origin: str, key: str = "",
+               **extra: object) -> Fact:
+    """An ``image`` fact: the parsed reference plus what the image table knows about it."""
+    img = knowledge.parse_image(ref)
+    fam = knowledge.image_family(ref)
+    tag = img.tag
+    tag_l = (tag or "").lower()
+    mutable = img.digest is None and (tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith("latest"))
+    data = record(
+        span,
+        image=ref,
+        registry=img.registry,
+        repository=img.repository,
+        name=img.match_name,
+        tag=tag,
+        digest=img.digest,
+        untagged=tag is None and img.digest is None,
+        mutable_tag=mutable,
+        dynamic=img.dynamic,
+        ml=bool(fam and fam.ml),
+        family=fam.family if fam else None,
+        server=fam.server if fam else None,
+        origin=origin,
+        **extra,
+    )
+    for k in [k for k, v in data.items() if v is None]:
+        del data[k]
+    return Fact("image", path, data, span, key or f"image/{ref}")
+
+
+def env_facts_from_k8s(env: PList, path: str, owner_key: str, origin: str) -> Iterator[Fact]:
+    """``env:`` items of a container: ``{name, value}`` or ``{name, valueFrom}``."""
+    for i, item in enumerate(env):
+        if not isinstance(item, PDict) or not isinstance(item.get("name"), str):
+            continue
+        span = env.item_span(i)
+        data = PDict(item.span)
+        data.put("name", item["name"], item.kspan.get("name"), item.vspan.get("name"))
+        if "value" in item:
+            value = item["value"]
+            data.put("value", "" if value is None else str(value) if not isinstance(value, str) else value,
+                     item.kspan.get("value"), item.vspan.get("value"))
+        if "valueFrom" in item:
+            data.put("valueFrom", item["valueFrom"], item.kspan.get("valueFrom"), item.vspan.get("valueFrom"))
+        data.put("literal", "value" in item and "valueFrom" not in item, span)
+        data.put("origin", origin, span)
+        data.put("owner", owner_key, span)
+        yield Fact("env", path, data, span, f"{owner_key}/env/{item['name']}")
+
+
+def env_fact(name: str, value: str | None, span: Span, value_span: Span | None, path: str,
+             origin: str, owner_key: str = "", literal: bool = True) -> Fact:
+    data = PDict(span)
+    data.put("name", name, span, span)
+    if value is not None:
+        data.put("value", value, value_span or span, value_span or span)
+    data.put("literal", literal and value is not None, span)
+    data.put("origin", origin, span)
+    data.put("owner", owner_key, span)
+    return Fact("env", path, data, span, f"{owner_key}/env/{name}")

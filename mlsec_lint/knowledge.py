@@ -1,0 +1,196 @@
+"""Domain knowledge tables (``mlsec_lint/data/*.yaml``), loaded lazily and cached.
+
+Rules never hard-code lists of frameworks, images or credential names; they call the
+classifiers in :mod:`mlsec_lint.engine.classifiers`, which read these tables. Users can
+extend the framework list from configuration (see :func:`extend_frameworks`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=None)
+def table(name: str) -> Any:
+    with open(DATA_DIR / f"{name}.yaml", encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_Loader)  # noqa: S506 - safe C loader
+
+
+def normalize_package(name: str) -> str:
+    """PEP 503 normalisation: ``Hugging_Face.Hub`` -> ``hugging-face-hub``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# ---------------------------------------------------------------- frameworks
+
+_EXTRA_FRAMEWORKS: set[str] = set()
+
+
+def extend_frameworks(names: list[str]) -> None:
+    """Add user-configured packages to tier 1 (``frameworks`` in the configuration)."""
+    _EXTRA_FRAMEWORKS.update(normalize_package(n) for n in names)
+    framework_tier.cache_clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def framework_tier(name: str) -> int | None:
+    """1 or 2 for ML frameworks and serving libraries, else None."""
+    pkg = normalize_package(name)
+    if pkg in _EXTRA_FRAMEWORKS:
+        return 1
+    data = table("frameworks")
+    for tier, key in ((1, "tier1"), (2, "tier2")):
+        for entry in data[key]:
+            if entry.endswith("*") and pkg.startswith(entry[:-1]) or pkg == entry:
+                return tier
+    return None
+
+
+def security_defaults_package(name: str) -> bool:
+    return normalize_package(name) in set(table("frameworks")["security_defaults"])
+
+
+def vulnerable_floor(name: str) -> dict[str, Any] | None:
+    pkg = normalize_package(name)
+    for entry in table("vulnerable"):
+        if entry["package"] == pkg:
+            return dict(entry)
+    return None
+
+
+# ---------------------------------------------------------------- images
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    raw: str
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    dynamic: bool = False
+
+    @property
+    def match_name(self) -> str:
+        """``registry/repository`` with Docker Hub's registry and ``library/`` dropped."""
+        repo = self.repository.removeprefix("library/") if self.registry == "docker.io" else self.repository
+        return repo if self.registry == "docker.io" else f"{self.registry}/{repo}"
+
+
+_DOCKER_HUB = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+
+
+def parse_image(ref: str) -> ImageRef:
+    raw = ref
+    ref = ref.strip()
+    dynamic = "$" in ref or "{{" in ref
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag = None
+    slash, colon = ref.rfind("/"), ref.rfind(":")
+    if colon > slash:
+        ref, tag = ref[:colon], ref[colon + 1 :]
+    parts = ref.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry, repo = parts[0].lower(), "/".join(parts[1:])
+    else:
+        registry, repo = "docker.io", ref
+    if registry in _DOCKER_HUB:
+        registry = "docker.io"
+    return ImageRef(raw, registry, repo, tag or None, digest or None, dynamic)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFamily:
+    family: str
+    ml: bool
+    server: str | None = None
+    ports: dict[int, str] = field(default_factory=dict)
+    admin: tuple[int, ...] = ()
+    user: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=1)
+def _families() -> list[tuple[list[re.Pattern[str]], ImageFamily]]:
+    out = []
+    for entry in table("images"):
+        fam = ImageFamily(
+            family=entry["family"],
+            ml=bool(entry.get("ml", False)),
+            server=entry.get("server"),
+            ports={int(k): str(v) for k, v in (entry.get("ports") or {}).items()},
+            admin=tuple(int(p) for p in entry.get("admin", [])),
+            user=entry.get("user"),
+            env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
+        )
+        out.append(([re.compile(p) for p in entry["match"]], fam))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def image_family(ref: str) -> ImageFamily | None:
+    name = parse_image(ref).match_name.lower()
+    for patterns, fam in _families():
+        if any(p.search(name) for p in patterns):
+            return fam
+    return None
+
+
+def ports_of_server(server: str) -> tuple[dict[int, str], tuple[int, ...]]:
+    """Default ports and admin ports of a model server, from the image table."""
+    for _, fam in _families():
+        if fam.server == server:
+            return fam.ports, fam.admin
+    return {}, ()
+
+
+# ---------------------------------------------------------------- credentials
+
+
+@functools.lru_cache(maxsize=1)
+def _credential_tables() -> tuple[set[str], tuple[str, ...], list[tuple[str, re.Pattern[str]]],
+                                  list[re.Pattern[str]], set[str]]:
+    data = table("credentials")
+    names = {n.upper() for n in data["names"]}
+    suffixes = tuple(data["name_suffixes"])
+    values = [(v["name"], re.compile(v["regex"])) for v in data["value_patterns"]]
+    placeholders = [re.compile(p) for p in data["placeholders"]]
+    non_secrets = {str(v).lower() for v in data["non_secrets"]}
+    return names, suffixes, values, placeholders, non_secrets
+
+
+def is_credential_name(name: str) -> bool:
+    names, suffixes, _, _, _ = _credential_tables()
+    upper = name.upper().replace("-", "_").replace(".", "_")
+    if upper in names:
+        return True
+    return any(upper == s or upper.endswith("_" + s) for s in suffixes)
+
+
+def credential_value_kind(value: str) -> str | None:
+    """The token type when ``value`` contains a known credential format."""
+    _, _, values, _, _ = _credential_tables()
+    for name, pattern in values:
+        if pattern.search(value):
+            return str(name)
+    return None
+
+
+def is_placeholder(value: str) -> bool:
+    _, _, _, placeholders, non_secrets = _credential_tables()
+    v = value.strip()
+    if v.lower() in non_secrets:
+        return True
+    return any(p.search(v) for p in placeholders)

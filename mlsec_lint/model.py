@@ -1,0 +1,120 @@
+"""Value types shared by every stage: severities, spans, findings and notices."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            choices = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {choices})") from None
+
+
+CATEGORIES: tuple[str, ...] = (
+    "tls",
+    "storage",
+    "endpoint",
+    "pinning",
+    "supply-chain",
+    "secrets",
+    "runtime-hardening",
+)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A source range. Lines and columns are 1-based; ``end_col`` is exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @classmethod
+    def point(cls, line: int, col: int = 1) -> Span:
+        return cls(line, col, line, col + 1)
+
+    def merge(self, other: Span) -> Span:
+        start = min((self.line, self.col), (other.line, other.col))
+        end = max((self.end_line, self.end_col), (other.end_line, other.end_col))
+        return Span(start[0], start[1], end[0], end[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding is not counted: an inline comment, an annotation, config or baseline."""
+
+    kind: str  # "inline" | "annotation" | "config" | "baseline"
+    reason: str
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class Finding:
+    rule_id: str
+    rule_name: str
+    title: str
+    category: str
+    severity: Severity
+    path: str
+    span: Span
+    message: str
+    source_line: str
+    key: str = ""
+    """Line-independent identity of the offending object (kind/name/container, package …)."""
+    suppression: Suppression | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.col
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.span.line, self.span.col, self.rule_id, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user must know about a file that is not a finding.
+
+    Unparseable, undecodable, too large, binary or templated files are never skipped
+    silently: each produces a notice with a stable ``code``.
+    """
+
+    path: str
+    code: str
+    message: str
+    level: str = "warning"  # "error" | "warning" | "note"
+    line: int | None = None
+
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.path, self.line or 0, self.code)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    files_scanned: int = 0
+    files_by_kind: dict[str, int] = field(default_factory=dict)
+    rules_run: int = 0

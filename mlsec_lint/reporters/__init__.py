@@ -1,0 +1,36 @@
+"""Reporters: one module per output format, each a ``report(scan, out, opts)`` function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from mlsec_lint.api import Scan
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    color: bool = False
+    quiet: bool = False
+    show_source: bool = True
+
+
+Reporter = Callable[["Scan", TextIO, ReportOptions], None]
+
+
+def get_reporter(name: str) -> Reporter:
+    """Import the reporter for ``name`` lazily (keeps start-up fast)."""
+    if name == "text":
+        from mlsec_lint.reporters import text
+
+        return text.report
+    if name == "json":
+        from mlsec_lint.reporters import json as json_reporter
+
+        return json_reporter.report
+    raise ValueError(f"unknown format {name!r}")
+
+
+FORMATS = ("text", "json")

@@ -1,0 +1,169 @@
+"""The fixture harness: rules are specified by annotated example files.
+
+In a fixture, a comment line ``# expect: RULE-ID[, RULE-ID]`` says the next line must be
+reported by those rules, and ``# ok: RULE-ID`` says it must not. Files that cannot hold
+comments (JSON) use a sidecar ``<file>.expect.yaml``::
+
+    expect: [{rule: MLS-SEL-004, line: 3}]
+    ok: [{rule: MLS-SEL-004, line: 7}]
+
+Fixtures live in one directory per rule (``fixtures/<RULE-ID>/…``). Each directory is
+scanned as one project (so cross-file rules work), and for every file the reported
+(rule, line) pairs must equal the expected ones exactly, for the directory's rule and
+every rule named in the file's annotations. ``todo-expect`` / ``todo-ok`` record known
+false negatives / positives and are left out of the comparison.
+
+This is public API: ``mlsec-lint test-rules`` runs it on a user's own rules.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mlsec_lint.engine.rules import Rule
+
+ANNOTATION = re.compile(r"^\s*#\s*(expect|ok|todo-expect|todo-ok)\s*:\s*(.+?)\s*$")
+_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+SIDECAR = ".expect.yaml"
+
+
+@dataclass
+class Expectations:
+    expect: set[tuple[str, int]] = field(default_factory=set)
+    ok: set[tuple[str, int]] = field(default_factory=set)
+    todo: set[tuple[str, int]] = field(default_factory=set)
+    rules: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_annotations(path: Path) -> Expectations:
+    exp = Expectations()
+    sidecar = Path(str(path) + SIDECAR)
+    if sidecar.exists():
+        return _parse_sidecar(sidecar, exp)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return exp
+    pending: list[tuple[str, list[str], int]] = []
+    for i, line in enumerate(lines, start=1):
+        m = ANNOTATION.match(line)
+        if m:
+            ids = [x.strip() for x in m.group(2).split(",") if x.strip()]
+            for rid in ids:
+                if not _ID.match(rid):
+                    exp.errors.append(f"{path}:{i}: malformed rule id {rid!r} in annotation")
+            pending.append((m.group(1), ids, i))
+            continue
+        if pending and line.strip():
+            for kind, ids, _ in pending:
+                for rid in ids:
+                    exp.rules.add(rid)
+                    {"expect": exp.expect, "ok": exp.ok}.get(kind, exp.todo).add((rid, i))
+            pending = []
+    for _, _, i in pending:
+        exp.errors.append(f"{path}:{i}: annotation is not followed by a line to check")
+    return exp
+
+
+def _parse_sidecar(sidecar: Path, exp: Expectations) -> Expectations:
+    try:
+        data = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        exp.errors.append(f"{sidecar}: cannot read sidecar: {exc}")
+        return exp
+    for kind in ("expect", "ok", "todo-expect", "todo-ok"):
+        for item in data.get(kind) or []:
+            try:
+                pair = (str(item["rule"]), int(item["line"]))
+            except (KeyError, TypeError, ValueError):
+                exp.errors.append(f"{sidecar}: each {kind} entry needs 'rule' and 'line'")
+                continue
+            exp.rules.add(pair[0])
+            {"expect": exp.expect, "ok": exp.ok}.get(kind, exp.todo).add(pair)
+    return exp
+
+
+def fixture_files(directory: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            if not name.endswith(SIDECAR):
+                out.append(Path(root) / name)
+    return out
+
+
+def check_rule_dir(directory: Path, rules: Sequence[Rule], rule_id: str | None = None) -> tuple[list[str], dict[str, Expectations]]:
+    """Problems found in one fixture directory, and the expectations per file."""
+    from mlsec_lint.api import ScanOptions, scan
+
+    known = {r.id for r in rules}
+    problems: list[str] = []
+    by_file: dict[str, Expectations] = {}
+    files = fixture_files(directory)
+    for f in files:
+        exp = parse_annotations(f)
+        problems.extend(exp.errors)
+        for rid in exp.rules:
+            if rid not in known:
+                problems.append(f"{f}: annotation names unknown rule {rid}")
+        by_file[f.relative_to(directory).as_posix()] = exp
+    result = scan(ScanOptions(paths=["."], base=str(directory), respect_gitignore=False,
+                              rules=rules)).result
+    actual: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    messages: dict[tuple[str, str, int], str] = {}
+    for finding in result.findings:
+        actual[finding.path].add((finding.rule_id, finding.line))
+        messages[(finding.path, finding.rule_id, finding.line)] = finding.message
+    for n in result.notices:
+        if n.level == "error":
+            problems.append(f"{directory / n.path}: {n.message}")
+    for rel, exp in sorted(by_file.items()):
+        scope = set(exp.rules) | ({rule_id} if rule_id else set())
+        got = {(r, ln) for r, ln in actual.get(rel, set()) if r in scope} - exp.todo
+        want = exp.expect - exp.todo
+        for r, ln in sorted(want - got):
+            problems.append(f"{directory / rel}:{ln}: expected {r}, not reported")
+        for r, ln in sorted(got - want):
+            msg = messages.get((rel, r, ln), "")
+            problems.append(f"{directory / rel}:{ln}: unexpected {r}: {msg}")
+    return problems, by_file
+
+
+def check_fixture_tree(root: Path, rules: Sequence[Rule], require_coverage: Sequence[Rule] = ()) -> list[str]:
+    """Check every ``<root>/<RULE-ID>/`` directory; optionally require trigger and no-trigger
+    fixtures for the given rules."""
+    problems: list[str] = []
+    known = {r.id for r in rules}
+    coverage: dict[str, set[str]] = defaultdict(set)
+    if not root.is_dir():
+        return [f"{root}: fixture directory not found"]
+    for entry in sorted(root.iterdir()):
+        if not entry.is_dir() or entry.name.startswith("."):
+            continue
+        rid = entry.name if _ID.match(entry.name) else None
+        if rid is None or rid not in known:
+            problems.append(f"{entry}: fixture directory is not named after a known rule id")
+            continue
+        found, by_file = check_rule_dir(entry, rules, rid)
+        problems.extend(found)
+        for exp in by_file.values():
+            for r, _ in exp.expect:
+                coverage[r].add("expect")
+            for r, _ in exp.ok:
+                coverage[r].add("ok")
+    for rule in require_coverage:
+        have = coverage.get(rule.id, set())
+        if "expect" not in have:
+            problems.append(f"{rule.id}: no fixture line marked '# expect: {rule.id}'")
+        if "ok" not in have:
+            problems.append(f"{rule.id}: no fixture line marked '# ok: {rule.id}'")
+    return problems

@@ -1,0 +1,297 @@
+"""Positioned trees: the one data shape every parser produces and every rule queries.
+
+A parsed document, and every fact extracted from it, is a tree of :class:`PDict` and
+:class:`PList` whose leaves are plain Python scalars. Containers remember the source
+span of each key and value, so any value a rule points at has a real line and column.
+
+Paths address values in a tree: ``spec.template.spec.containers[*].image``.
+Segments are separated by dots; ``[*]`` is every list item, ``[2]`` one item, ``*`` every
+mapping value, and keys that contain dots or brackets are quoted:
+``metadata.annotations."serving.kserve.io/s3-usehttps"``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlsec_lint.model import Span
+
+
+class _Unknown:
+    """A value that exists but is not a literal (a Python expression, a shell variable)."""
+
+    __slots__ = ()
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+class PDict(dict[Any, Any]):
+    """A mapping with the span of the whole mapping and of each key and value."""
+
+    __slots__ = ("kspan", "span", "vspan")
+
+    def __init__(self, span: Span | None = None) -> None:
+        super().__init__()
+        self.span: Span = span or Span(1, 1, 1, 1)
+        self.kspan: dict[Any, Span] = {}
+        self.vspan: dict[Any, Span] = {}
+
+    def put(self, key: Any, value: Any, kspan: Span | None, vspan: Span | None = None) -> None:
+        """Set ``key`` with its spans; a missing value span falls back to the key's."""
+        self[key] = value
+        if kspan is not None:
+            self.kspan[key] = kspan
+        span = vspan or kspan
+        if span is not None:
+            self.vspan[key] = span
+
+    def field_span(self, key: Any) -> Span:
+        """The span of ``key: value``: the whole field when it fits on the key's line,
+        otherwise the key alone (block values point at their key)."""
+        k = self.kspan.get(key)
+        v = self.vspan.get(key)
+        if k is None:
+            return v or self.span
+        if v is not None and v.line == k.line and v.end_line == v.line and v != k:
+            return Span(k.line, k.col, v.end_line, v.end_col)
+        return k
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_pdict, (dict(self), self.span, self.kspan, self.vspan))
+
+
+class PList(list[Any]):
+    """A sequence with the span of the whole sequence and of each item."""
+
+    __slots__ = ("ispan", "span")
+
+    def __init__(self, span: Span | None = None) -> None:
+        super().__init__()
+        self.span: Span = span or Span(1, 1, 1, 1)
+        self.ispan: list[Span] = []
+
+    def push(self, value: Any, span: Span | None) -> None:
+        self.append(value)
+        self.ispan.append(span or self.span)
+
+    def item_span(self, index: int) -> Span:
+        return self.ispan[index] if index < len(self.ispan) else self.span
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_plist, (list(self), self.span, self.ispan))
+
+
+def _rebuild_pdict(items: dict[Any, Any], span: Span, kspan: dict[Any, Span],
+                   vspan: dict[Any, Span]) -> PDict:
+    d = PDict(span)
+    d.update(items)
+    d.kspan = kspan
+    d.vspan = vspan
+    return d
+
+
+def _rebuild_plist(items: list[Any], span: Span, ispan: list[Span]) -> PList:
+    lst = PList(span)
+    lst.extend(items)
+    lst.ispan = ispan
+    return lst
+
+
+def pdict_from(mapping: Mapping[str, Any], span: Span,
+               spans: Mapping[str, Span] | None = None) -> PDict:
+    """Build a PDict from plain values; ``spans`` gives a field span per key."""
+    d = PDict(span)
+    for key, value in mapping.items():
+        s = (spans or {}).get(key)
+        d.put(key, value, s, s)
+    return d
+
+
+def plist_from(items: Sequence[Any], span: Span, spans: Sequence[Span] | None = None) -> PList:
+    lst = PList(span)
+    for i, item in enumerate(items):
+        lst.push(item, spans[i] if spans and i < len(spans) else getattr(item, "span", span))
+    return lst
+
+
+def to_plain(value: Any) -> Any:
+    """Strip positions: nested PDict/PList become dict/list (for JSON and messages)."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if value is UNKNOWN:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- paths
+
+WILD_ITEMS = ("[*]",)
+WILD_KEYS = ("*",)
+
+
+@dataclass(frozen=True, slots=True)
+class Seg:
+    kind: str  # "key" | "index" | "items" | "keys"
+    key: Any = None
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_path(path: str) -> tuple[Seg, ...]:
+    """Parse a path string into segments. Raises ValueError on malformed paths."""
+    segs: list[Seg] = []
+    i, n = 0, len(path)
+    expect_key = True
+    while i < n:
+        c = path[i]
+        if c == ".":
+            if expect_key:
+                raise ValueError(f"empty segment in path {path!r}")
+            expect_key = True
+            i += 1
+            continue
+        if c == "[":
+            j = path.find("]", i)
+            if j < 0:
+                raise ValueError(f"unclosed '[' in path {path!r}")
+            inner = path[i + 1 : j].strip()
+            if inner == "*":
+                segs.append(Seg("items"))
+            elif inner.lstrip("-").isdigit():
+                segs.append(Seg("index", int(inner)))
+            elif len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+                segs.append(Seg("key", inner[1:-1]))
+            else:
+                raise ValueError(f"bad index {inner!r} in path {path!r}")
+            i = j + 1
+            expect_key = False
+            continue
+        if not expect_key:
+            raise ValueError(f"missing '.' before {path[i:]!r} in path {path!r}")
+        if c in "'\"":
+            j = path.find(c, i + 1)
+            if j < 0:
+                raise ValueError(f"unclosed quote in path {path!r}")
+            segs.append(Seg("key", path[i + 1 : j]))
+            i = j + 1
+        else:
+            j = i
+            while j < n and path[j] not in ".[":
+                j += 1
+            name = path[i:j]
+            segs.append(Seg("keys") if name == "*" else Seg("key", name))
+            i = j
+        expect_key = False
+    if expect_key and segs:
+        raise ValueError(f"path {path!r} ends with '.'")
+    if not segs:
+        raise ValueError("empty path")
+    return tuple(segs)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A value found at a path, with the span of the field that holds it."""
+
+    value: Any
+    span: Span
+
+
+def resolve(root: Any, path: str | tuple[Seg, ...], anchor: Span | None = None) -> list[Hit]:
+    """Every value at ``path`` below ``root``; empty when the path does not exist."""
+    segs = parse_path(path) if isinstance(path, str) else path
+    start = Hit(root, getattr(root, "span", anchor or Span(1, 1, 1, 1)))
+    current = [start]
+    for seg in segs:
+        nxt: list[Hit] = []
+        for hit in current:
+            nxt.extend(_step(hit.value, seg))
+        if not nxt:
+            return []
+        current = nxt
+    return current
+
+
+def deepest(root: Any, path: str, anchor: Span) -> Span:
+    """The span of the deepest existing prefix of ``path`` (for absence findings)."""
+    segs = parse_path(path)
+    best = getattr(root, "span", anchor)
+    current: list[Hit] = [Hit(root, best)]
+    for seg in segs:
+        nxt: list[Hit] = []
+        for hit in current:
+            nxt.extend(_step(hit.value, seg))
+        if not nxt:
+            break
+        current = nxt
+        best = nxt[0].span
+    return best
+
+
+def _step(value: Any, seg: Seg) -> Iterator[Hit]:
+    if seg.kind == "key":
+        if isinstance(value, dict) and seg.key in value:
+            yield Hit(value[seg.key], _field(value, seg.key))
+    elif seg.kind == "keys":
+        if isinstance(value, dict):
+            for key in value:
+                yield Hit(value[key], _field(value, key))
+    elif seg.kind == "items":
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                yield Hit(item, _item(value, i))
+    elif seg.kind == "index" and isinstance(value, list):
+        idx = seg.key
+        if -len(value) <= idx < len(value):
+            yield Hit(value[idx], _item(value, idx % len(value)))
+
+
+def _field(d: dict[Any, Any], key: Any) -> Span:
+    if isinstance(d, PDict):
+        return d.field_span(key)
+    return getattr(d, "span", Span(1, 1, 1, 1))
+
+
+def _item(lst: list[Any], index: int) -> Span:
+    if isinstance(lst, PList):
+        return lst.item_span(index)
+    return getattr(lst, "span", Span(1, 1, 1, 1))
+
+
+def get(root: Any, path: str, default: Any = None) -> Any:
+    """The first value at ``path`` or ``default``."""
+    hits = resolve(root, path)
+    return hits[0].value if hits else default
+
+
+def iter_nodes(root: Any, limit: int = 1_000_000) -> Iterator[Any]:
+    """Every container and scalar in a tree, depth first (bounded)."""
+    stack = [root]
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            return
+        yield node
+        if isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
