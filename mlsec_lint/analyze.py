@@ -18,8 +18,13 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
     try:
         return _DISPATCH.get(kind, _unsupported)(source, kind)
     except RecursionError:
-        return FileAnalysis(path, kind, notices=[Notice(path, "parse-error",
-                                                        "input nested too deeply; not scanned", "warning")])
+        return FileAnalysis(
+            path,
+            kind,
+            notices=[
+                Notice(path, "parse-error", "input nested too deeply; not scanned", "warning")
+            ],
+        )
 
 
 def _unsupported(source: Source, kind: str) -> FileAnalysis:
@@ -35,7 +40,9 @@ def _dockerfile(source: Source, kind: str) -> FileAnalysis:
 def _requirements(source: Source, kind: str) -> FileAnalysis:
     from mlsec_lint.facts import dependencies
 
-    return FileAnalysis(source.path, kind, facts=dependencies.from_requirements(source.text, source.path))
+    return FileAnalysis(
+        source.path, kind, facts=dependencies.from_requirements(source.text, source.path)
+    )
 
 
 def _python(source: Source, kind: str) -> FileAnalysis:
@@ -62,26 +69,63 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
     path = source.path
     templated = looks_templated(source.text)
     if templated and _in_chart_templates(path):
-        return FileAnalysis(path, "helm-template", notices=[Notice(
-            path, "helm-template",
-            "Helm chart template not scanned; scan the rendered output instead: "
-            "helm template <chart> | mlsec-lint scan - --stdin-filename rendered.yaml", "note")])
+        return FileAnalysis(
+            path,
+            "helm-template",
+            notices=[
+                Notice(
+                    path,
+                    "helm-template",
+                    "Helm chart template not scanned; scan the rendered output instead: "
+                    "helm template <chart> | mlsec-lint scan - --stdin-filename rendered.yaml",
+                    "note",
+                )
+            ],
+        )
     try:
         stream = load_stream(source.text)
     except YamlError as exc:
         if templated:
-            return FileAnalysis(path, "template", notices=[Notice(
-                path, "template", "templated YAML (Helm/Jinja) not scanned; render it first and "
-                "scan the result", "note", exc.line)])
+            return FileAnalysis(
+                path,
+                "template",
+                notices=[
+                    Notice(
+                        path,
+                        "template",
+                        "templated YAML (Helm/Jinja) not scanned; render it first and "
+                        "scan the result",
+                        "note",
+                        exc.line,
+                    )
+                ],
+            )
         label = "JSON" if kind == "json" else "YAML"
-        return FileAnalysis(path, kind, notices=[Notice(
-            path, "parse-error", exc.message.replace("invalid YAML", f"invalid {label}"),
-            "warning", exc.line)])
+        return FileAnalysis(
+            path,
+            kind,
+            notices=[
+                Notice(
+                    path,
+                    "parse-error",
+                    exc.message.replace("invalid YAML", f"invalid {label}"),
+                    "warning",
+                    exc.line,
+                )
+            ],
+        )
     fa = FileAnalysis(path, kind)
     fa.extra["scalar_spans"] = stream.scalar_spans
     for key, line in stream.duplicate_keys[:20]:
-        fa.notices.append(Notice(path, "duplicate-key",
-                                 f"duplicate key '{key}'; the last value is used", "note", line))
+        fa.notices.append(
+            Notice(
+                path,
+                "duplicate-key",
+                f"duplicate key '{key}'; the last value is used",
+                "note",
+                line,
+            )
+        )
     docs = [d.value for d in stream.docs]
     facts = kubernetes.extract(docs, path)
     if facts:
@@ -113,8 +157,17 @@ def _dotenv(source: Source, kind: str) -> FileAnalysis:
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         vcol = line.find("=", col) + 2
-        fa.facts.append(env_fact(name, value, Span(i, col, i, len(line) + 1),
-                                 Span(i, vcol, i, len(line) + 1), source.path, "dotenv", "dotenv"))
+        fa.facts.append(
+            env_fact(
+                name,
+                value,
+                Span(i, col, i, len(line) + 1),
+                Span(i, vcol, i, len(line) + 1),
+                source.path,
+                "dotenv",
+                "dotenv",
+            )
+        )
     return fa
 
 
@@ -132,7 +185,9 @@ def _shell(source: Source, kind: str) -> FileAnalysis:
         return Span(line, col, eline, ecol + 1)
 
     for cmd in split_commands(source.text):
-        fa.facts.extend(from_install_command(strip_wrappers(cmd.words), span_of, source.path, "shell"))
+        fa.facts.extend(
+            from_install_command(strip_wrappers(cmd.words), span_of, source.path, "shell")
+        )
     return fa
 
 

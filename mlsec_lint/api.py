@@ -50,13 +50,19 @@ class Scan:
 def select_rules(rules: Sequence[Rule], select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
     for sel in [*select, *ignore]:
         if not any(matches_selector(r, sel) for r in rules):
-            raise MlsecLintError(f"--select/--ignore: {sel!r} matches no rule, name, category or severity")
-    chosen = [r for r in rules if (any(matches_selector(r, s) for s in select) if select else r.enabled)]
+            raise MlsecLintError(
+                f"--select/--ignore: {sel!r} matches no rule, name, category or severity"
+            )
+    chosen = [
+        r for r in rules if (any(matches_selector(r, s) for s in select) if select else r.enabled)
+    ]
     return [r for r in chosen if not any(matches_selector(r, s) for s in ignore)]
 
 
 def scan(options: ScanOptions) -> Scan:
-    all_rules = list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
+    all_rules = (
+        list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
+    )
     rules = select_rules(all_rules, options.select, options.ignore)
     result = ScanResult(rules_run=len(rules))
     sources: dict[str, Source] = {}
@@ -82,8 +88,12 @@ def scan(options: ScanOptions) -> Scan:
         paths = [p for p in paths if p != "-"]
     if paths:
         targets, notices, _skipped = discover(
-            paths, base=options.base, excludes=options.excludes,
-            respect_gitignore=options.respect_gitignore, force_exclude=options.force_exclude)
+            paths,
+            base=options.base,
+            excludes=options.excludes,
+            respect_gitignore=options.respect_gitignore,
+            force_exclude=options.force_exclude,
+        )
         result.notices.extend(notices)
         for t in targets:
             src, read_notices = read_source(t.abspath, t.display)

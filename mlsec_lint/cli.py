@@ -7,6 +7,7 @@ code 2, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from enum import Enum
@@ -51,8 +52,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Policy-as-code security linter for ML deployments."""
 
@@ -81,41 +86,73 @@ def _write_atomic(path: Path, text: str) -> None:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise MlsecLintError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @app.command()
 def scan(
-    paths: Annotated[list[str] | None, typer.Argument(
-        help="Files and directories to scan (default: .). Use - to read standard input.",
-        show_default=False)] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files and directories to scan (default: .). Use - to read standard input.",
+            show_default=False,
+        ),
+    ] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write the report to FILE instead of stdout.")] = None,
-    select: Annotated[list[str] | None, typer.Option(
-        "--select", help="Only run these rules (ids, id prefixes, names, categories or severities; "
-        "repeatable or comma-separated).")] = None,
-    ignore: Annotated[list[str] | None, typer.Option(
-        "--ignore", help="Do not run these rules (same selectors as --select).")] = None,
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", help="Exit 1 when a finding has this severity or higher "
-        "(critical, high, medium, low, info, never).")] = "low",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to FILE instead of stdout."),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="Only run these rules (ids, id prefixes, names, categories or severities; "
+            "repeatable or comma-separated).",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="Do not run these rules (same selectors as --select)."),
+    ] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding has this severity or higher "
+            "(critical, high, medium, low, info, never).",
+        ),
+    ] = "low",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings only.")] = False,
-    stdin_filename: Annotated[str | None, typer.Option(
-        "--stdin-filename", help="File name to report (and to classify by) for input read from -.")] = None,
-    rules_dir: Annotated[list[Path] | None, typer.Option(
-        "--rules-dir", help="Also load rules from this directory (repeatable).")] = None,
-    exclude: Annotated[list[str] | None, typer.Option(
-        "--exclude", help="Gitignore-style pattern of paths not to scan (repeatable).")] = None,
-    force_exclude: Annotated[bool, typer.Option(
-        "--force-exclude", help="Apply exclusions to files named on the command line too "
-        "(for pre-commit).")] = False,
-    no_gitignore: Annotated[bool, typer.Option("--no-gitignore",
-                                               help="Scan files that .gitignore excludes.")] = False,
+    stdin_filename: Annotated[
+        str | None,
+        typer.Option(
+            "--stdin-filename",
+            help="File name to report (and to classify by) for input read from -.",
+        ),
+    ] = None,
+    rules_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--rules-dir", help="Also load rules from this directory (repeatable)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude", help="Gitignore-style pattern of paths not to scan (repeatable)."
+        ),
+    ] = None,
+    force_exclude: Annotated[
+        bool,
+        typer.Option(
+            "--force-exclude",
+            help="Apply exclusions to files named on the command line too (for pre-commit).",
+        ),
+    ] = False,
+    no_gitignore: Annotated[
+        bool, typer.Option("--no-gitignore", help="Scan files that .gitignore excludes.")
+    ] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour the text output.")] = Color.auto,
 ) -> int:
     """Scan files and directories for ML deployment security problems."""
@@ -125,23 +162,34 @@ def scan(
     from mlsec_lint.reporters import ReportOptions, get_reporter
 
     if fail_on.lower() not in FAIL_ON_CHOICES:
-        raise typer.BadParameter(f"expected one of {', '.join(FAIL_ON_CHOICES)}", param_hint="--fail-on")
+        raise typer.BadParameter(
+            f"expected one of {', '.join(FAIL_ON_CHOICES)}", param_hint="--fail-on"
+        )
     targets = list(paths or ["."])
     stdin = None
     if "-" in targets:
         stdin = sys.stdin.buffer.read()
     elif stdin_filename:
-        raise typer.BadParameter("only valid when reading standard input (-)", param_hint="--stdin-filename")
+        raise typer.BadParameter(
+            "only valid when reading standard input (-)", param_hint="--stdin-filename"
+        )
     options = ScanOptions(
-        paths=targets, stdin=stdin, stdin_filename=stdin_filename, select=_split(select),
-        ignore=_split(ignore), rule_dirs=[str(p) for p in rules_dir or []],
-        excludes=_split(exclude), respect_gitignore=not no_gitignore, force_exclude=force_exclude,
+        paths=targets,
+        stdin=stdin,
+        stdin_filename=stdin_filename,
+        select=_split(select),
+        ignore=_split(ignore),
+        rule_dirs=[str(p) for p in rules_dir or []],
+        excludes=_split(exclude),
+        respect_gitignore=not no_gitignore,
+        force_exclude=force_exclude,
     )
     result = run_scan(options)
     reporter = get_reporter(format.value)
     stream = sys.stdout
-    opts = ReportOptions(color=output is None and format is Format.text and _use_color(color, stream),
-                         quiet=quiet)
+    opts = ReportOptions(
+        color=output is None and format is Format.text and _use_color(color, stream), quiet=quiet
+    )
     if output is not None:
         import io
 
@@ -170,8 +218,9 @@ def _print_notices(notices: list, quiet: bool) -> None:  # type: ignore[type-arg
 @app.command("rules")
 def list_rules(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
-    rules_dir: Annotated[list[Path] | None, typer.Option("--rules-dir",
-                                                         help="Also load rules from this directory.")] = None,
+    rules_dir: Annotated[
+        list[Path] | None, typer.Option("--rules-dir", help="Also load rules from this directory.")
+    ] = None,
 ) -> int:
     """List the rules: id, name, category, severity and what they check."""
     from mlsec_lint.engine.rules import load_ruleset
@@ -180,9 +229,19 @@ def list_rules(
     if format is Format.json:
         import json
 
-        data = [{"id": r.id, "name": r.name, "title": r.title, "category": r.category,
-                 "severity": r.severity.label, "target": r.target, "enabled": r.enabled,
-                 "help_uri": r.help_uri} for r in rules]
+        data = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "title": r.title,
+                "category": r.category,
+                "severity": r.severity.label,
+                "target": r.target,
+                "enabled": r.enabled,
+                "help_uri": r.help_uri,
+            }
+            for r in rules
+        ]
         print(json.dumps(data, indent=2))
         return 0
     width = max((len(r.name) for r in rules), default=4)
@@ -196,8 +255,9 @@ def list_rules(
 @app.command()
 def explain(
     rule: Annotated[str, typer.Argument(help="Rule id or name, e.g. MLS-PY-002.")],
-    rules_dir: Annotated[list[Path] | None, typer.Option("--rules-dir",
-                                                         help="Also load rules from this directory.")] = None,
+    rules_dir: Annotated[
+        list[Path] | None, typer.Option("--rules-dir", help="Also load rules from this directory.")
+    ] = None,
 ) -> int:
     """Show a rule's documentation: what it checks, why, examples and references."""
     from mlsec_lint.docs import render_rule_markdown
@@ -215,16 +275,19 @@ def explain(
 @app.command("test-rules")
 def test_rules(
     fixtures: Annotated[Path, typer.Argument(help="Fixture directory: one folder per rule id.")],
-    rules_dir: Annotated[list[Path] | None, typer.Option("--rules-dir",
-                                                         help="Rules to test besides the built-in ones.")] = None,
+    rules_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--rules-dir", help="Rules to test besides the built-in ones."),
+    ] = None,
 ) -> int:
     """Check rules against annotated fixtures (# expect: / # ok: lines)."""
     from mlsec_lint.engine.rules import load_ruleset
     from mlsec_lint.testing import check_fixture_tree
 
     rules = load_ruleset([str(p) for p in rules_dir or []])
-    problems = check_fixture_tree(fixtures, rules, require_coverage=[
-        r for r in rules if not r.builtin] if rules_dir else [])
+    problems = check_fixture_tree(
+        fixtures, rules, require_coverage=[r for r in rules if not r.builtin] if rules_dir else []
+    )
     for p in problems:
         print(p)
     print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}.")

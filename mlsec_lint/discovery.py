@@ -18,35 +18,93 @@ from typing import Any
 
 from mlsec_lint.model import Notice
 
-DEFAULT_EXCLUDED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "node_modules", "bower_components",
-    "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-    ".hypothesis", ".eggs", "build", "dist", "_build", "site-packages", ".ipynb_checkpoints",
-    ".terraform", ".direnv", ".cache", ".idea", ".vscode",
-})
+DEFAULT_EXCLUDED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "_darcs",
+        ".jj",
+        "node_modules",
+        "bower_components",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        ".eggs",
+        "build",
+        "dist",
+        "_build",
+        "site-packages",
+        ".ipynb_checkpoints",
+        ".terraform",
+        ".direnv",
+        ".cache",
+        ".idea",
+        ".vscode",
+    }
+)
 """Directory names never descended into (unless named on the command line)."""
 
 _REQUIREMENTS = re.compile(r"(^|[-_.])(requirements|constraints)([-_.][^/]*)?\.(txt|in|pip)$", re.I)
 _SHEBANG_SHELLS = re.compile(rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b")
-_DOCKERFILE_NOT = (".dockerignore", ".md", ".txt", ".yaml", ".yml", ".json", ".py", ".sh", ".bak",
-                   ".orig", ".swp")
+_DOCKERFILE_NOT = (
+    ".dockerignore",
+    ".md",
+    ".txt",
+    ".yaml",
+    ".yml",
+    ".json",
+    ".py",
+    ".sh",
+    ".bak",
+    ".orig",
+    ".swp",
+)
 
-FILE_KINDS = ("dockerfile", "yaml", "json", "python", "requirements", "pyproject", "pipfile",
-              "setup-cfg", "properties", "shell", "dotenv", "toml")
+FILE_KINDS = (
+    "dockerfile",
+    "yaml",
+    "json",
+    "python",
+    "requirements",
+    "pyproject",
+    "pipfile",
+    "setup-cfg",
+    "properties",
+    "shell",
+    "dotenv",
+    "toml",
+)
 
 
 def name_kind(path: str) -> str | None:
     """The file kind implied by a file's name (None when the name says nothing)."""
     base = os.path.basename(path)
     low = base.lower()
-    stem, ext = os.path.splitext(low)
-    if low in ("dockerfile", "containerfile") or low.endswith((".dockerfile", ".containerfile")) or \
-            (low.startswith(("dockerfile.", "containerfile.", "dockerfile-")) and not low.endswith(_DOCKERFILE_NOT)):
+    _stem, ext = os.path.splitext(low)
+    if (
+        low in ("dockerfile", "containerfile")
+        or low.endswith((".dockerfile", ".containerfile"))
+        or (
+            low.startswith(("dockerfile.", "containerfile.", "dockerfile-"))
+            and not low.endswith(_DOCKERFILE_NOT)
+        )
+    ):
         return "dockerfile"
     if ext == ".py":
         return "python"
-    if _REQUIREMENTS.search(low) or (ext == ".txt" and os.path.basename(os.path.dirname(path)).lower()
-                                     in ("requirements", "requirements.d", "reqs")):
+    if _REQUIREMENTS.search(low) or (
+        ext == ".txt"
+        and os.path.basename(os.path.dirname(path)).lower()
+        in ("requirements", "requirements.d", "reqs")
+    ):
         return "requirements"
     if low == "pyproject.toml":
         return "pyproject"
@@ -160,9 +218,14 @@ class _Ignore:
             directory = parent
 
 
-def discover(paths: Iterable[str], *, base: str | None = None, excludes: Sequence[str] = (),
-             respect_gitignore: bool = True, force_exclude: bool = False,
-             ) -> tuple[list[Target], list[Notice], int]:
+def discover(
+    paths: Iterable[str],
+    *,
+    base: str | None = None,
+    excludes: Sequence[str] = (),
+    respect_gitignore: bool = True,
+    force_exclude: bool = False,
+) -> tuple[list[Target], list[Notice], int]:
     """Files to scan, notices, and the number of files skipped as unsupported kinds."""
     base = os.path.abspath(base or os.getcwd())
     targets: list[Target] = []
@@ -180,7 +243,7 @@ def discover(paths: Iterable[str], *, base: str | None = None, excludes: Sequenc
         cur = os.path.dirname(cur)
 
     for raw in paths:
-        abspath = os.path.abspath(raw)
+        abspath = os.path.normpath(os.path.join(base, raw))
         display = display_path(abspath, base)
         if not os.path.lexists(abspath):
             notices.append(Notice(display, "not-found", "no such file or directory", "error"))
@@ -195,7 +258,9 @@ def discover(paths: Iterable[str], *, base: str | None = None, excludes: Sequenc
             continue
         if force_exclude and (ignore.ignored(abspath, False) or _in_excluded_dir(abspath, base)):
             continue
-        kind = name_kind(abspath) or (sniff_kind(abspath) if "." not in os.path.basename(abspath) else None)
+        kind = name_kind(abspath) or (
+            sniff_kind(abspath) if "." not in os.path.basename(abspath) else None
+        )
         real = os.path.realpath(abspath)
         if kind is None or real in seen:
             continue  # explicitly named files of unknown kind are skipped quietly
@@ -209,7 +274,9 @@ def _in_excluded_dir(abspath: str, base: str) -> bool:
     return any(part in DEFAULT_EXCLUDED_DIRS for part in rel.split("/")[:-1])
 
 
-def _walk(top: str, base: str, ignore: _Ignore, seen: set[str]) -> tuple[list[Target], list[Notice], int]:
+def _walk(
+    top: str, base: str, ignore: _Ignore, seen: set[str]
+) -> tuple[list[Target], list[Notice], int]:
     targets: list[Target] = []
     notices: list[Notice] = []
     skipped = 0
@@ -221,8 +288,14 @@ def _walk(top: str, base: str, ignore: _Ignore, seen: set[str]) -> tuple[list[Ta
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            notices.append(Notice(display_path(directory, base), "unreadable",
-                                  f"cannot list directory: {exc.strerror or exc}", "error"))
+            notices.append(
+                Notice(
+                    display_path(directory, base),
+                    "unreadable",
+                    f"cannot list directory: {exc.strerror or exc}",
+                    "error",
+                )
+            )
             continue
         subdirs = []
         for entry in entries:
@@ -230,8 +303,14 @@ def _walk(top: str, base: str, ignore: _Ignore, seen: set[str]) -> tuple[list[Ta
             try:
                 if entry.is_symlink():
                     if not ignore.ignored(path, False):
-                        notices.append(Notice(display_path(path, base), "symlink",
-                                              "symbolic link not followed", "note"))
+                        notices.append(
+                            Notice(
+                                display_path(path, base),
+                                "symlink",
+                                "symbolic link not followed",
+                                "note",
+                            )
+                        )
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in DEFAULT_EXCLUDED_DIRS or ignore.ignored(path, True):
@@ -243,8 +322,14 @@ def _walk(top: str, base: str, ignore: _Ignore, seen: set[str]) -> tuple[list[Ta
                 if not entry.is_file(follow_symlinks=False) or ignore.ignored(path, False):
                     continue
             except OSError as exc:
-                notices.append(Notice(display_path(path, base), "unreadable",
-                                      f"cannot stat: {exc.strerror or exc}", "error"))
+                notices.append(
+                    Notice(
+                        display_path(path, base),
+                        "unreadable",
+                        f"cannot stat: {exc.strerror or exc}",
+                        "error",
+                    )
+                )
                 continue
             kind = name_kind(path)
             if kind is None and "." not in entry.name:

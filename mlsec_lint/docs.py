@@ -16,8 +16,14 @@ _REF_LABELS = (
     ("cis", "CIS Kubernetes Benchmark"),
 )
 
-_LANG = {"dockerfile": "dockerfile", "python-call": "python", "python-assign": "python",
-         "dependency": "text", "package-index": "text", "server": "properties"}
+_LANG = {
+    "dockerfile": "dockerfile",
+    "python-call": "python",
+    "python-assign": "python",
+    "dependency": "text",
+    "package-index": "text",
+    "server": "properties",
+}
 
 
 def _ref_url(kind: str, value: str) -> str | None:
@@ -26,9 +32,12 @@ def _ref_url(kind: str, value: str) -> str | None:
         return f"https://cwe.mitre.org/data/definitions/{v[4:]}.html"
     if kind == "cve":
         return f"https://www.cve.org/CVERecord?id={v}"
-    if kind == "atlas" and v.startswith("AML."):
-        return f"https://atlas.mitre.org/techniques/{v.split('.')[0]}.{v.split('.')[1]}" if v.startswith("AML.T") \
-            else f"https://atlas.mitre.org/{'mitigations' if v.startswith('AML.M') else 'studies'}/{v}"
+    if kind == "atlas" and v.startswith("AML.T"):
+        return "https://atlas.mitre.org/techniques/" + ".".join(v.split(".")[:2])
+    if kind == "atlas" and v.startswith("AML.M"):
+        return f"https://atlas.mitre.org/mitigations/{v}"
+    if kind == "atlas" and v.startswith("AML.CS"):
+        return f"https://atlas.mitre.org/studies/{v}"
     return None
 
 
@@ -50,13 +59,21 @@ def references_markdown(rule: Rule) -> list[str]:
 
 def render_rule_markdown(rule: Rule) -> str:
     d = rule.docs
-    lang = "yaml" if rule.target in ("k8s-object", "container", "service-port", "image", "env") \
+    lang = (
+        "yaml"
+        if rule.target in ("k8s-object", "container", "service-port", "image", "env")
         else _LANG.get(rule.target, "text")
+    )
     lang = d.get("language", lang)
-    out = [f"# {rule.id}: {rule.name}", "",
-           f"**{rule.title}**", "",
-           f"Category: `{rule.category}` · Severity: `{rule.severity.label}` · Applies to: `{rule.target}` facts",
-           ""]
+    out = [
+        f"# {rule.id}: {rule.name}",
+        "",
+        f"**{rule.title}**",
+        "",
+        f"Category: `{rule.category}` · Severity: `{rule.severity.label}` · "
+        f"Applies to: `{rule.target}` facts",
+        "",
+    ]
     if not rule.enabled:
         out += ["This rule is disabled by default; enable it with `--select " + rule.id + "`.", ""]
     sections = (("What it does", "what"), ("Why is this bad?", "why"))

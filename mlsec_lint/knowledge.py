@@ -20,10 +20,10 @@ DATA_DIR = Path(__file__).parent / "data"
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def table(name: str) -> Any:
     with open(DATA_DIR / f"{name}.yaml", encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_Loader)  # noqa: S506 - safe C loader
+        return yaml.load(fh, Loader=_Loader)
 
 
 def normalize_package(name: str) -> str:
@@ -51,7 +51,7 @@ def framework_tier(name: str) -> int | None:
     data = table("frameworks")
     for tier, key in ((1, "tier1"), (2, "tier2")):
         for entry in data[key]:
-            if entry.endswith("*") and pkg.startswith(entry[:-1]) or pkg == entry:
+            if (entry.endswith("*") and pkg.startswith(entry[:-1])) or pkg == entry:
                 return tier
     return None
 
@@ -83,7 +83,11 @@ class ImageRef:
     @property
     def match_name(self) -> str:
         """``registry/repository`` with Docker Hub's registry and ``library/`` dropped."""
-        repo = self.repository.removeprefix("library/") if self.registry == "docker.io" else self.repository
+        repo = (
+            self.repository.removeprefix("library/")
+            if self.registry == "docker.io"
+            else self.repository
+        )
         return repo if self.registry == "docker.io" else f"{self.registry}/{repo}"
 
 
@@ -160,8 +164,9 @@ def ports_of_server(server: str) -> tuple[dict[int, str], tuple[int, ...]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _credential_tables() -> tuple[set[str], tuple[str, ...], list[tuple[str, re.Pattern[str]]],
-                                  list[re.Pattern[str]], set[str]]:
+def _credential_tables() -> tuple[
+    set[str], tuple[str, ...], list[tuple[str, re.Pattern[str]]], list[re.Pattern[str]], set[str]
+]:
     data = table("credentials")
     names = {n.upper() for n in data["names"]}
     suffixes = tuple(data["name_suffixes"])

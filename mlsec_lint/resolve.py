@@ -135,7 +135,9 @@ def _service_ports(by_kind: dict[str, list[Fact]]) -> list[Fact]:
         stype = spec.get("type") or "ClusterIP"
         ns = _ns(svc.data.get("namespace"))
         selector = spec.get("selector")
-        selected = _select(by_label, ns, selector) if isinstance(selector, dict) and selector else []
+        selected = (
+            _select(by_label, ns, selector) if isinstance(selector, dict) and selector else []
+        )
         ports = spec.get("ports")
         if not isinstance(ports, PList):
             continue
@@ -146,8 +148,9 @@ def _service_ports(by_kind: dict[str, list[Fact]]) -> list[Fact]:
     return new
 
 
-def _select(by_label: dict[tuple[str, str, str], list[Fact]], ns: str,
-            selector: dict[str, Any]) -> list[Fact]:
+def _select(
+    by_label: dict[tuple[str, str, str], list[Fact]], ns: str, selector: dict[str, Any]
+) -> list[Fact]:
     items = [(ns, str(k), str(v)) for k, v in selector.items()]
     candidates = by_label.get(items[0], [])
     result = []
@@ -158,8 +161,9 @@ def _select(by_label: dict[tuple[str, str, str], list[Fact]], ns: str,
     return result
 
 
-def _port_fact(svc: Fact, spec: PDict, stype: str, port: PDict, span: Span,
-               selected: Iterable[Fact]) -> Fact:
+def _port_fact(
+    svc: Fact, spec: PDict, stype: str, port: PDict, span: Span, selected: Iterable[Fact]
+) -> Fact:
     number = port.get("port")
     target = port.get("targetPort", number)
     targets = PList(span)
@@ -185,12 +189,21 @@ def _port_fact(svc: Fact, spec: PDict, stype: str, port: PDict, span: Span,
         is_admin = bool(fam and matched_port in fam.admin)
         admin = admin or is_admin
         t = PDict(c.anchor)
-        for k, v in (("container", c.data.get("name")),
-                     ("workload", f"{(c.data.get('workload') or {}).get('kind')}/"
-                                  f"{(c.data.get('workload') or {}).get('name')}"),
-                     ("image", image), ("server", fam.server if fam else None),
-                     ("ml", bool(fam and fam.ml)), ("role", role), ("admin", is_admin),
-                     ("container_port", matched_port), ("path", c.path)):
+        for k, v in (
+            ("container", c.data.get("name")),
+            (
+                "workload",
+                f"{(c.data.get('workload') or {}).get('kind')}/"
+                f"{(c.data.get('workload') or {}).get('name')}",
+            ),
+            ("image", image),
+            ("server", fam.server if fam else None),
+            ("ml", bool(fam and fam.ml)),
+            ("role", role),
+            ("admin", is_admin),
+            ("container_port", matched_port),
+            ("path", c.path),
+        ):
             if v is not None:
                 t.put(k, v, c.anchor)
         targets.push(t, c.anchor)
@@ -199,7 +212,10 @@ def _port_fact(svc: Fact, spec: PDict, stype: str, port: PDict, span: Span,
         if role:
             roles.append(role)
     data = PDict(span)
-    put = lambda k, v, s=span: data.put(k, v, s, s)  # noqa: E731
+
+    def put(key: str, value: Any, s: Span = span) -> None:
+        data.put(key, value, s, s)
+
     put("service", svc.data.get("name"))
     put("namespace", _ns(svc.data.get("namespace")))
     put("type", stype, spec.vspan.get("type", span))
@@ -226,9 +242,14 @@ def _port_fact(svc: Fact, spec: PDict, stype: str, port: PDict, span: Span,
 
 def _well_known_port(port: Any, target: Any) -> str | None:
     """A port number that is, on its own, a strong sign of an ML admin surface."""
-    table = {8081: "TorchServe management API", 7071: "TorchServe gRPC management API",
-             8265: "Ray dashboard and Jobs API", 10001: "Ray client server",
-             11434: "Ollama API", 5572: "rclone remote control"}
+    table = {
+        8081: "TorchServe management API",
+        7071: "TorchServe gRPC management API",
+        8265: "Ray dashboard and Jobs API",
+        10001: "Ray client server",
+        11434: "Ollama API",
+        5572: "rclone remote control",
+    }
     for value in (target, port):
         try:
             n = int(value)

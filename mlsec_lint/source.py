@@ -50,55 +50,96 @@ def decode(data: bytes, path: str) -> tuple[str | None, str, list[Notice]]:
         try:
             text, enc = data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            return None, "utf-16", [Notice(path, "encoding", "invalid UTF-16 text; file not scanned", "error")]
+            return (
+                None,
+                "utf-16",
+                [Notice(path, "encoding", "invalid UTF-16 text; file not scanned", "error")],
+            )
     else:
         if b"\x00" in data[:8192]:
-            return None, "binary", [Notice(path, "binary", "binary file (NUL bytes); not scanned", "warning")]
+            return (
+                None,
+                "binary",
+                [Notice(path, "binary", "binary file (NUL bytes); not scanned", "warning")],
+            )
         try:
             text, enc = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             text, enc = data.decode("latin-1"), "latin-1"
-            notices.append(Notice(path, "encoding",
-                                  "not valid UTF-8; decoded as Latin-1, positions are per character",
-                                  "note"))
+            notices.append(
+                Notice(
+                    path,
+                    "encoding",
+                    "not valid UTF-8; decoded as Latin-1, positions are per character",
+                    "note",
+                )
+            )
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
-        notices.append(Notice(path, "binary", "NUL characters in text file; not scanned", "warning"))
+        notices.append(
+            Notice(path, "binary", "NUL characters in text file; not scanned", "warning")
+        )
         return None, enc, notices
     return text, enc, notices
 
 
-def read_source(abspath: str, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[Source | None, list[Notice]]:
+def read_source(
+    abspath: str, display: str, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Source | None, list[Notice]]:
     """Read and decode one file; never raises for I/O or encoding problems."""
     try:
         size = os.path.getsize(abspath)
     except OSError as exc:
-        return None, [Notice(display, "unreadable", f"cannot read file: {exc.strerror or exc}", "error")]
+        return None, [
+            Notice(display, "unreadable", f"cannot read file: {exc.strerror or exc}", "error")
+        ]
     if size > max_bytes:
-        return None, [Notice(display, "too-large",
-                             f"file is {size:,} bytes, above the {max_bytes:,}-byte limit; not scanned",
-                             "warning")]
+        return None, [
+            Notice(
+                display,
+                "too-large",
+                f"file is {size:,} bytes, above the {max_bytes:,}-byte limit; not scanned",
+                "warning",
+            )
+        ]
     try:
         with open(abspath, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        return None, [Notice(display, "unreadable", f"cannot read file: {exc.strerror or exc}", "error")]
+        return None, [
+            Notice(display, "unreadable", f"cannot read file: {exc.strerror or exc}", "error")
+        ]
     return source_from_bytes(data, display, abspath, max_bytes)
 
 
-def source_from_bytes(data: bytes, display: str, abspath: str = "",
-                      max_bytes: int = MAX_FILE_BYTES) -> tuple[Source | None, list[Notice]]:
+def source_from_bytes(
+    data: bytes, display: str, abspath: str = "", max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Source | None, list[Notice]]:
     if len(data) > max_bytes:
-        return None, [Notice(display, "too-large",
-                             f"input is above the {max_bytes:,}-byte limit; not scanned", "warning")]
+        return None, [
+            Notice(
+                display,
+                "too-large",
+                f"input is above the {max_bytes:,}-byte limit; not scanned",
+                "warning",
+            )
+        ]
     text, enc, notices = decode(data, display)
     if text is None:
         return None, notices
-    longest = max((len(x) for x in text.split("\n")), default=0) if len(text) > MAX_LINE_CHARS else 0
+    longest = (
+        max((len(x) for x in text.split("\n")), default=0) if len(text) > MAX_LINE_CHARS else 0
+    )
     if longest > MAX_LINE_CHARS:
-        notices.append(Notice(display, "line-too-long",
-                              f"a line has {longest:,} characters, above the {MAX_LINE_CHARS:,} limit; "
-                              "not scanned", "warning"))
+        notices.append(
+            Notice(
+                display,
+                "line-too-long",
+                f"a line has {longest:,} characters, above the {MAX_LINE_CHARS:,} limit; "
+                "not scanned",
+                "warning",
+            )
+        )
         return None, notices
     return Source(display, text, enc, abspath), notices

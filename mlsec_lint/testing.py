@@ -101,7 +101,9 @@ def fixture_files(directory: Path) -> list[Path]:
     return out
 
 
-def check_rule_dir(directory: Path, rules: Sequence[Rule], rule_id: str | None = None) -> tuple[list[str], dict[str, Expectations]]:
+def check_rule_dir(
+    directory: Path, rules: Sequence[Rule], rule_id: str | None = None
+) -> tuple[list[str], dict[str, Expectations]]:
     """Problems found in one fixture directory, and the expectations per file."""
     from mlsec_lint.api import ScanOptions, scan
 
@@ -116,8 +118,9 @@ def check_rule_dir(directory: Path, rules: Sequence[Rule], rule_id: str | None =
             if rid not in known:
                 problems.append(f"{f}: annotation names unknown rule {rid}")
         by_file[f.relative_to(directory).as_posix()] = exp
-    result = scan(ScanOptions(paths=["."], base=str(directory), respect_gitignore=False,
-                              rules=rules)).result
+    result = scan(
+        ScanOptions(paths=["."], base=str(directory), respect_gitignore=False, rules=rules)
+    ).result
     actual: dict[str, set[tuple[str, int]]] = defaultdict(set)
     messages: dict[tuple[str, str, int], str] = {}
     for finding in result.findings:
@@ -138,7 +141,9 @@ def check_rule_dir(directory: Path, rules: Sequence[Rule], rule_id: str | None =
     return problems, by_file
 
 
-def check_fixture_tree(root: Path, rules: Sequence[Rule], require_coverage: Sequence[Rule] = ()) -> list[str]:
+def check_fixture_tree(
+    root: Path, rules: Sequence[Rule], require_coverage: Sequence[Rule] = ()
+) -> list[str]:
     """Check every ``<root>/<RULE-ID>/`` directory; optionally require trigger and no-trigger
     fixtures for the given rules."""
     problems: list[str] = []

@@ -97,8 +97,9 @@ class PList(list[Any]):
         return (_rebuild_plist, (list(self), self.span, self.ispan))
 
 
-def _rebuild_pdict(items: dict[Any, Any], span: Span, kspan: dict[Any, Span],
-                   vspan: dict[Any, Span]) -> PDict:
+def _rebuild_pdict(
+    items: dict[Any, Any], span: Span, kspan: dict[Any, Span], vspan: dict[Any, Span]
+) -> PDict:
     d = PDict(span)
     d.update(items)
     d.kspan = kspan
@@ -113,8 +114,9 @@ def _rebuild_plist(items: list[Any], span: Span, ispan: list[Span]) -> PList:
     return lst
 
 
-def pdict_from(mapping: Mapping[str, Any], span: Span,
-               spans: Mapping[str, Span] | None = None) -> PDict:
+def pdict_from(
+    mapping: Mapping[str, Any], span: Span, spans: Mapping[str, Span] | None = None
+) -> PDict:
     """Build a PDict from plain values; ``spans`` gives a field span per key."""
     d = PDict(span)
     for key, value in mapping.items():

@@ -21,9 +21,27 @@ _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback", "localhost.loca
 _CLUSTER_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local", ".pod.cluster.local")
 _MODEL_EXT = re.compile(
     r"\.(pt|pth|bin|ckpt|pkl|pickle|joblib|h5|hdf5|keras|onnx|gguf|ggml|safetensors|mar|"
-    r"pb|tflite|npy|npz|model|engine|plan)(\?|#|$)", re.IGNORECASE)
-_LOCAL_DIRS = {"models", "model", "data", "datasets", "checkpoints", "checkpoint", "outputs",
-               "output", "weights", "tmp", "mnt", "artifacts", "cache", "src", "app", "opt"}
+    r"pb|tflite|npy|npz|model|engine|plan)(\?|#|$)",
+    re.IGNORECASE,
+)
+_LOCAL_DIRS = {
+    "models",
+    "model",
+    "data",
+    "datasets",
+    "checkpoints",
+    "checkpoint",
+    "outputs",
+    "output",
+    "weights",
+    "tmp",
+    "mnt",
+    "artifacts",
+    "cache",
+    "src",
+    "app",
+    "opt",
+}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -59,7 +77,7 @@ def bind_host(value: Any) -> str | None:
         except ValueError:
             return None
         return host or ""
-    if s.startswith("unix:") or s.startswith("/"):
+    if s.startswith(("unix:", "/")):
         return None
     if s.startswith("["):
         return s[1 : s.find("]")] if "]" in s else s[1:]
@@ -99,7 +117,11 @@ def is_loopback(value: Any) -> bool:
 
 def is_all_interfaces(value: Any) -> bool:
     host = bind_host(value)
-    return host is not None and not is_dynamic(value) and host.lower() in ("", "0.0.0.0", "::", "*", "[::]")
+    return (
+        host is not None
+        and not is_dynamic(value)
+        and host.lower() in ("", "0.0.0.0", "::", "*", "[::]")
+    )
 
 
 def is_http_url(value: Any) -> bool:

@@ -88,8 +88,9 @@ class Evaluator:
                 yield finding
 
     @staticmethod
-    def _finding(rule: Rule, fact: Fact, node: Any, anchor: Span,
-                 line_of: Callable[[str, int], str]) -> Finding | None:
+    def _finding(
+        rule: Rule, fact: Fact, node: Any, anchor: Span, line_of: Callable[[str, int], str]
+    ) -> Finding | None:
         root = fact.data
         witnesses = rule.when(node, root)
         if witnesses is None:

@@ -212,7 +212,9 @@ def compile_condition(spec: Any) -> Cond:
     if combos:
         return _compile_combinator(spec, combos)
     if "path" not in spec:
-        raise RuleSyntaxError(f"condition needs 'path' or one of {', '.join(COMBINATORS)}: {spec!r}")
+        raise RuleSyntaxError(
+            f"condition needs 'path' or one of {', '.join(COMBINATORS)}: {spec!r}"
+        )
     return _compile_leaf(spec)
 
 
@@ -229,6 +231,7 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
             raise RuleSyntaxError(f"{op!r} needs a non-empty list of conditions")
         subs = [compile_condition(s) for s in arg]
         if op == "all":
+
             def all_(node: Any, root: Any) -> list[Hit] | None:
                 out: list[Hit] = []
                 for sub in subs:
@@ -237,6 +240,7 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
                         return None
                     out.extend(w)
                 return out
+
             return all_
 
         def any_(node: Any, root: Any) -> list[Hit] | None:
@@ -245,6 +249,7 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
                 if w is not None:
                     return w
             return None
+
         return any_
     if op == "not":
         sub = compile_condition(arg)
@@ -255,12 +260,14 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
     get = _resolver(arg)
     where = compile_condition(spec["where"])
     if op == "some":
+
         def some(node: Any, root: Any) -> list[Hit] | None:
             for hit in get(node, root):
                 w = where(hit.value, root)
                 if w is not None:
                     return [*w, hit]
             return None
+
         return some
 
     def every(node: Any, root: Any) -> list[Hit] | None:
@@ -272,6 +279,7 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
                 return None
             out.extend(w)
         return out
+
     return every
 
 
@@ -289,11 +297,13 @@ def _compile_leaf(spec: dict[str, Any]) -> Cond:
         raise RuleSyntaxError(f"'exists' must be true or false for path {path!r}")
     if exists is False:
         if ops:
-            raise RuleSyntaxError(f"'exists: false' cannot be combined with value operators ({path!r})")
+            raise RuleSyntaxError(
+                f"'exists: false' cannot be combined with value operators ({path!r})"
+            )
         return lambda node, root: [] if not get(node, root) else None
     tests = [VALUE_OPS[name](arg) for name, arg in ops.items()]
     if not tests:
-        return lambda node, root: (hits[:1] if (hits := get(node, root)) else None)
+        return lambda node, root: hits[:1] if (hits := get(node, root)) else None
 
     def leaf(node: Any, root: Any) -> list[Hit] | None:
         for hit in get(node, root):
@@ -310,8 +320,10 @@ def compile_select(spec: Any) -> Cond | None:
         return None
     if not isinstance(spec, dict):
         raise RuleSyntaxError("'select' must be a mapping of path -> value or list of values")
-    conds = [compile_condition({"path": p, "in": v if isinstance(v, list) else [v]})
-             for p, v in spec.items()]
+    conds = [
+        compile_condition({"path": p, "in": v if isinstance(v, list) else [v]})
+        for p, v in spec.items()
+    ]
 
     def select(node: Any, root: Any) -> list[Hit] | None:
         for c in conds:

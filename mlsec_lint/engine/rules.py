@@ -151,7 +151,7 @@ def _each_path(value: Any) -> str | None:
 def _load_yaml(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - safe C loader
+            return yaml.load(fh, Loader=_Loader)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MlsecLintError(f"cannot read rule file {path}: {exc}") from None
 

@@ -29,7 +29,7 @@ FACT_KINDS: dict[str, str] = {
     "server": "a model or app server: its settings from config files, flags and environment",
     "command": "a shell command run at build or start time (RUN lines, scripts, container args)",
     "python-call": "a Python call with its fully qualified callee and literal arguments",
-    "python-assign": "a Python attribute assignment (session.verify = False, c.ServerApp.token = '')",
+    "python-assign": "a Python attribute assignment (session.verify = False, c.App.token = '')",
 }
 
 

@@ -9,18 +9,20 @@ from mlsec_lint.facts import Fact, record
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 
-
 _MUTABLE_TAGS = {"latest", "nightly", "main", "master", "dev", "edge", "stable", "devel"}
 
 
-def image_fact(ref: str, span: Span, path: str, origin: str, key: str = "",
-               **extra: object) -> Fact:
+def image_fact(
+    ref: str, span: Span, path: str, origin: str, key: str = "", **extra: object
+) -> Fact:
     """An ``image`` fact: the parsed reference plus what the image table knows about it."""
     img = knowledge.parse_image(ref)
     fam = knowledge.image_family(ref)
     tag = img.tag
     tag_l = (tag or "").lower()
-    mutable = img.digest is None and (tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith("latest"))
+    mutable = img.digest is None and (
+        tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith("latest")
+    )
     data = record(
         span,
         image=ref,
@@ -53,18 +55,35 @@ def env_facts_from_k8s(env: PList, path: str, owner_key: str, origin: str) -> It
         data.put("name", item["name"], item.kspan.get("name"), item.vspan.get("name"))
         if "value" in item:
             value = item["value"]
-            data.put("value", "" if value is None else str(value) if not isinstance(value, str) else value,
-                     item.kspan.get("value"), item.vspan.get("value"))
+            data.put(
+                "value",
+                "" if value is None else str(value) if not isinstance(value, str) else value,
+                item.kspan.get("value"),
+                item.vspan.get("value"),
+            )
         if "valueFrom" in item:
-            data.put("valueFrom", item["valueFrom"], item.kspan.get("valueFrom"), item.vspan.get("valueFrom"))
+            data.put(
+                "valueFrom",
+                item["valueFrom"],
+                item.kspan.get("valueFrom"),
+                item.vspan.get("valueFrom"),
+            )
         data.put("literal", "value" in item and "valueFrom" not in item, span)
         data.put("origin", origin, span)
         data.put("owner", owner_key, span)
         yield Fact("env", path, data, span, f"{owner_key}/env/{item['name']}")
 
 
-def env_fact(name: str, value: str | None, span: Span, value_span: Span | None, path: str,
-             origin: str, owner_key: str = "", literal: bool = True) -> Fact:
+def env_fact(
+    name: str,
+    value: str | None,
+    span: Span,
+    value_span: Span | None,
+    path: str,
+    origin: str,
+    owner_key: str = "",
+    literal: bool = True,
+) -> Fact:
     data = PDict(span)
     data.put("name", name, span, span)
     if value is not None:

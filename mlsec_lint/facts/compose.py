@@ -16,8 +16,9 @@ def is_compose(doc: Any, name: str) -> bool:
     if "compose" in lowered:
         return True
     services = doc["services"]
-    return bool(services) and all(isinstance(s, dict) and ("image" in s or "build" in s)
-                                  for s in services.values())
+    return bool(services) and all(
+        isinstance(s, dict) and ("image" in s or "build" in s) for s in services.values()
+    )
 
 
 def extract(doc: PDict, path: str) -> list[Fact]:
@@ -30,8 +31,19 @@ def extract(doc: PDict, path: str) -> list[Fact]:
         data = PDict(svc.span)
         data.put("source", "compose", svc.span)
         data.put("name", name, services.kspan.get(name), services.kspan.get(name))
-        for field in ("image", "command", "entrypoint", "ports", "environment", "user",
-                      "privileged", "network_mode", "cap_add", "volumes", "read_only"):
+        for field in (
+            "image",
+            "command",
+            "entrypoint",
+            "ports",
+            "environment",
+            "user",
+            "privileged",
+            "network_mode",
+            "cap_add",
+            "volumes",
+            "read_only",
+        ):
             copy_field(data, field, svc)
         data.put("context", PDict(svc.span), svc.span)
         facts.append(Fact("container", path, data, services.kspan.get(name, svc.span), key))
@@ -40,14 +52,33 @@ def extract(doc: PDict, path: str) -> list[Fact]:
         env = svc.get("environment")
         if isinstance(env, PDict):
             for var, value in env.items():
-                facts.append(env_fact(str(var), None if value is None else str(value),
-                                      env.kspan[var], env.vspan.get(var), path, "compose", key,
-                                      literal=value is not None))
+                facts.append(
+                    env_fact(
+                        str(var),
+                        None if value is None else str(value),
+                        env.kspan[var],
+                        env.vspan.get(var),
+                        path,
+                        "compose",
+                        key,
+                        literal=value is not None,
+                    )
+                )
         elif isinstance(env, PList):
             for i, item in enumerate(env):
                 if isinstance(item, str):
                     var, eq, value = item.partition("=")
                     span = env.item_span(i)
-                    facts.append(env_fact(var, value if eq else None, span, span, path, "compose",
-                                          key, literal=bool(eq)))
+                    facts.append(
+                        env_fact(
+                            var,
+                            value if eq else None,
+                            span,
+                            span,
+                            path,
+                            "compose",
+                            key,
+                            literal=bool(eq),
+                        )
+                    )
     return facts

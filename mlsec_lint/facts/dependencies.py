@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
@@ -20,7 +20,9 @@ from mlsec_lint.parsers.shell import Word
 from mlsec_lint.tree import PDict
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
-_WHEEL = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*)-(?P<version>[0-9][^-]*)(-.*)?\.(whl|tar\.gz|zip|tar\.bz2)$")
+_WHEEL = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*)-(?P<version>[0-9][^-]*)(-.*)?\.(whl|tar\.gz|zip|tar\.bz2)$"
+)
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9._-]+)")
 
 
@@ -36,24 +38,42 @@ def _spec_info(text: str) -> dict[str, Any]:
         egg = _EGG.search(url)
         name = name_part or (egg.group(1) if egg else _repo_name(url))
         ref = _vcs_ref(url)
-        info.update(kind="vcs", name=name, url=url, vcs_ref=ref,
-                    pinned=ref is not None and re.fullmatch(r"[0-9a-f]{40}", ref) is not None,
-                    reason=("VCS reference without a ref (default branch)" if ref is None else
-                            f"VCS reference '{ref}' is a branch or tag, not a commit"))
+        info.update(
+            kind="vcs",
+            name=name,
+            url=url,
+            vcs_ref=ref,
+            pinned=ref is not None and re.fullmatch(r"[0-9a-f]{40}", ref) is not None,
+            reason=(
+                "VCS reference without a ref (default branch)"
+                if ref is None
+                else f"VCS reference '{ref}' is a branch or tag, not a commit"
+            ),
+        )
         return info
     if "://" in t and not re.match(r"^[\w.-]+\s*@", t):
         return _url_info(t, None, info)
-    if t.startswith((".", "/", "~")) or t.endswith((".whl", ".tar.gz", ".zip")) and "/" in t:
+    if "://" not in t and (
+        t.startswith((".", "/", "~")) or t.endswith((".whl", ".tar.gz", ".zip"))
+    ):
         info.update(kind="path", name=_file_name(t) or t, pinned=True, reason="")
         return info
     try:
         req = Requirement(t)
     except InvalidRequirement:
-        info.update(kind="invalid", name=re.split(r"[\s<>=!~\[;@]", t, maxsplit=1)[0], pinned=True,
-                    reason="")
+        info.update(
+            kind="invalid",
+            name=re.split(r"[\s<>=!~\[;@]", t, maxsplit=1)[0],
+            pinned=True,
+            reason="",
+        )
         return info
-    info.update(kind="pep508", name=req.name, extras=sorted(req.extras),
-                marker=str(req.marker) if req.marker else None)
+    info.update(
+        kind="pep508",
+        name=req.name,
+        extras=sorted(req.extras),
+        marker=str(req.marker) if req.marker else None,
+    )
     if req.url:
         return _url_info(req.url, req.name, info)
     specs = list(req.specifier)
@@ -73,17 +93,26 @@ def _spec_info(text: str) -> dict[str, Any]:
 def _url_info(url: str, name: str | None, info: dict[str, Any]) -> dict[str, Any]:
     if url.startswith(_VCS_PREFIXES):
         ref = _vcs_ref(url)
-        info.update(kind="vcs", name=name or _repo_name(url), url=url, vcs_ref=ref,
-                    pinned=ref is not None and re.fullmatch(r"[0-9a-f]{40}", ref) is not None,
-                    reason="VCS reference without a commit")
+        info.update(
+            kind="vcs",
+            name=name or _repo_name(url),
+            url=url,
+            vcs_ref=ref,
+            pinned=ref is not None and re.fullmatch(r"[0-9a-f]{40}", ref) is not None,
+            reason="VCS reference without a commit",
+        )
         return info
     fname = _file_name(url)
     m = _WHEEL.match(fname or "")
     hashed = "#sha256=" in url or "&sha256=" in url
-    info.update(kind="url", name=name or (m.group("name") if m else fname or url), url=url,
-                version=m.group("version") if m else None,
-                pinned=bool(m) or hashed,
-                reason="" if (m or hashed) else "direct URL without a version or hash")
+    info.update(
+        kind="url",
+        name=name or (m.group("name") if m else fname or url),
+        url=url,
+        version=m.group("version") if m else None,
+        pinned=bool(m) or hashed,
+        reason="" if (m or hashed) else "direct URL without a version or hash",
+    )
     return info
 
 
@@ -92,7 +121,7 @@ def _file_name(url: str) -> str | None:
         path = urlsplit(url).path
     except ValueError:
         return None
-    return path.rstrip("/").rsplit("/", 1)[-1] or None
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or None
 
 
 def _repo_name(url: str) -> str:
@@ -114,13 +143,24 @@ def _vcs_ref(url: str) -> str | None:
     return path.rsplit("@", 1)[1] if "@" in path else None
 
 
-def dependency_fact(text: str, span: Span, path: str, origin: str, *, hashes: Sequence[str] = (),
-                    installer: str = "pip", flags: dict[str, Any] | None = None,
-                    dynamic: bool = False) -> Fact:
+def dependency_fact(
+    text: str,
+    span: Span,
+    path: str,
+    origin: str,
+    *,
+    hashes: Sequence[str] = (),
+    installer: str = "pip",
+    flags: dict[str, Any] | None = None,
+    dynamic: bool = False,
+) -> Fact:
     info = _spec_info(text)
     name = knowledge.normalize_package(str(info.get("name") or text))
     data = PDict(span)
-    put = lambda k, v: data.put(k, v, span, span)  # noqa: E731
+
+    def put(key: str, value: Any) -> None:
+        data.put(key, value, span, span)
+
     put("name", name)
     put("spec", info["raw"])
     put("kind", info.get("kind"))
@@ -164,9 +204,12 @@ def _vulnerability(name: str, version: str, span: Span) -> PDict | None:
     except InvalidVersion:
         return None
     d = PDict(span)
-    for k, value in (("fixed", str(floor["fixed"])), ("why", floor.get("why", "")),
-                     ("advisories", ", ".join(floor.get("advisories") or []) or "none listed"),
-                     ("critical", critical)):
+    for k, value in (
+        ("fixed", str(floor["fixed"])),
+        ("why", floor.get("why", "")),
+        ("advisories", ", ".join(floor.get("advisories") or []) or "none listed"),
+        ("critical", critical),
+    ):
         d.put(k, value, span, span)
     return d
 
@@ -188,29 +231,89 @@ def from_requirements(text: str, path: str) -> list[Fact]:
             if opt.name in ("--index-url", "--extra-index-url", "--trusted-host", "--find-links"):
                 facts.append(index_fact(opt.name, opt.value, opt.span, path, "requirements"))
         if line.text:
-            facts.append(dependency_fact(line.text, line.span, path, "requirements", hashes=hashes,
-                                         flags={"editable": line.editable}))
+            facts.append(
+                dependency_fact(
+                    line.text,
+                    line.span,
+                    path,
+                    "requirements",
+                    hashes=hashes,
+                    flags={"editable": line.editable},
+                )
+            )
     return facts
 
 
 # ------------------------------------------------------------------ install commands
 
 PIP_VALUE_OPTIONS = {
-    "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
-    "--extra-index-url", "-f", "--find-links", "--trusted-host", "-t", "--target", "--prefix",
-    "--root", "--platform", "--python-version", "--implementation", "--abi", "--only-binary",
-    "--no-binary", "--progress-bar", "--cache-dir", "--src", "--log", "--proxy", "--retries",
-    "--timeout", "--exists-action", "--cert", "--client-cert", "--global-option",
-    "--config-settings", "-C", "--use-feature", "--use-deprecated", "--upgrade-strategy",
-    "--report", "--python", "-p", "--root-user-action", "--index", "--default-index",
-    "--index-strategy", "--override", "--group", "--torch-backend", "--extra", "--keyring-provider",
-    "--default-timeout", "--resolution", "--prerelease", "--link-mode", "--install-option",
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--trusted-host",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--only-binary",
+    "--no-binary",
+    "--progress-bar",
+    "--cache-dir",
+    "--src",
+    "--log",
+    "--proxy",
+    "--retries",
+    "--timeout",
+    "--exists-action",
+    "--cert",
+    "--client-cert",
+    "--global-option",
+    "--config-settings",
+    "-C",
+    "--use-feature",
+    "--use-deprecated",
+    "--upgrade-strategy",
+    "--report",
+    "--python",
+    "-p",
+    "--root-user-action",
+    "--index",
+    "--default-index",
+    "--index-strategy",
+    "--override",
+    "--group",
+    "--torch-backend",
+    "--extra",
+    "--keyring-provider",
+    "--default-timeout",
+    "--resolution",
+    "--prerelease",
+    "--link-mode",
+    "--install-option",
 }
 _SHORT_VALUE = {"-r", "-c", "-e", "-i", "-f", "-t", "-C", "-p"}
-_INDEX_OPTIONS = {"-i": "--index-url", "--index-url": "--index-url", "--default-index": "--index-url",
-                  "--index": "--extra-index-url", "--extra-index-url": "--extra-index-url",
-                  "--trusted-host": "--trusted-host", "-f": "--find-links",
-                  "--find-links": "--find-links"}
+_INDEX_OPTIONS = {
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--default-index": "--index-url",
+    "--index": "--extra-index-url",
+    "--extra-index-url": "--extra-index-url",
+    "--trusted-host": "--trusted-host",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+}
 
 
 def pip_install_args(argv: Sequence[str]) -> tuple[str, int] | None:
@@ -240,8 +343,13 @@ def pip_install_args(argv: Sequence[str]) -> tuple[str, int] | None:
     return None
 
 
-def from_install_command(words: Sequence[Word], span_of: Callable[[Word], Span], path: str,
-                         origin: str, variables: dict[str, str] | None = None) -> list[Fact]:
+def from_install_command(
+    words: Sequence[Word],
+    span_of: Callable[[Word], Span],
+    path: str,
+    origin: str,
+    variables: dict[str, str] | None = None,
+) -> list[Fact]:
     """dependency/package-index facts for a pip-style install command (else [])."""
     argv = [w.text for w in words]
     found = pip_install_args(argv)
@@ -258,14 +366,18 @@ def from_install_command(words: Sequence[Word], span_of: Callable[[Word], Span],
         if t.startswith("-") and t != "-":
             name, eq, value = t.partition("=")
             vword = w
-            if not eq and name not in PIP_VALUE_OPTIONS and name[:2] in _SHORT_VALUE and len(name) > 2 \
-                    and not name.startswith("--"):
+            if (
+                not eq
+                and name not in PIP_VALUE_OPTIONS
+                and name[:2] in _SHORT_VALUE
+                and len(name) > 2
+                and not name.startswith("--")
+            ):
                 name, value = name[:2], name[2:]
-            elif not eq and name in PIP_VALUE_OPTIONS:
-                if i + 1 < n:
-                    i += 1
-                    vword = words[i]
-                    value = vword.text
+            elif not eq and name in PIP_VALUE_OPTIONS and i + 1 < n:
+                i += 1
+                vword = words[i]
+                value = vword.text
             if name in ("-U", "--upgrade"):
                 flags["upgrade"] = True
             elif name == "--require-hashes":
@@ -275,8 +387,11 @@ def from_install_command(words: Sequence[Word], span_of: Callable[[Word], Span],
             elif name in ("-e", "--editable"):
                 specs.append((value, vword, vword.dynamic))
             elif name in _INDEX_OPTIONS:
-                facts.append(index_fact(_INDEX_OPTIONS[name], value, span_of(w).merge(span_of(vword)),
-                                        path, origin))
+                facts.append(
+                    index_fact(
+                        _INDEX_OPTIONS[name], value, span_of(w).merge(span_of(vword)), path, origin
+                    )
+                )
             elif name == "--pre":
                 flags["pre"] = True
             i += 1
@@ -291,8 +406,17 @@ def from_install_command(words: Sequence[Word], span_of: Callable[[Word], Span],
     for text, w, dynamic in specs:
         if not text or text in (".", "./"):
             continue
-        facts.append(dependency_fact(text, span_of(w), path, origin, installer=installer,
-                                     flags=dict(flags), dynamic=dynamic))
+        facts.append(
+            dependency_fact(
+                text,
+                span_of(w),
+                path,
+                origin,
+                installer=installer,
+                flags=dict(flags),
+                dynamic=dynamic,
+            )
+        )
     return facts
 
 
@@ -302,4 +426,3 @@ def _expand(text: str, variables: dict[str, str]) -> str:
         return variables.get(name, m.group(0))
 
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", repl, text)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -37,8 +38,11 @@ def shell_commands(inst: dparser.Instruction) -> Iterator[tuple[Command, OffsetM
     """
     if inst.exec_form is not None:
         words = exec_words(inst)
-        if len(words) >= 3 and words[0].text.rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash") \
-                and words[1].text in ("-c", "-lc", "-ec", "-euc", "-exc"):
+        if (
+            len(words) >= 3
+            and words[0].text.rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash")
+            and words[1].text in ("-c", "-lc", "-ec", "-euc", "-exc")
+        ):
             script = words[2]
             inner = OffsetMap()
             inner.add(0, *inst.args_map.position(script.start + 1))
@@ -53,7 +57,7 @@ def shell_commands(inst: dparser.Instruction) -> Iterator[tuple[Command, OffsetM
             for cmd in split_commands(doc.body):
                 yield cmd, omap, 0
         return
-    for cmd in split_commands(inst.args[inst.rest_offset:]):
+    for cmd in split_commands(inst.args[inst.rest_offset :]):
         yield cmd, inst.args_map, inst.rest_offset
 
 
@@ -69,10 +73,14 @@ def _env_pairs(inst: dparser.Instruction) -> Iterator[tuple[str, str, Span, Span
     if toks and "=" not in toks[0].text and inst.keyword == "ENV":
         # legacy "ENV KEY value with spaces"
         key = toks[0]
-        value = rest[key.end:].strip()
+        value = rest[key.end :].strip()
         vstart = rest.find(value, key.end) if value else key.end
-        yield (key.text, value, inst.span_of(inst.rest_offset + key.start, inst.rest_offset + key.end),
-               inst.span_of(inst.rest_offset + vstart, inst.rest_offset + vstart + max(1, len(value))))
+        yield (
+            key.text,
+            value,
+            inst.span_of(inst.rest_offset + key.start, inst.rest_offset + key.end),
+            inst.span_of(inst.rest_offset + vstart, inst.rest_offset + vstart + max(1, len(value))),
+        )
         return
     for tok in toks:
         name, eq, value = tok.text.partition("=")
@@ -96,9 +104,17 @@ def extract(text: str, path: str) -> FileAnalysis:
     for stage in df.stages:
         is_final = stage.index == final.index
         if stage.parent_stage is None and stage.base.lower() != "scratch":
-            fa.facts.append(image_fact(stage.base, stage.base_span, path, origin="dockerfile",
-                                       key=f"stage/{stage.name or stage.index}/from",
-                                       final_stage=is_final, stage=stage.name or str(stage.index)))
+            fa.facts.append(
+                image_fact(
+                    stage.base,
+                    stage.base_span,
+                    path,
+                    origin="dockerfile",
+                    key=f"stage/{stage.name or stage.index}/from",
+                    final_stage=is_final,
+                    stage=stage.name or str(stage.index),
+                )
+            )
         variables = dict(df.global_args)
         user: tuple[str, Span] | None = None
         for inst in stage.instructions:
@@ -107,23 +123,35 @@ def extract(text: str, path: str) -> FileAnalysis:
                     if inst.keyword == "ARG" and not value:
                         continue
                     variables[name] = value
-                    fa.facts.append(env_fact(name, value, span, vspan, path,
-                                             origin="dockerfile-" + inst.keyword.lower(),
-                                             owner_key=f"stage/{stage.name or stage.index}"))
+                    fa.facts.append(
+                        env_fact(
+                            name,
+                            value,
+                            span,
+                            vspan,
+                            path,
+                            origin="dockerfile-" + inst.keyword.lower(),
+                            owner_key=f"stage/{stage.name or stage.index}",
+                        )
+                    )
             elif inst.keyword == "USER":
                 user = (inst.rest.strip(), inst.span)
             elif inst.keyword == "RUN":
                 for cmd, omap, base in shell_commands(inst):
-                    fa.facts.extend(from_install_command(
-                        cmd.words, lambda w, o=omap, b=base: _span(o, b, w), path,  # type: ignore[misc]
-                        origin="dockerfile", variables=variables))
+                    span_of = functools.partial(_span, omap, base)
+                    fa.facts.extend(
+                        from_install_command(
+                            cmd.words, span_of, path, origin="dockerfile", variables=variables
+                        )
+                    )
         stage_users[stage.index] = user
     fa.facts.append(_dockerfile_fact(df, stage_users, path))
     return fa
 
 
-def _effective_user(df: dparser.Dockerfile, stage: dparser.Stage,
-                    users: dict[int, tuple[str, Span] | None]) -> tuple[str, Span, str] | None:
+def _effective_user(
+    df: dparser.Dockerfile, stage: dparser.Stage, users: dict[int, tuple[str, Span] | None]
+) -> tuple[str, Span, str] | None:
     seen = set()
     cur: dparser.Stage | None = stage
     while cur is not None and cur.index not in seen:
@@ -140,11 +168,17 @@ def _effective_user(df: dparser.Dockerfile, stage: dparser.Stage,
     return None
 
 
-def _dockerfile_fact(df: dparser.Dockerfile, users: dict[int, tuple[str, Span] | None],
-                     path: str) -> Fact:
+def _dockerfile_fact(
+    df: dparser.Dockerfile, users: dict[int, tuple[str, Span] | None], path: str
+) -> Fact:
     final = df.stages[-1]
     anchor = final.from_instruction.span
-    anchor = Span(anchor.line, anchor.col, anchor.line, anchor.end_col if anchor.end_line == anchor.line else anchor.col + 4)
+    anchor = Span(
+        anchor.line,
+        anchor.col,
+        anchor.line,
+        anchor.end_col if anchor.end_line == anchor.line else anchor.col + 4,
+    )
     data = PDict(anchor)
     data.put("stages", len(df.stages), anchor)
     fin = PDict(anchor)

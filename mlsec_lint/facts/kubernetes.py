@@ -31,8 +31,11 @@ CONTAINER_LISTS = (("containers", False), ("initContainers", True), ("ephemeralC
 
 
 def is_k8s_object(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("kind"), str) and \
-        isinstance(value.get("apiVersion"), str)
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("kind"), str)
+        and isinstance(value.get("apiVersion"), str)
+    )
 
 
 def iter_objects(docs: list[Any]) -> Iterator[PDict]:
@@ -40,7 +43,9 @@ def iter_objects(docs: list[Any]) -> Iterator[PDict]:
     for doc in docs:
         if not is_k8s_object(doc):
             continue
-        if doc["kind"] == "List" or (doc["kind"].endswith("List") and isinstance(doc.get("items"), list)):
+        if doc["kind"] == "List" or (
+            doc["kind"].endswith("List") and isinstance(doc.get("items"), list)
+        ):
             for item in doc.get("items") or []:
                 if is_k8s_object(item):
                     yield item
@@ -88,23 +93,53 @@ def pod_specs(obj: PDict) -> Iterator[tuple[PDict, PDict | None]]:
                 yield hit.value, meta
 
 
-def container_fact(container: PDict, pod: PDict, pod_meta: PDict | None, owner: PDict,
-                   path: str, init: bool, source: str = "kubernetes") -> Fact:
+def container_fact(
+    container: PDict,
+    pod: PDict,
+    pod_meta: PDict | None,
+    owner: PDict,
+    path: str,
+    init: bool,
+    source: str = "kubernetes",
+) -> Fact:
     meta = _meta(owner)
-    workload = record(owner.span,
-                      kind=(owner.get("kind"), owner.kspan.get("kind", owner.span)),
-                      name=(meta.get("name"), meta.vspan.get("name", owner.span)),
-                      namespace=(meta.get("namespace"), meta.vspan.get("namespace", owner.span)))
+    workload = record(
+        owner.span,
+        kind=(owner.get("kind"), owner.kspan.get("kind", owner.span)),
+        name=(meta.get("name"), meta.vspan.get("name", owner.span)),
+        namespace=(meta.get("namespace"), meta.vspan.get("namespace", owner.span)),
+    )
     data = PDict(container.span)
     data.put("source", source, container.span)
     data.put("workload", workload, owner.span)
     data.put("init", init, container.span)
-    for key in ("name", "image", "command", "args", "env", "envFrom", "ports", "volumeMounts",
-                "resources", "securityContext", "workingDir", "imagePullPolicy"):
+    for key in (
+        "name",
+        "image",
+        "command",
+        "args",
+        "env",
+        "envFrom",
+        "ports",
+        "volumeMounts",
+        "resources",
+        "securityContext",
+        "workingDir",
+        "imagePullPolicy",
+    ):
         copy_field(data, key, container)
     podinfo = PDict(pod.span)
-    for key in ("securityContext", "hostNetwork", "hostPID", "hostIPC", "serviceAccountName",
-                "automountServiceAccountToken", "volumes", "nodeSelector", "runtimeClassName"):
+    for key in (
+        "securityContext",
+        "hostNetwork",
+        "hostPID",
+        "hostIPC",
+        "serviceAccountName",
+        "automountServiceAccountToken",
+        "volumes",
+        "nodeSelector",
+        "runtimeClassName",
+    ):
         copy_field(podinfo, key, pod)
     if pod_meta is not None:
         copy_field(podinfo, "labels", pod_meta)
@@ -134,8 +169,15 @@ def extract(docs: list[Any], path: str) -> list[Fact]:
             facts.append(cfact)
             c = cfact.data
             if isinstance(c.get("image"), str):
-                facts.append(image_fact(c["image"], c.vspan.get("image", cfact.anchor), path,
-                                        origin="kubernetes", key=cfact.key))
+                facts.append(
+                    image_fact(
+                        c["image"],
+                        c.vspan.get("image", cfact.anchor),
+                        path,
+                        origin="kubernetes",
+                        key=cfact.key,
+                    )
+                )
             env = c.get("env")
             if isinstance(env, PList):
                 facts.extend(env_facts_from_k8s(env, path, cfact.key, origin="kubernetes"))

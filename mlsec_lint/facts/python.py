@@ -99,8 +99,8 @@ class _Analyzer(ast.NodeVisitor):
         if node is None or depth > 20:
             return UNKNOWN
         if isinstance(node, ast.Constant):
-            v = node.value
-            return v if isinstance(v, (str, int, float, bool, type(None))) else UNKNOWN
+            const = node.value
+            return const if isinstance(const, (str, int, float, bool, type(None))) else UNKNOWN
         if isinstance(node, ast.Name):
             return self.lookup_value(node.id)
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -110,12 +110,17 @@ class _Analyzer(ast.NodeVisitor):
             return lst
         if isinstance(node, ast.Dict):
             d = PDict(self.pos.span(node))
-            for k, v in zip(node.keys, node.values, strict=False):
-                if k is None:
+            for knode, vnode in zip(node.keys, node.values, strict=False):
+                if knode is None:
                     continue
-                key = self.literal(k, depth + 1)
+                key = self.literal(knode, depth + 1)
                 if isinstance(key, (str, int, bool)):
-                    d.put(key, self.literal(v, depth + 1), self.pos.span(k), self.pos.span(v))
+                    d.put(
+                        key,
+                        self.literal(vnode, depth + 1),
+                        self.pos.span(knode),
+                        self.pos.span(vnode),
+                    )
             return d
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.literal(node.left, depth + 1), self.literal(node.right, depth + 1)
@@ -126,18 +131,22 @@ class _Analyzer(ast.NodeVisitor):
             return UNKNOWN
         if isinstance(node, ast.JoinedStr):
             parts = []
-            for v in node.values:
-                if isinstance(v, ast.Constant) and isinstance(v.value, str):
-                    parts.append(v.value)
+            for part in node.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    parts.append(part.value)
                 else:
-                    inner = self.literal(getattr(v, "value", None), depth + 1)
+                    inner = self.literal(getattr(part, "value", None), depth + 1)
                     parts.append(inner if isinstance(inner, str) else "{…}")
             return "".join(parts)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
             inner = self.literal(node.operand, depth + 1)
             if isinstance(node.op, ast.Not) and isinstance(inner, bool):
                 return not inner
-            if isinstance(node.op, ast.USub) and isinstance(inner, (int, float)) and not isinstance(inner, bool):
+            if (
+                isinstance(node.op, ast.USub)
+                and isinstance(inner, (int, float))
+                and not isinstance(inner, bool)
+            ):
                 return -inner
         return UNKNOWN
 
@@ -175,10 +184,7 @@ class _Analyzer(ast.NodeVisitor):
                 self.scopes[-1].aliases[top] = top
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level or not node.module:
-            mod = node.module or ""
-        else:
-            mod = node.module
+        mod = node.module or "" if node.level or not node.module else node.module
         for alias in node.names:
             if alias.name == "*":
                 continue
@@ -245,9 +251,18 @@ class _Analyzer(ast.NodeVisitor):
             if base == "os.environ" and isinstance(key, str):
                 lit = self.literal(value)
                 span = self.pos.span(stmt)
-                self.facts.append(env_fact(key, lit if isinstance(lit, str) else None, span,
-                                           self.pos.span(value), self.path, origin="python",
-                                           owner_key="python", literal=isinstance(lit, str)))
+                self.facts.append(
+                    env_fact(
+                        key,
+                        lit if isinstance(lit, str) else None,
+                        span,
+                        self.pos.span(value),
+                        self.path,
+                        origin="python",
+                        owner_key="python",
+                        literal=isinstance(lit, str),
+                    )
+                )
             return
         self._bind(target, value)
 
@@ -311,30 +326,46 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
-        fa.notices.append(Notice(path, "parse-error",
-                                 f"Python syntax error: {exc.msg} (file not analysed)", "warning",
-                                 exc.lineno))
+        fa.notices.append(
+            Notice(
+                path,
+                "parse-error",
+                f"Python syntax error: {exc.msg} (file not analysed)",
+                "warning",
+                exc.lineno,
+            )
+        )
         return fa
     except (ValueError, RecursionError, MemoryError) as exc:
         fa.notices.append(Notice(path, "parse-error", f"cannot parse Python: {exc}", "warning"))
         return fa
     if not _depth_ok(tree):
-        fa.notices.append(Notice(path, "parse-error",
-                                 f"expressions nested deeper than {MAX_AST_DEPTH} levels; not analysed",
-                                 "warning"))
+        fa.notices.append(
+            Notice(
+                path,
+                "parse-error",
+                f"expressions nested deeper than {MAX_AST_DEPTH} levels; not analysed",
+                "warning",
+            )
+        )
         return fa
     analyzer = _Analyzer(path, _Positions(lines))
     # module-level constants and imports are visible inside functions defined earlier
     for stmt in tree.body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             analyzer.visit(stmt)
-        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             analyzer._bind(stmt.targets[0], stmt.value)
     try:
         analyzer.visit(tree)
     except RecursionError:
-        fa.notices.append(Notice(path, "parse-error", "Python file too deeply nested; not analysed",
-                                 "warning"))
+        fa.notices.append(
+            Notice(path, "parse-error", "Python file too deeply nested; not analysed", "warning")
+        )
         return fa
     fa.facts = analyzer.facts
     return fa

@@ -12,14 +12,35 @@ from mlsec_lint.model import Span
 from mlsec_lint.parsers import properties
 from mlsec_lint.tree import PDict, PList
 
-TORCHSERVE_KEYS = frozenset({
-    "inference_address", "management_address", "metrics_address", "grpc_inference_port",
-    "grpc_management_port", "model_store", "load_models", "allowed_urls", "enable_model_api",
-    "model_api_enabled", "disable_token_authorization", "enable_envvars_config", "keystore",
-    "keystore_pass", "private_key_file", "certificate_file", "cors_allowed_origin",
-    "install_py_dep_per_model", "blacklist_env_vars", "number_of_netty_threads", "job_queue_size",
-    "default_workers_per_model", "workflow_store", "use_env_allowed_urls", "token_expiration_min",
-})
+TORCHSERVE_KEYS = frozenset(
+    {
+        "inference_address",
+        "management_address",
+        "metrics_address",
+        "grpc_inference_port",
+        "grpc_management_port",
+        "model_store",
+        "load_models",
+        "allowed_urls",
+        "enable_model_api",
+        "model_api_enabled",
+        "disable_token_authorization",
+        "enable_envvars_config",
+        "keystore",
+        "keystore_pass",
+        "private_key_file",
+        "certificate_file",
+        "cors_allowed_origin",
+        "install_py_dep_per_model",
+        "blacklist_env_vars",
+        "number_of_netty_threads",
+        "job_queue_size",
+        "default_workers_per_model",
+        "workflow_store",
+        "use_env_allowed_urls",
+        "token_expiration_min",
+    }
+)
 
 
 def is_torchserve_config(props: PDict, name: str) -> bool:
@@ -27,12 +48,22 @@ def is_torchserve_config(props: PDict, name: str) -> bool:
     return hits >= 2 or (hits >= 1 and name == "config.properties")
 
 
-_TS_LISTENERS = (("inference", "inference_address"), ("management", "management_address"),
-                 ("metrics", "metrics_address"))
+_TS_LISTENERS = (
+    ("inference", "inference_address"),
+    ("management", "management_address"),
+    ("metrics", "metrics_address"),
+)
 
 
-def server_fact(server: str, origin: str, settings: PDict, path: str, anchor: Span, key: str,
-                listeners: PList | None = None) -> Fact:
+def server_fact(
+    server: str,
+    origin: str,
+    settings: PDict,
+    path: str,
+    anchor: Span,
+    key: str,
+    listeners: PList | None = None,
+) -> Fact:
     data = PDict(anchor)
     data.put("server", server, anchor)
     data.put("origin", origin, anchor)
@@ -51,8 +82,12 @@ def torchserve_listeners(settings: PDict, anchor: Span) -> PList:
         span = settings.field_span(key)
         address = str(settings[key])
         entry = PDict(span)
-        for k, v in (("name", name), ("key", key), ("address", address),
-                     ("tls", address.strip().lower().startswith("https://"))):
+        for k, v in (
+            ("name", name),
+            ("key", key),
+            ("address", address),
+            ("tls", address.strip().lower().startswith("https://")),
+        ):
             entry.put(k, v, span, settings.vspan.get(key, span) if k == "address" else span)
         out.push(entry, span)
     return out
@@ -66,6 +101,15 @@ def from_properties(text: str, path: str) -> FileAnalysis:
     first = min(props.kspan.values(), default=Span(1, 1, 1, 2))
     anchor = Span(first.line, first.col, first.end_line, first.end_col)
     fa = FileAnalysis(path, "torchserve-config")
-    fa.facts.append(server_fact("torchserve", "config-file", props, path, anchor, "torchserve",
-                                torchserve_listeners(props, anchor)))
+    fa.facts.append(
+        server_fact(
+            "torchserve",
+            "config-file",
+            props,
+            path,
+            anchor,
+            "torchserve",
+            torchserve_listeners(props, anchor),
+        )
+    )
     return fa

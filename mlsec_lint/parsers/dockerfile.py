@@ -18,12 +18,30 @@ from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers.shell import OffsetMap
 
 KNOWN = {
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 }
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 @dataclass(slots=True)
@@ -116,9 +134,15 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
             if m.group(2) in ("\\", "`"):
                 df.escape = m.group(2)
             else:
-                df.notices.append(Notice(path, "dockerfile-directive",
-                                         f"invalid escape directive {m.group(2)!r}; using '\\'",
-                                         "warning", i + 1))
+                df.notices.append(
+                    Notice(
+                        path,
+                        "dockerfile-directive",
+                        f"invalid escape directive {m.group(2)!r}; using '\\'",
+                        "warning",
+                        i + 1,
+                    )
+                )
         i += 1
     esc = df.escape
     stage_names: dict[str, int] = {}
@@ -146,7 +170,7 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
         col = j + 1
         while True:
             seg = segment.rstrip()
-            continued = seg.endswith(esc) and not (keyword in ("RUN", "COPY", "ADD") and False)
+            continued = seg.endswith(esc) and not (False)
             if continued:
                 seg = seg[:-1]
             args_map.add(offset, line_no + 1, col)
@@ -156,7 +180,9 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
             if not continued or line_no >= n:
                 break
             # skip comment and empty lines inside a continuation
-            while line_no < n and (lines[line_no].strip().startswith("#") or not lines[line_no].strip()):
+            while line_no < n and (
+                lines[line_no].strip().startswith("#") or not lines[line_no].strip()
+            ):
                 if not lines[line_no].strip():
                     # an empty line ends nothing in BuildKit but is deprecated; keep going
                     pass
@@ -189,18 +215,45 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
                     body_lines.append(candidate)
                     i += 1
                 if not terminated:
-                    df.notices.append(Notice(path, "dockerfile-heredoc",
-                                             f"heredoc '{delim}' opened on line {start_line} is not "
-                                             "terminated; read to the end of the file", "warning",
-                                             start_line))
+                    while body_lines and not body_lines[-1]:
+                        body_lines.pop()
+                    df.notices.append(
+                        Notice(
+                            path,
+                            "dockerfile-heredoc",
+                            f"heredoc '{delim}' opened on line {start_line} is not "
+                            "terminated; read to the end of the file",
+                            "warning",
+                            start_line,
+                        )
+                    )
                 inst.heredocs.append(Heredoc(delim, "\n".join(body_lines), body_start, strip_tabs))
-                inst.span = Span(inst.span.line, inst.span.col, max(body_start, i),
-                                 len(lines[i - 1]) + 1 if i - 1 < n else 1)
+                inst.span = Span(
+                    inst.span.line,
+                    inst.span.col,
+                    max(body_start, i),
+                    len(lines[i - 1]) + 1 if i - 1 < n else 1,
+                )
         if keyword not in KNOWN:
-            df.notices.append(Notice(path, "dockerfile-instruction",
-                                     f"unknown instruction {word!r}", "warning", start_line))
-        if inst.rest.lstrip().startswith("[") and keyword in ("CMD", "ENTRYPOINT", "RUN", "SHELL",
-                                                             "HEALTHCHECK", "VOLUME", "COPY", "ADD"):
+            df.notices.append(
+                Notice(
+                    path,
+                    "dockerfile-instruction",
+                    f"unknown instruction {word!r}",
+                    "warning",
+                    start_line,
+                )
+            )
+        if inst.rest.lstrip().startswith("[") and keyword in (
+            "CMD",
+            "ENTRYPOINT",
+            "RUN",
+            "SHELL",
+            "HEALTHCHECK",
+            "VOLUME",
+            "COPY",
+            "ADD",
+        ):
             try:
                 value = json.loads(inst.rest)
                 if isinstance(value, list) and all(isinstance(x, str) for x in value):

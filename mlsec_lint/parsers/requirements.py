@@ -14,9 +14,25 @@ from mlsec_lint.model import Span
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _OPTION_WITH_VALUE = {
-    "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-i", "--index-url",
-    "--extra-index-url", "-f", "--find-links", "--trusted-host", "--hash", "--config-settings",
-    "--global-option", "--install-option", "--no-binary", "--only-binary", "--use-feature",
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--trusted-host",
+    "--hash",
+    "--config-settings",
+    "--global-option",
+    "--install-option",
+    "--no-binary",
+    "--only-binary",
+    "--use-feature",
 }
 
 
@@ -38,8 +54,13 @@ class ReqLine:
     editable: bool = False
 
 
-_SHORT = {"-r": "--requirement", "-c": "--constraint", "-e": "--editable", "-i": "--index-url",
-          "-f": "--find-links"}
+_SHORT = {
+    "-r": "--requirement",
+    "-c": "--constraint",
+    "-e": "--editable",
+    "-i": "--index-url",
+    "-f": "--find-links",
+}
 
 
 def parse(text: str) -> list[ReqLine]:

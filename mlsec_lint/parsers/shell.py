@@ -17,11 +17,31 @@ from dataclasses import dataclass, field
 
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _REDIRECT_START = set("<>")
-_WRAPPERS = {"exec", "nohup", "sudo", "time", "command", "builtin", "stdbuf", "nice",
-             "ionice", "setsid", "tini", "dumb-init", "gosu", "su-exec", "chpst", "xargs"}
+_WRAPPERS = {
+    "exec",
+    "nohup",
+    "sudo",
+    "time",
+    "command",
+    "builtin",
+    "stdbuf",
+    "nice",
+    "ionice",
+    "setsid",
+    "tini",
+    "dumb-init",
+    "gosu",
+    "su-exec",
+    "chpst",
+    "xargs",
+}
 _WRAPPER_TAKES_ARG = {"gosu": 1, "su-exec": 1}
-_WRAPPER_FLAGS_WITH_VALUE = {"sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
-                             "nice": {"-n"}, "ionice": {"-c", "-n"}, "stdbuf": {"-i", "-o", "-e"}}
+_WRAPPER_FLAGS_WITH_VALUE = {
+    "sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
+    "nice": {"-n"},
+    "ionice": {"-c", "-n"},
+    "stdbuf": {"-i", "-o", "-e"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +70,7 @@ class Command:
 
     @property
     def start(self) -> int:
-        first = (self.assigns or self.words)
+        first = self.assigns or self.words
         return first[0].start if first else 0
 
 
@@ -60,8 +80,12 @@ class ShellSyntaxError(ValueError):
 
 def _is_assignment(text: str) -> bool:
     name, eq, _ = text.partition("=")
-    return bool(eq) and bool(name) and (name[0].isalpha() or name[0] == "_") and \
-        all(c.isalnum() or c == "_" for c in name)
+    return (
+        bool(eq)
+        and bool(name)
+        and (name[0].isalpha() or name[0] == "_")
+        and all(c.isalnum() or c == "_" for c in name)
+    )
 
 
 def tokenize(src: str, strict: bool = False) -> list[Word | str]:
@@ -98,8 +122,9 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
         dynamic = False
         while i < n:
             c = src[i]
-            if c in " \t\n;|()" or (c == "&" and not src.startswith("&>", i)
-                                        and not (buf and buf[-1] in "<>")):
+            if c in " \t\n;|()" or (
+                c == "&" and not src.startswith("&>", i) and not (buf and buf[-1] in "<>")
+            ):
                 break
             if c == "\\":
                 if i + 1 < n:
@@ -142,7 +167,11 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
                             part.append(src[j + 1])
                         j += 2
                         continue
-                    if src[j] == "$" and j + 1 < n and (src[j + 1].isalpha() or src[j + 1] in "{(_"):
+                    if (
+                        src[j] == "$"
+                        and j + 1 < n
+                        and (src[j + 1].isalpha() or src[j + 1] in "{(_")
+                    ):
                         dynamic = True
                     if src[j] == "$" and src.startswith("$(", j):
                         k = _skip_subst(src, j + 2, ")")
@@ -223,16 +252,32 @@ def split_commands(src: str) -> list[Command]:
         if _is_redirection(tok.text) and not tok.quoted:
             # "> file" takes the next word; ">file" and "2>&1" are self-contained
             bare = tok.text.lstrip("0123456789").lstrip("&")
-            if bare in (">", ">>", "<", "<<", "<<<", ">|", "<>", ">&", "<&") and i + 1 < len(tokens) \
-                    and isinstance(tokens[i + 1], Word):
+            if (
+                bare in (">", ">>", "<", "<<", "<<<", ">|", "<>", ">&", "<&")
+                and i + 1 < len(tokens)
+                and isinstance(tokens[i + 1], Word)
+            ):
                 i += 2
             else:
                 i += 1
             continue
         if not cur.words and _is_assignment(tok.text):
             cur.assigns.append(tok)
-        elif not cur.words and tok.text in ("!", "{", "}", "then", "do", "else", "elif", "if",
-                                            "while", "until", "fi", "done", "esac"):
+        elif not cur.words and tok.text in (
+            "!",
+            "{",
+            "}",
+            "then",
+            "do",
+            "else",
+            "elif",
+            "if",
+            "while",
+            "until",
+            "fi",
+            "done",
+            "esac",
+        ):
             pass
         else:
             cur.words.append(tok)
@@ -250,7 +295,9 @@ def strip_wrappers(words: list[Word]) -> list[Word]:
         base = w.rsplit("/", 1)[-1]
         if base == "env":
             i += 1
-            while i < len(words) and (words[i].text.startswith("-") or _is_assignment(words[i].text)):
+            while i < len(words) and (
+                words[i].text.startswith("-") or _is_assignment(words[i].text)
+            ):
                 i += 1
             continue
         if base in _WRAPPERS:

@@ -82,10 +82,12 @@ class _Builder:
         if self.budget < 0:
             raise YamlError(
                 f"document expands to more than {MAX_NODES:,} values (alias bomb?); not scanned",
-                node.start_mark.line + 1)
+                node.start_mark.line + 1,
+            )
         if depth > MAX_DEPTH:
-            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; not scanned",
-                            node.start_mark.line + 1)
+            raise YamlError(
+                f"nesting deeper than {MAX_DEPTH} levels; not scanned", node.start_mark.line + 1
+            )
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
@@ -98,12 +100,18 @@ class _Builder:
                 try:
                     self.loader.flatten_mapping(node)
                 except yaml.YAMLError as exc:
-                    raise YamlError(f"invalid merge key: {_problem(exc)}", node.start_mark.line + 1) from None
+                    raise YamlError(
+                        f"invalid merge key: {_problem(exc)}", node.start_mark.line + 1
+                    ) from None
             d = PDict(_span(node))
             for knode, vnode in node.value:
                 key = self.build(knode, depth + 1)
                 if isinstance(key, (dict, list)):
-                    key = str(knode.value) if isinstance(knode, yaml.ScalarNode) else f"<complex key @{knode.start_mark.line + 1}>"
+                    key = (
+                        str(knode.value)
+                        if isinstance(knode, yaml.ScalarNode)
+                        else f"<complex key @{knode.start_mark.line + 1}>"
+                    )
                 if key in d and isinstance(knode, yaml.ScalarNode):
                     self.stream.duplicate_keys.append((str(key), knode.start_mark.line + 1))
                 d.put(key, self.build(vnode, depth + 1), _span(knode), _span(vnode))

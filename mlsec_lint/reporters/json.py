@@ -49,7 +49,9 @@ def build(scan: Scan) -> dict[str, Any]:
             "rules_run": result.rules_run,
             "findings": len(result.findings),
             "suppressed": len(result.suppressed),
-            "by_severity": {s.label: counts.get(s.label, 0) for s in sorted(Severity, reverse=True)},
+            "by_severity": {
+                s.label: counts.get(s.label, 0) for s in sorted(Severity, reverse=True)
+            },
         },
         "findings": [finding_dict(f) for f in result.findings],
         "suppressed": [finding_dict(f) for f in result.suppressed],

@@ -52,7 +52,8 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
         parts = ", ".join(f"{counts[s]} {s.label}" for s in sorted(counts, reverse=True))
         files = len({f.path for f in result.findings})
         noun = "finding" if len(result.findings) == 1 else "findings"
-        line = f"Found {len(result.findings)} {noun} ({parts}) in {files} file{'s' if files != 1 else ''}"
+        where = f"{files} file{'s' if files != 1 else ''}"
+        line = f"Found {len(result.findings)} {noun} ({parts}) in {where}"
     else:
         line = "No findings"
     scanned = result.files_scanned

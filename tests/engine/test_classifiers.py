@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from mlsec_lint.engine import classifiers as c
+
+
+@pytest.mark.parametrize(
+    ("value", "public"),
+    [
+        ("0.0.0.0", True),
+        ("http://0.0.0.0:8081", True),
+        ("::", True),
+        ("[::]:80", True),
+        ("*", True),
+        ("http://:8080", True),
+        ("10.0.0.12:8081", True),
+        ("https://my-pod:8443", True),
+        ("127.0.0.1", False),
+        ("http://localhost:8081", False),
+        ("[::1]:8080", False),
+        ("unix:/run/ts.sock", False),
+        ("$HOST", False),
+        ("${TS_ADDR}", False),
+    ],
+)
+def test_public_host(value: str, public: bool) -> None:
+    assert c.is_public_host(value) is public
+
+
+@pytest.mark.parametrize(
+    ("url", "external"),
+    [
+        ("http://models.example.com/x.bin", True),
+        ("http://10.1.2.3:9000", True),
+        ("http://minio:9000", False),
+        ("http://mlflow.ml.svc.cluster.local:5000", False),
+        ("http://127.0.0.1:5000", False),
+        ("https://models.example.com", False),
+    ],
+)
+def test_external_http_url(url: str, external: bool) -> None:
+    assert c.is_external_http_url(url) is external
+
+
+def test_hub_ids_and_commits() -> None:
+    assert c.is_hub_id("meta-llama/Llama-3.1-8B")
+    assert c.is_hub_id("hf://org/model")
+    assert not c.is_hub_id("./models/llama")
+    assert not c.is_hub_id("/mnt/models")
+    assert not c.is_hub_id("models/llama")
+    assert c.is_commit_sha("0123456789abcdef0123456789abcdef01234567")
+    assert not c.is_commit_sha("main")
+
+
+def test_credentials_and_placeholders() -> None:
+    assert c.is_credential_name("HF_TOKEN") and c.is_credential_name("db_password")
+    assert not c.is_credential_name("TOKEN_EXPIRY") and not c.is_credential_name("SECRET_NAME")
+    assert c.is_credential_value("hf_aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH")
+    assert c.is_credential_value("AKIA2E0A8F3B244C9986")
+    for placeholder in ("", "<token>", "${HF_TOKEN}", "changeme", "xxxx", "your-key-here", "EMPTY"):
+        assert c.is_placeholder(placeholder), placeholder
+    assert not c.is_placeholder("s3cr3t-passw0rd")
+
+
+def test_frameworks_and_images() -> None:
+    assert c.is_ml_framework("torch") and c.is_ml_framework("Sentence_Transformers")
+    assert c.is_ml_framework("langchain-community")
+    assert not c.is_ml_framework("requests") and c.is_ml_package("pandas")
+    assert c.is_ml_image("nvcr.io/nvidia/tritonserver:24.08-py3")
+    assert c.is_ml_image("docker.io/pytorch/torchserve")
+    assert not c.is_ml_image("python:3.12")
+
+
+def test_truthiness() -> None:
+    assert c.is_truthy("True") and c.is_truthy(1) and not c.is_truthy("false")
+    assert c.is_falsy("0") and c.is_falsy(False) and not c.is_falsy(None)

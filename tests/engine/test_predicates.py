@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlsec_lint.engine.predicates import RuleSyntaxError, compile_condition
+from mlsec_lint.parsers.yamldoc import load_stream
+from mlsec_lint.tree import UNKNOWN
+
+DOC = (
+    load_stream(
+        "name: torch\nversion: '2.5.1'\nport: 8081\nflag: 'true'\nempty: []\nunknown: null\n"
+        "items:\n  - {n: a, v: 1}\n  - {n: b, v: 5}\n"
+    )
+    .docs[0]
+    .value
+)
+
+
+def match(spec: dict[str, Any], doc: Any = DOC) -> bool:
+    return compile_condition(spec)(doc, doc) is not None
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"path": "name", "exists": True}, True),
+        ({"path": "nope", "exists": False}, True),
+        ({"path": "name", "equals": "torch"}, True),
+        ({"path": "port", "equals": "8081"}, True),
+        ({"path": "port", "in": [8080, 8081]}, True),
+        ({"path": "name", "not-in": ["numpy"]}, True),
+        ({"path": "nope", "not-in": ["numpy"]}, False),
+        ({"path": "name", "regex": "^to"}, True),
+        ({"path": "name", "not-regex": "^to"}, False),
+        ({"path": "flag", "is": "truthy"}, True),
+        ({"path": "flag", "is-not": "falsy"}, True),
+        ({"path": "port", "gt": 8000, "lt": 9000}, True),
+        ({"path": "version", "version-lt": "2.6"}, True),
+        ({"path": "version", "version-ge": "2.6"}, False),
+        ({"path": "name", "version-lt": "2.6"}, False),
+        ({"path": "empty", "empty": True}, True),
+        ({"path": "items[*].n", "contains": "z"}, False),
+        ({"path": "items[*].n", "equals": "b"}, True),
+        ({"all": [{"path": "name", "exists": True}, {"path": "port", "equals": 1}]}, False),
+        ({"any": [{"path": "nope", "exists": True}, {"path": "port", "equals": 8081}]}, True),
+        ({"not": {"path": "name", "exists": True}}, False),
+        ({"some": "items[*]", "where": {"path": "v", "gt": 3}}, True),
+        ({"every": "items[*]", "where": {"path": "v", "gt": 3}}, False),
+        ({"some": "items[*]", "where": {"path": "$root.name", "equals": "torch"}}, True),
+    ],
+)
+def test_operators(spec: dict[str, Any], expected: bool) -> None:
+    assert match(spec) is expected
+
+
+def test_witness_is_the_most_specific_value() -> None:
+    cond = compile_condition({"some": "items[*]", "where": {"path": "v", "gt": 3}})
+    witnesses = cond(DOC, DOC)
+    assert witnesses is not None
+    assert witnesses[0].value == 5 and witnesses[0].span.line == 9
+
+
+def test_unknown_values_exist_but_equal_nothing() -> None:
+    doc = {"k": UNKNOWN}
+    assert match({"path": "k", "exists": True}, doc)
+    assert not match({"path": "k", "is": "falsy"}, doc)
+    assert not match({"path": "k", "equals": False}, doc)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {},
+        {"path": "a", "bogus": 1},
+        {"all": []},
+        {"path": "a", "exists": False, "equals": 1},
+        {"path": "a", "is": "no-such-classifier"},
+        {"path": "a", "regex": "("},
+        {"some": "a"},
+        {"path": "a", "version-lt": "not a version"},
+        {"any": [{"path": "a"}], "all": []},
+    ],
+)
+def test_malformed_conditions(spec: dict[str, Any]) -> None:
+    with pytest.raises(RuleSyntaxError):
+        compile_condition(spec)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from mlsec_lint.parsers.shell import OffsetMap, env_prefix, split_commands, strip_wrappers, tokenize
+
+
+def test_split_lists_pipes_and_redirections() -> None:
+    cmds = split_commands('a x && b \'y z\' | c 2>&1 > out; FOO=1 d "q\\"" # comment\ne')
+    assert [c.argv for c in cmds] == [["a", "x"], ["b", "y z"], ["c"], ["d", 'q"'], ["e"]]
+    assert [w.text for w in cmds[3].assigns] == ["FOO=1"]
+
+
+def test_word_offsets_point_into_the_source() -> None:
+    src = "pip install  'torch==2.6.0'"
+    word = split_commands(src)[0].words[2]
+    assert src[word.start : word.end] == "'torch==2.6.0'" and word.text == "torch==2.6.0"
+
+
+def test_dynamic_words_and_substitutions() -> None:
+    words = [w for w in tokenize('echo "$HOME" $(date) `id` plain') if not isinstance(w, str)]
+    assert [w.dynamic for w in words] == [False, True, True, True, False]
+
+
+def test_wrappers_and_env_prefix() -> None:
+    cmd = split_commands("exec env A=1 sudo -u ray nohup ray start --head")[0]
+    assert [w.text for w in strip_wrappers(cmd.words)][:2] == ["ray", "start"]
+    assert "A" in env_prefix(cmd) or env_prefix(split_commands("env A=1 x")[0])["A"].text == "A=1"
+
+
+def test_unterminated_quotes_do_not_raise() -> None:
+    assert split_commands("echo 'unterminated")[0].argv == ["echo", "unterminated"]
+
+
+def test_offset_map_for_text() -> None:
+    m = OffsetMap.for_text("ab\ncd", line=10, col=3)
+    assert m.position(0) == (10, 3)
+    assert m.position(4) == (11, 2)

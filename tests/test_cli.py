@@ -1,0 +1,201 @@
+"""The command line: exit codes, formats, selection, stdin, errors without tracebacks."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlsec_lint.cli import main
+
+VULNERABLE = "torch\nnumpy==2.1.1\n"
+CLEAN = "torch==2.6.0\nrequests>=2\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_findings_exit_1_clean_exit_0(project, capsys) -> None:
+    project("bad/requirements.txt", VULNERABLE)
+    project("good/requirements.txt", CLEAN)
+    code, out, _ = run(capsys, "scan", "bad")
+    assert code == 1
+    assert "bad/requirements.txt:1:1: MLS-DEP-001 high" in out
+    assert "     1 | torch" in out
+    assert out.rstrip().endswith("1 file scanned.")
+    code, out, _ = run(capsys, "scan", "good")
+    assert code == 0 and "No findings" in out
+
+
+def test_default_path_is_the_current_directory(project, capsys) -> None:
+    project("requirements.txt", VULNERABLE)
+    assert run(capsys, "scan")[0] == 1
+
+
+def test_fail_on_threshold(project, capsys) -> None:
+    project("requirements.txt", "transformers>=4\n")  # high
+    assert run(capsys, "scan", "--fail-on", "critical")[0] == 0
+    assert run(capsys, "scan", "--fail-on", "high")[0] == 1
+    assert run(capsys, "scan", "--fail-on", "never")[0] == 0
+    code, _, err = run(capsys, "scan", "--fail-on", "severe")
+    assert code == 2 and "--fail-on" in err
+
+
+def test_select_and_ignore(project, capsys) -> None:
+    project("requirements.txt", "--extra-index-url https://x/simple\ntorch\n")
+    _, out, _ = run(capsys, "scan", "--select", "MLS-DEP-003", "-q")
+    assert "MLS-DEP-003" in out and "MLS-DEP-001" not in out
+    _, out, _ = run(capsys, "scan", "--ignore", "supply-chain,MLS-DEP-004", "-q")
+    assert "MLS-DEP-003" not in out and "MLS-DEP-001" in out
+    code, _, err = run(capsys, "scan", "--select", "MLS-NOPE")
+    assert code == 2 and "matches no rule" in err
+
+
+def test_json_output_to_file(project, capsys) -> None:
+    project("requirements.txt", VULNERABLE)
+    code, out, _ = run(capsys, "scan", "--format", "json", "--output", "report.json")
+    assert code == 1 and out == ""
+    data = json.loads((project.root / "report.json").read_text())
+    assert data["summary"]["findings"] == 1 and data["findings"][0]["line"] == 1
+
+
+def test_stdin_with_filename(project, capsys, monkeypatch) -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(b"FROM pytorch/pytorch:latest\nUSER 1000\n"))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, out, _ = run(capsys, "scan", "-", "--stdin-filename", "docker/Dockerfile", "-q")
+    assert code == 1 and "docker/Dockerfile:1:6: MLS-IMG-001" in out
+
+
+def test_stdin_defaults_to_yaml(project, capsys, monkeypatch) -> None:
+    manifest = b"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x}\nspec: {}\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(manifest)))
+    code, out, _ = run(capsys, "scan", "-", "-q")
+    assert code == 1 and "<stdin>:1:1: MLS-K8S-001" in out
+
+
+def test_explicit_unknown_files_are_skipped_quietly(project, capsys) -> None:
+    project("README.md", "# hi\n")
+    code, out, err = run(capsys, "scan", "README.md")
+    assert code == 0 and err == "" and "0 files scanned" in out
+
+
+def test_missing_path_is_reported(project, capsys) -> None:
+    code, _, err = run(capsys, "scan", "nope.yaml")
+    assert code == 0 and "nope.yaml: error: no such file or directory [not-found]" in err
+
+
+def test_bad_file_is_a_notice_and_other_findings_still_count(project, capsys) -> None:
+    project("broken.yaml", "a: [unclosed\n")
+    project("requirements.txt", VULNERABLE)
+    code, out, err = run(capsys, "scan")
+    assert code == 1 and "MLS-DEP-001" in out
+    assert "broken.yaml:2: warning: invalid YAML" in err
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    assert run(capsys, "scan", "--no-such-flag")[0] == 2
+    assert run(capsys, "frobnicate")[0] == 2
+    code, _, err = run(capsys, "explain", "MLS-NOPE-001")
+    assert code == 2 and "unknown rule" in err
+
+
+def test_internal_errors_exit_2_without_traceback(project, capsys, monkeypatch) -> None:
+    import mlsec_lint.api
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(mlsec_lint.api, "scan", boom)
+    code, _, err = run(capsys, "scan")
+    assert code == 2 and "internal error: RuntimeError: kaboom" in err and "Traceback" not in err
+
+
+def test_unwritable_output_exits_2(project, capsys) -> None:
+    project("requirements.txt", CLEAN)
+    code, _, err = run(capsys, "scan", "--output", "missing-dir/out.txt")
+    assert code == 2 and "cannot write" in err
+
+
+def test_rules_and_explain(capsys) -> None:
+    code, out, _ = run(capsys, "rules")
+    assert code == 0 and "MLS-PY-002" in out and "torch-load-without-weights-only" in out
+    code, out, _ = run(capsys, "rules", "--format", "json")
+    assert code == 0 and any(r["id"] == "MLS-TS-001" for r in json.loads(out))
+    code, out, _ = run(capsys, "explain", "mls-py-002")
+    assert code == 0
+    for section in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+        "## References",
+    ):
+        assert section in out
+    assert run(capsys, "explain", "torch-load-without-weights-only")[0] == 0
+
+
+def test_version_and_help(capsys) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("mlsec-lint ")
+    code, out, _ = run(capsys, "scan", "--help")
+    assert code == 0 and "--fail-on" in out
+
+
+def test_color_only_when_asked(project, capsys, monkeypatch) -> None:
+    project("requirements.txt", VULNERABLE)
+    _, out, _ = run(capsys, "scan")
+    assert "\x1b[" not in out
+    monkeypatch.delenv("NO_COLOR")
+    _, out, _ = run(capsys, "scan", "--color", "always")
+    assert "\x1b[" in out
+
+
+def test_test_rules_command(tmp_path: Path, capsys) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ACME-ENV-001.yaml").write_text(
+        "id: ACME-ENV-001\nname: debug-env\ntitle: Debug mode enabled in the environment\n"
+        "category: runtime-hardening\nseverity: low\ntarget: env\n"
+        "when: {all: [{path: name, equals: DEBUG}, {path: value, is: truthy}]}\n"
+        "message: DEBUG is enabled.\n"
+        "docs: {what: Checks DEBUG variables., why: Debug modes leak data.,\n"
+        "       example: DEBUG=1, use_instead: DEBUG=0}\n"
+        "references: {cwe: [CWE-489]}\n",
+        encoding="utf-8",
+    )
+    fx = tmp_path / "fixtures" / "ACME-ENV-001"
+    fx.mkdir(parents=True)
+    (fx / ".env").write_text(
+        "# expect: ACME-ENV-001\nDEBUG=1\n# ok: ACME-ENV-001\nDEBUG=0\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "test-rules", str(tmp_path / "fixtures"), "--rules-dir", str(rules))
+    assert code == 0, out
+    (fx / ".env").write_text(
+        "# expect: ACME-ENV-001\nDEBUG=0\n# ok: ACME-ENV-001\nDEBUG=1\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "test-rules", str(tmp_path / "fixtures"), "--rules-dir", str(rules))
+    assert code == 1 and "expected ACME-ENV-001, not reported" in out
+
+
+def test_invalid_user_rule_is_a_config_error(tmp_path: Path, capsys) -> None:
+    (tmp_path / "X-001.yaml").write_text("id: X-001\nname: x\n", encoding="utf-8")
+    code, _, err = run(capsys, "scan", str(tmp_path), "--rules-dir", str(tmp_path))
+    assert code == 2 and "invalid rule" in err
+
+
+def test_python_dash_m_entry_point(project) -> None:
+    project("requirements.txt", VULNERABLE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlsec_lint", "scan", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1 and "MLS-DEP-001" in proc.stdout

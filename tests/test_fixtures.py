@@ -1,0 +1,73 @@
+"""Every rule is specified by its fixtures: exact (rule, line) sets, per rule directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlsec_lint.engine.rules import builtin_rules
+from mlsec_lint.testing import check_fixture_tree, check_rule_dir, parse_annotations
+
+from .conftest import FIXTURES
+
+RULES = builtin_rules()
+RULE_DIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("directory", RULE_DIRS, ids=lambda p: p.name)
+def test_rule_fixtures(directory: Path) -> None:
+    problems, _ = check_rule_dir(directory, RULES, directory.name)
+    assert problems == []
+
+
+def test_every_rule_has_trigger_and_no_trigger_fixtures() -> None:
+    # check_fixture_tree reports rules without '# expect:' or '# ok:' lines
+    missing = [
+        p
+        for p in check_fixture_tree(FIXTURES, RULES, require_coverage=RULES)
+        if "no fixture line" in p or "not named after" in p
+    ]
+    assert missing == []
+
+
+def test_every_rule_has_a_fixture_directory() -> None:
+    have = {p.name for p in RULE_DIRS}
+    assert sorted(r.id for r in RULES if r.id not in have) == []
+
+
+def test_harness_detects_missing_and_unexpected_findings(tmp_path: Path) -> None:
+    d = tmp_path / "MLS-DEP-001"
+    d.mkdir()
+    (d / "requirements.txt").write_text(
+        "# expect: MLS-DEP-001\ntorch==2.6.0\n# ok: MLS-DEP-001\nnumpy\n", encoding="utf-8"
+    )
+    problems, _ = check_rule_dir(d, RULES, "MLS-DEP-001")
+    assert any("expected MLS-DEP-001, not reported" in p and ":2:" in p for p in problems)
+    assert any("unexpected MLS-DEP-001" in p and ":4:" in p for p in problems)
+
+
+def test_harness_rejects_unknown_rule_ids(tmp_path: Path) -> None:
+    d = tmp_path / "MLS-DEP-001"
+    d.mkdir()
+    (d / "requirements.txt").write_text("# expect: MLS-NOPE-999\ntorch\n", encoding="utf-8")
+    problems, _ = check_rule_dir(d, RULES, "MLS-DEP-001")
+    assert any("unknown rule MLS-NOPE-999" in p for p in problems)
+
+
+def test_annotations_apply_to_the_next_non_annotation_line(tmp_path: Path) -> None:
+    f = tmp_path / "Dockerfile"
+    f.write_text(
+        "# expect: A-001\n# ok: B-002, C-003\n\nFROM x\n# todo-expect: D-004\nRUN y\n",
+        encoding="utf-8",
+    )
+    exp = parse_annotations(f)
+    assert exp.expect == {("A-001", 4)}
+    assert exp.ok == {("B-002", 4), ("C-003", 4)}
+    assert exp.todo == {("D-004", 6)}
+
+
+def test_dangling_annotation_is_an_error(tmp_path: Path) -> None:
+    f = tmp_path / "requirements.txt"
+    f.write_text("torch\n# expect: MLS-DEP-001\n", encoding="utf-8")
+    assert parse_annotations(f).errors

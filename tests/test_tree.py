@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from mlsec_lint.model import Span
+from mlsec_lint.parsers.yamldoc import load_stream
+from mlsec_lint.tree import UNKNOWN, PDict, deepest, get, parse_path, resolve, to_plain
+
+
+def _doc() -> PDict:
+    value = (
+        load_stream(
+            "metadata:\n  annotations:\n    serving.kserve.io/x: '0'\n"
+            "spec:\n  containers:\n    - name: a\n      image: i1\n    - name: b\n      image: i2\n"
+        )
+        .docs[0]
+        .value
+    )
+    assert isinstance(value, PDict)
+    return value
+
+
+def test_paths_with_wildcards_indexes_and_quoted_keys() -> None:
+    doc = _doc()
+    assert [h.value for h in resolve(doc, "spec.containers[*].image")] == ["i1", "i2"]
+    assert get(doc, "spec.containers[-1].name") == "b"
+    assert get(doc, 'metadata.annotations."serving.kserve.io/x"') == "0"
+    assert get(doc, "metadata.annotations['serving.kserve.io/x']") == "0"
+    assert next(h.value for h in resolve(doc, "spec.*"))[0]["name"] == "a"
+    assert resolve(doc, "spec.missing.deeper") == []
+
+
+def test_hit_spans_point_at_the_field() -> None:
+    doc = _doc()
+    (hit,) = resolve(doc, "spec.containers[1].image")
+    assert hit.span == Span(9, 7, 9, 16)
+
+
+def test_deepest_existing_prefix() -> None:
+    doc = _doc()
+    assert deepest(doc, "spec.tls.hosts", doc.span).line == 4
+
+
+@pytest.mark.parametrize("bad", ["", "a..b", "a.", "a[", "a[x]", "'open"])
+def test_malformed_paths(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_path(bad)
+
+
+def test_trees_and_unknown_survive_pickling() -> None:
+    doc = _doc()
+    doc.put("u", UNKNOWN, None)
+    copy = pickle.loads(pickle.dumps(doc))
+    assert copy == doc and copy.kspan == doc.kspan and copy["u"] is UNKNOWN
+    assert copy["spec"]["containers"].ispan == doc["spec"]["containers"].ispan
+    assert to_plain(copy)["u"] is None
