@@ -99,3 +99,45 @@ def render_rule_text(rule: Rule) -> str:
     if d.get("use_instead"):
         parts.append("Use instead:\n" + d["use_instead"].rstrip())
     return "\n\n".join(p for p in parts if p)
+
+
+def write_rule_docs(rules: list[Rule], directory: str) -> list[str]:
+    """Write ``<id>.md`` per rule and an index; returns the file names written."""
+    import os
+
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for rule in rules:
+        name = f"{rule.id}.md"
+        with open(os.path.join(directory, name), "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(render_rule_markdown(rule))
+        written.append(name)
+    with open(os.path.join(directory, "README.md"), "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(render_index(rules))
+    written.append("README.md")
+    return written
+
+
+def render_index(rules: list[Rule]) -> str:
+    lines = [
+        "# Rule reference",
+        "",
+        "Generated from `rules/` by `python -m mlsec_lint.docs docs/rules`; do not edit by hand.",
+        "",
+        "| id | name | category | severity | title |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rules:
+        lines.append(
+            f"| [{r.id}]({r.id}.md) | `{r.name}` | {r.category} | {r.severity.label} | {r.title} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - developer entry point
+    import sys
+
+    from mlsec_lint.engine.rules import builtin_rules
+
+    target = sys.argv[1] if len(sys.argv) > 1 else "docs/rules"
+    print("\n".join(write_rule_docs(list(builtin_rules()), target)))

@@ -1,0 +1,46 @@
+"""Real public deployment files (../shared/corpus): no crashes, and the known true positives.
+
+False positives found on the corpus and how they were handled are recorded in
+docs/corpus.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlsec_lint.api import ScanOptions, scan
+
+from .conftest import SHARED
+
+CORPUS = SHARED / "corpus"
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return scan(ScanOptions(paths=["."], base=str(CORPUS))).result
+
+
+def test_every_corpus_file_is_scanned_without_errors(result) -> None:
+    assert result.files_scanned >= 25
+    assert [n for n in result.notices if n.level == "error"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "rule"),
+    [
+        ("pytorch__serve/docker/config.properties", 2, "MLS-TS-001"),
+        ("pytorch__serve/kubernetes/examples/mnist/service.yaml", 17, "MLS-IMG-002"),
+        ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-IMG-001"),
+        ("pytorch__serve/requirements/torch_linux.txt", 4, "MLS-DEP-004"),
+        ("pytorch__serve/requirements/torch_linux.txt", 2, "MLS-DEP-003"),
+        ("ollama__ollama/examples/kubernetes/cpu.yaml", 23, "MLS-IMG-001"),
+    ],
+)
+def test_known_true_positives(result, path: str, line: int, rule: str) -> None:
+    assert (path, line, rule) in {(f.path, f.line, f.rule_id) for f in result.findings}
+
+
+def test_positions_are_real(result) -> None:
+    for f in result.findings:
+        assert f.line >= 1 and f.column >= 1 and f.source_line.strip(), f

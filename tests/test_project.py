@@ -1,0 +1,112 @@
+"""Project invariants: README commands, CI script, generated docs, the installed wheel."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mlsec_lint.docs import render_index, render_rule_markdown
+from mlsec_lint.engine.rules import builtin_rules
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+COMMANDS = re.findall(r"```sh\n(.+?)\n```", README)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = README[:1200]
+    assert len(COMMANDS) >= 2 and COMMANDS[0] in head and COMMANDS[1] in head
+    assert "mlsec-lint scan examples" in COMMANDS[0]
+    assert "pytest" in COMMANDS[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert COMMANDS[1] in ci.splitlines()
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_generated_rule_docs_are_current() -> None:
+    rules = list(builtin_rules())
+    docs = ROOT / "docs" / "rules"
+    stale = [
+        r.id
+        for r in rules
+        if not (docs / f"{r.id}.md").exists()
+        or (docs / f"{r.id}.md").read_text(encoding="utf-8") != render_rule_markdown(r)
+    ]
+    assert stale == [], "run: python -m mlsec_lint.docs docs/rules"
+    assert (docs / "README.md").read_text(encoding="utf-8") == render_index(rules)
+    extra = {p.stem for p in docs.glob("MLS-*.md")} - {r.id for r in rules}
+    assert extra == set()
+
+
+def test_examples_behave_as_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlsec_lint.cli import main
+
+    assert main(["scan", str(ROOT / "examples" / "hardened")]) == 0
+    assert main(["scan", str(ROOT / "examples" / "vulnerable")]) == 1
+    out = capsys.readouterr().out
+    for rule in (
+        "MLS-TS-001",
+        "MLS-PY-002",
+        "MLS-DEP-001",
+        "MLS-K8S-001",
+        "MLS-IMG-002",
+        "MLS-SEC-001",
+    ):
+        assert rule in out
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_rules_and_works_when_installed(tmp_path: Path) -> None:
+    """Build the wheel, install it in a fresh virtual environment, scan the examples."""
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheels.glob("mlsec_lint-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mlsec_lint/_rules/rule.schema.json" in names
+    assert sum(
+        1 for n in names if n.startswith("mlsec_lint/_rules/") and n.endswith(".yaml")
+    ) == len(builtin_rules())
+    assert (
+        "mlsec_lint/data/frameworks.yaml" in names
+        and "mlsec_lint/schemas/report.schema.json" in names
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    # run from an unrelated directory so nothing can come from the source tree
+    proc = subprocess.run(
+        [str(bindir / "mlsec-lint"), "scan", str(ROOT / "examples" / "vulnerable")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "MLS-TS-001" in proc.stdout and "MLS-PY-006" in proc.stdout
+    proc = subprocess.run(
+        [str(bindir / "mlsec-lint"), "rules", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert proc.stdout.count('"id":') == len(builtin_rules())
