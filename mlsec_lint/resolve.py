@@ -237,7 +237,7 @@ def _port_fact(
     well_known = _well_known_port(number, target)
     if well_known:
         put("well_known", well_known)
-    return Fact("service-port", svc.path, data, span, f"{svc.key}/port/{number}")
+    return Fact("service-port", svc.path, data, span, f"{svc.key}/port/{number}", svc.annotations)
 
 
 def _well_known_port(port: Any, target: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,15 @@ def test_bad_rule_is_a_clear_error() -> None:
     data["target"] = "nothing"
     with pytest.raises(MlsecLintError, match="unknown target"):
         parse_rule(data, "bad.yaml")
+
+
+def test_targets_and_classifiers_come_from_the_registries() -> None:
+    from mlsec_lint.engine.classifiers import CLASSIFIERS
+    from mlsec_lint.facts import FACT_KINDS
+
+    for path in FILES:
+        data = _load(path)
+        assert data["target"] in FACT_KINDS
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r"\bis(?:-not)?: \[?([a-z-]+)", text):
+            assert name in CLASSIFIERS, f"{path.name}: unknown classifier {name}"

@@ -30,6 +30,7 @@ FACT_KINDS: dict[str, str] = {
     "command": "a shell command run at build or start time (RUN lines, scripts, container args)",
     "python-call": "a Python call with its fully qualified callee and literal arguments",
     "python-assign": "a Python attribute assignment (session.verify = False, c.App.token = '')",
+    "model-source": "where a model comes from: a hub id, a URL, a bucket or registry reference",
 }
 
 
@@ -42,6 +43,8 @@ class Fact:
     """Where a finding points when nothing more specific matched (absence findings)."""
     key: str = ""
     """Line-independent identity within the file (used for fingerprints and baselines)."""
+    annotations: PDict | None = None
+    """``metadata.annotations`` of the Kubernetes object the fact comes from (suppressions)."""
 
 
 @dataclass(slots=True)

@@ -58,6 +58,11 @@ def _meta(obj: PDict) -> PDict:
     return meta if isinstance(meta, PDict) else PDict(obj.span)
 
 
+def annotations_of(obj: PDict) -> PDict | None:
+    ann = _meta(obj).get("annotations")
+    return ann if isinstance(ann, PDict) else None
+
+
 def object_key(obj: PDict) -> str:
     meta = _meta(obj)
     return f"{obj.get('kind')}/{meta.get('namespace') or ''}/{meta.get('name') or ''}"
@@ -74,7 +79,7 @@ def object_fact(obj: PDict, path: str) -> Fact:
     copy_field(data, "annotations", meta)
     data.put("object", obj, obj.span, obj.span)
     data.put("context", PDict(obj.span), obj.span, obj.span)
-    return Fact("k8s-object", path, data, obj.span, object_key(obj))
+    return Fact("k8s-object", path, data, obj.span, object_key(obj), annotations_of(obj))
 
 
 def pod_specs(obj: PDict) -> Iterator[tuple[PDict, PDict | None]]:
@@ -147,7 +152,8 @@ def container_fact(
     data.put("pod", podinfo, pod.span)
     data.put("context", PDict(container.span), container.span)
     name = container.get("name") or "?"
-    return Fact("container", path, data, container.span, f"{object_key(owner)}/{name}")
+    return Fact("container", path, data, container.span, f"{object_key(owner)}/{name}",
+                annotations_of(owner))
 
 
 def containers_of(obj: PDict, path: str) -> Iterator[Fact]:
