@@ -258,6 +258,11 @@ def discover(
             continue
         if force_exclude and (ignore.ignored(abspath, False) or _in_excluded_dir(abspath, base)):
             continue
+        if not os.path.isfile(abspath):
+            notices.append(
+                Notice(display, "special-file", "not a regular file; not scanned", "warning")
+            )
+            continue
         kind = name_kind(abspath) or (
             sniff_kind(abspath) if "." not in os.path.basename(abspath) else None
         )
@@ -319,7 +324,18 @@ def _walk(
                         continue  # a virtual environment
                     subdirs.append(path)
                     continue
-                if not entry.is_file(follow_symlinks=False) or ignore.ignored(path, False):
+                if ignore.ignored(path, False):
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    if name_kind(path) is not None:  # a FIFO, socket or device named like a target
+                        notices.append(
+                            Notice(
+                                display_path(path, base),
+                                "special-file",
+                                "not a regular file; not scanned",
+                                "warning",
+                            )
+                        )
                     continue
             except OSError as exc:
                 notices.append(

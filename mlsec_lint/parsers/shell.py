@@ -142,7 +142,7 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
                     j = n
                 buf.append(src[i + 1 : j])
                 quoted = True
-                i = j + 1
+                i = min(j + 1, n)
                 continue
             if c == "$" and i + 1 < n and src[i + 1] == "'":
                 j = i + 2
@@ -156,7 +156,7 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
                     j += 1
                 buf.append("".join(part))
                 quoted = True
-                i = j + 1
+                i = min(j + 1, n)
                 continue
             if c == '"':
                 j = i + 1
@@ -184,7 +184,7 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
                     raise ShellSyntaxError("unterminated double quote")
                 buf.append("".join(part))
                 quoted = True
-                i = j + 1
+                i = min(j + 1, n)
                 continue
             if c == "$" and src.startswith("$(", i):
                 k = _skip_subst(src, i + 2, ")")

@@ -1,13 +1,15 @@
 """YAML and JSON documents as positioned trees.
 
-libyaml's C composer builds the node graph (PyYAML ``CSafeLoader`` when available); this
-module turns nodes into :class:`~mlsec_lint.tree.PDict` / :class:`~mlsec_lint.tree.PList`
-trees that keep every key's and value's span. Only the safe scalar types are
-constructed; unknown tags (``!Ref``, ``!!python/object``) are read as plain strings and
-nothing is ever instantiated from a tag.
+libyaml's C parser (PyYAML ``CSafeLoader``) produces events; :class:`_Builder` turns them
+into :class:`~mlsec_lint.tree.PDict` / :class:`~mlsec_lint.tree.PList` trees that keep
+every key's and value's span. Only the safe scalar types are constructed; unknown tags
+(``!Ref``, ``!!python/object``) are read as plain strings and nothing is ever
+instantiated from a tag.
 
-Aliases are expanded with a budget, so a "billion laughs" document stops with a clear
-error instead of exhausting memory, and nesting deeper than :data:`MAX_DEPTH` is refused.
+The tree is built with an explicit stack rather than libyaml's recursive composer, so
+hostile nesting cannot overflow the C stack: nesting deeper than :data:`MAX_DEPTH` is
+refused as soon as it is reached. Aliases share the anchored value, and their expanded
+size is counted, so a "billion laughs" document stops with a clear error.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
 MAX_NODES = 1_000_000
-"""Upper bound on values produced from one file, counting every alias expansion."""
+"""Upper bound on values in one file, counting every alias expansion (never materialized)."""
 
 MAX_DEPTH = 200
 """Deepest nesting accepted in one document."""
@@ -66,76 +68,285 @@ class YamlStream:
     """Spans of multi-line scalars (so '#' inside them is not taken for a comment)."""
 
 
-def _span(node: yaml.Node) -> Span:
-    s, e = node.start_mark, node.end_mark
-    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+def _line(event: Any) -> int:
+    return int(event.start_mark.line) + 1
+
+
+def _span(start: Any, end: Any) -> Span:
+    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+class _Frame:
+    """A mapping or sequence being built from parser events."""
+
+    __slots__ = ("anchor", "key", "key_span", "merges", "size", "start", "value")
+
+    def __init__(self, value: PDict | PList, start: Any, anchor: str | None) -> None:
+        self.value = value
+        self.start = start
+        self.anchor = anchor
+        self.key: Any = _NO_KEY
+        self.key_span: Span | None = None
+        self.merges: list[tuple[Any, Span]] = []
+        self.size = 1
+
+
+_NO_KEY = object()
+_MERGE_KEY = object()
+_SAFE_TAGS = {_INT, _FLOAT, _BOOL, _NULL, _STR, _MERGE}
 
 
 class _Builder:
-    def __init__(self, loader: Any, stream: YamlStream) -> None:
+    """Builds positioned trees from libyaml parser events with an explicit stack.
+
+    libyaml's composer recurses once per nesting level in C, so a deeply nested input
+    crashes the interpreter; its parser is a state machine, and stopping early at
+    :data:`MAX_DEPTH` keeps the scan bounded. Aliases share the anchored value (never
+    copied); their expanded size is counted against :data:`MAX_NODES`.
+    """
+
+    def __init__(self, loader: Any, stream: YamlStream, text_length: int) -> None:
         self.loader = loader
         self.stream = stream
-        self.budget = MAX_NODES
+        self.expanded = 0
+        self.root_span: Span | None = None
+        self.anchors: dict[str, tuple[Any, int, Span]] = {}
 
-    def build(self, node: yaml.Node, depth: int = 0) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
+    def charge(self, n: int, mark: Any) -> None:
+        self.expanded += n
+        if self.expanded > MAX_NODES:
             raise YamlError(
                 f"document expands to more than {MAX_NODES:,} values (alias bomb?); not scanned",
-                node.start_mark.line + 1,
+                mark.line + 1,
             )
-        if depth > MAX_DEPTH:
-            raise YamlError(
-                f"nesting deeper than {MAX_DEPTH} levels; not scanned", node.start_mark.line + 1
-            )
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            lst = PList(_span(node))
-            for item in node.value:
-                lst.push(self.build(item, depth + 1), _span(item))
-            return lst
-        if isinstance(node, yaml.MappingNode):
-            if any(k.tag == _MERGE for k, _ in node.value):
-                try:
-                    self.loader.flatten_mapping(node)
-                except yaml.YAMLError as exc:
-                    raise YamlError(
-                        f"invalid merge key: {_problem(exc)}", node.start_mark.line + 1
-                    ) from None
-            d = PDict(_span(node))
-            for knode, vnode in node.value:
-                key = self.build(knode, depth + 1)
-                if isinstance(key, (dict, list)):
-                    key = (
-                        str(knode.value)
-                        if isinstance(knode, yaml.ScalarNode)
-                        else f"<complex key @{knode.start_mark.line + 1}>"
-                    )
-                if key in d and isinstance(knode, yaml.ScalarNode):
-                    self.stream.duplicate_keys.append((str(key), knode.start_mark.line + 1))
-                d.put(key, self.build(vnode, depth + 1), _span(knode), _span(vnode))
-            return d
-        return None  # pragma: no cover - no other node kinds exist
 
-    def scalar(self, node: yaml.ScalarNode) -> Any:
-        tag = node.tag
-        if node.style is None or node.style == "":
-            # plain scalars are resolved; quoted ones are always strings
-            try:
-                if tag == _INT:
-                    return self.loader.construct_yaml_int(node)
-                if tag == _FLOAT:
-                    return self.loader.construct_yaml_float(node)
-                if tag == _BOOL:
-                    return self.loader.construct_yaml_bool(node)
-                if tag == _NULL:
-                    return None
-            except (ValueError, yaml.YAMLError):
-                return node.value
-        if node.start_mark.line != node.end_mark.line:
-            self.stream.scalar_spans.append(_span(node))
-        return node.value if isinstance(node.value, str) else str(node.value)
+    def scalar(self, event: Any) -> Any:
+        value = event.value
+        plain = event.implicit[0] and event.style in (None, "")
+        tag = event.tag
+        if tag is None or tag == "!":
+            if not plain:
+                return value
+            tag = self.loader.resolve(yaml.ScalarNode, value, (True, False))
+        return self.scalar_value(tag, value, None if plain else event.style)
+
+    def scalar_value(self, tag: str, value: str, style: str | None) -> Any:
+        """Construct a scalar whose tag is resolved; only safe types are built."""
+        if tag == _MERGE and style in (None, ""):
+            return _MERGE_KEY
+        if tag not in _SAFE_TAGS:
+            return value  # unknown tags are read as plain strings, never constructed
+        node = yaml.ScalarNode(tag, value)
+        try:
+            if tag == _INT:
+                return self.loader.construct_yaml_int(node)
+            if tag == _FLOAT:
+                return self.loader.construct_yaml_float(node)
+            if tag == _BOOL:
+                return self.loader.construct_yaml_bool(node)
+            if tag == _NULL:
+                return None
+        except (ValueError, yaml.YAMLError):
+            return value
+        return value
+
+    def run(self) -> None:
+        loader = self.loader
+        stack: list[_Frame] = []
+        index = 0
+        root: Any = None
+        doc_start: Any = None
+        while loader.check_event():
+            event: Any = loader.get_event()
+            if isinstance(event, yaml.ScalarEvent):
+                self.charge(1, event.start_mark)
+                value = self.scalar(event)
+                span = _span(event.start_mark, event.end_mark)
+                if span.line != span.end_line:
+                    self.stream.scalar_spans.append(span)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1, span)
+                root = self.attach(stack, value, span, 1, root)
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(
+                        f"nesting deeper than {MAX_DEPTH} levels; not scanned", _line(event)
+                    )
+                self.charge(1, event.start_mark)
+                container: PDict | PList = (
+                    PDict() if isinstance(event, yaml.MappingStartEvent) else PList()
+                )
+                stack.append(_Frame(container, event.start_mark, event.anchor))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                span = _span(frame.start, event.end_mark)
+                frame.value.span = span
+                if isinstance(frame.value, PDict) and frame.merges:
+                    self.merge(frame.value, frame.merges)
+                if frame.anchor:
+                    self.anchors[frame.anchor] = (frame.value, frame.size, span)
+                root = self.attach(stack, frame.value, span, frame.size, root)
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in self.anchors:
+                    raise YamlError(f"unknown alias '{event.anchor}'", _line(event))
+                # like the composer, an alias points at the anchored value's position
+                value, size, anchored = self.anchors[event.anchor]
+                self.charge(size, event.start_mark)
+                root = self.attach(stack, value, anchored, size, root)
+            elif isinstance(event, yaml.DocumentStartEvent):
+                root, doc_start, self.root_span = None, event.start_mark, None
+            elif isinstance(event, yaml.DocumentEndEvent):
+                span = self.root_span or _span(doc_start, event.end_mark)
+                self.stream.docs.append(YamlDoc(root, span, index))
+                index += 1
+                self.anchors.clear()
+
+    def attach(self, stack: list[_Frame], value: Any, span: Span, size: int, root: Any) -> Any:
+        """Add a finished value to its parent (or make it the document root)."""
+        if not stack:
+            self.root_span = span
+            return value
+        parent = stack[-1]
+        parent.size += size
+        target = parent.value
+        if isinstance(target, PList):
+            target.push(value, span)
+            return root
+        if parent.key is _NO_KEY:
+            key = value
+            if isinstance(key, (dict, list)):
+                key = f"<complex key @{span.line}>"
+            parent.key, parent.key_span = key, span
+            return root
+        key, key_span = parent.key, parent.key_span
+        parent.key, parent.key_span = _NO_KEY, None
+        if key is _MERGE_KEY:
+            parent.merges.append((value, span))
+            return root
+        if key in target:
+            self.stream.duplicate_keys.append((str(key), key_span.line if key_span else span.line))
+        target.put(key, value, key_span, span)
+        return root
+
+    @staticmethod
+    def merge(target: PDict, merges: list[tuple[Any, Span]]) -> None:
+        """YAML merge keys: explicit keys win, then earlier merged mappings."""
+        sources: list[PDict] = []
+        for value, span in merges:
+            items = value if isinstance(value, PList) else [value]
+            for item in items:
+                if not isinstance(item, PDict):
+                    raise YamlError(
+                        "invalid merge key: '<<' needs a mapping or a list of mappings", span.line
+                    )
+                sources.append(item)
+        for source in sources:
+            for k, v in source.items():
+                if k not in target:
+                    target.put(k, v, source.kspan.get(k), source.vspan.get(k))
+
+
+class _NodeBuilder:
+    """Builds the same trees from libyaml's (recursive, C) composer: the fast path, used
+    only when :func:`_may_nest_deeply` proves the input cannot overflow the C stack."""
+
+    def __init__(self, events: _Builder) -> None:
+        self.events = events
+        self.loader = events.loader
+        self.stream = events.stream
+
+    def run(self) -> None:
+        loader = self.loader
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            value = self.build(node, 0) if node is not None else None
+            span = getattr(value, "span", None) or _span(node.start_mark, node.end_mark)
+            self.stream.docs.append(YamlDoc(value, span, index))
+            index += 1
+
+    def build(self, node: Any, depth: int) -> Any:
+        return self._build(node, depth, {})[0]
+
+    def _build(self, node: Any, depth: int, memo: dict[int, tuple[Any, int]]) -> tuple[Any, int]:
+        """(value, expanded size); a node reached again through an alias is reused."""
+        seen = memo.get(id(node))
+        if seen is not None:
+            self.events.charge(seen[1], node.start_mark)
+            return seen
+        if depth > MAX_DEPTH:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; not scanned", _line(node))
+        self.events.charge(1, node.start_mark)
+        span = _span(node.start_mark, node.end_mark)
+        if isinstance(node, yaml.ScalarNode):
+            if span.line != span.end_line:
+                self.stream.scalar_spans.append(span)
+            result: tuple[Any, int] = (
+                self.events.scalar_value(node.tag, node.value, node.style),
+                1,
+            )
+        elif isinstance(node, yaml.SequenceNode):
+            lst = PList(span)
+            size = 1
+            for item in node.value:
+                value, n = self._build(item, depth + 1, memo)
+                lst.push(value, _span(item.start_mark, item.end_mark))
+                size += n
+            result = (lst, size)
+        else:
+            d = PDict(span)
+            size = 1
+            merges: list[tuple[Any, Span]] = []
+            for knode, vnode in node.value:
+                key, kn = self._build(knode, depth + 1, memo)
+                value, vn = self._build(vnode, depth + 1, memo)
+                size += kn + vn
+                kspan = _span(knode.start_mark, knode.end_mark)
+                vspan = _span(vnode.start_mark, vnode.end_mark)
+                if key is _MERGE_KEY:
+                    merges.append((value, vspan))
+                    continue
+                if isinstance(key, (dict, list)):
+                    key = f"<complex key @{kspan.line}>"
+                if key in d:
+                    self.stream.duplicate_keys.append((str(key), kspan.line))
+                d.put(key, value, kspan, vspan)
+            if merges:
+                _Builder.merge(d, merges)
+            result = (d, size)
+        memo[id(node)] = result
+        return result
+
+
+_INDENT = re.compile(r"(?m)^[ \t]+")
+_INDICATORS = re.compile(r"(?:[-?:][ \t]+)+")
+_BRACKET = re.compile(r"[\[\]{}]")
+_DEPTH_BUDGET = 1000
+"""libyaml's composer recursion handled several thousand levels in tests; stay well below."""
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """A conservative bound on nesting depth, in linear time.
+
+    Block nesting needs more indentation or more block indicators (``- ``, ``? ``,
+    ``: ``) on one line per level; flow nesting needs brackets. A value nested ``d`` deep
+    therefore has ``d <= (indent + 1) * (indicators + 1) + flow depth``.
+    """
+    flow = 0
+    if text.count("[") + text.count("{") >= 64:
+        depth = 0
+        for c in _BRACKET.findall(text):
+            depth = depth + 1 if c in "[{" else max(0, depth - 1)
+            flow = max(flow, depth)
+    else:
+        flow = text.count("[") + text.count("{")
+    indent = (
+        max((len(m) for m in _INDENT.findall(text)), default=0)
+        if "\n " in text or "\n\t" in text
+        else 0
+    )
+    run = max((len(m) for m in _INDICATORS.findall(text)), default=0) // 2
+    return (indent + 1) * (run + 1) + flow > _DEPTH_BUDGET
 
 
 def _problem(exc: yaml.YAMLError) -> str:
@@ -148,24 +359,18 @@ def _line_of(exc: yaml.YAMLError) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
-def load_stream(text: str) -> YamlStream:
+def load_stream(text: str, *, force_events: bool = False) -> YamlStream:
     """Parse every document of a YAML (or JSON) text. Raises :class:`YamlError`."""
     stream = YamlStream()
     loader = _Loader(text)
-    builder = _Builder(loader, stream)
-    index = 0
+    events = _Builder(loader, stream, len(text))
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover
-                continue
-            value = builder.build(node)
-            stream.docs.append(YamlDoc(value, _span(node), index))
-            index += 1
+        if force_events or _may_nest_deeply(text):
+            events.run()
+        else:
+            _NodeBuilder(events).run()
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {_problem(exc)}", _line_of(exc)) from None
-    except RecursionError:
-        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; not scanned") from None
     finally:
         loader.dispose()
     return stream

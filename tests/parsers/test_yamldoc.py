@@ -77,3 +77,95 @@ def test_template_detection() -> None:
     assert looks_templated("image: {{ .Values.image }}")
     assert looks_templated("{% if x %}")
     assert not looks_templated("text: '{not a template}'")
+
+
+# ---------------------------------------------------------------- the two builders
+
+from typing import Any  # noqa: E402
+
+import yaml  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mlsec_lint.parsers.yamldoc import _may_nest_deeply  # noqa: E402
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
+)
+_docs = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text("abcdefgh-_.", min_size=1, max_size=6), inner, max_size=4),
+    ),
+    max_leaves=25,
+)
+
+
+def _shape(value: Any) -> Any:
+    """Values and every span, for comparing trees exactly."""
+    if isinstance(value, PDict):
+        return (
+            "map",
+            value.span,
+            [(k, value.kspan.get(k), value.vspan.get(k), _shape(v)) for k, v in value.items()],
+        )
+    if isinstance(value, PList):
+        return ("seq", value.span, value.ispan, [_shape(v) for v in value])
+    return value
+
+
+def _both(text: str) -> tuple[Any, Any]:
+    fast, slow = load_stream(text), load_stream(text, force_events=True)
+    return (
+        [(_shape(d.value), d.span) for d in fast.docs] + [fast.duplicate_keys, fast.scalar_spans],
+        [(_shape(d.value), d.span) for d in slow.docs] + [slow.duplicate_keys, slow.scalar_spans],
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_docs, st.sampled_from([True, False, None]))
+def test_composer_and_event_builders_agree(doc: Any, flow: bool | None) -> None:
+    text = yaml.safe_dump(doc, default_flow_style=flow, allow_unicode=True)
+    fast, slow = _both(text)
+    assert fast == slow
+
+
+def test_builders_agree_on_anchors_merges_tags_and_multidoc() -> None:
+    text = (
+        "base: &b {k: v, n: 1}\nm:\n  <<: [*b, {z: 9}]\n  n: 2\nl: &l [1, 2]\nr: *l\n"
+        "t: !Ref x\nq: '0x10'\nblock: |\n  a\n  b\n---\n- a\n- a: 1\n  a: 2\n---\n"
+    )
+    fast, slow = _both(text)
+    assert fast == slow
+    doc = load_stream(text).docs[0].value
+    assert doc["m"] == {"n": 2, "k": "v", "z": 9} and doc["r"] == doc["l"] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        "- " * 90_000 + "x\n",
+        "a: " + "{b: " * 50_000 + "1" + "}" * 50_000,
+        "".join("  " * i + "- - - - - - - k:\n" for i in range(400)) + "v\n",
+    ],
+)
+def test_hostile_nesting_is_refused_quickly_without_crashing(text: str) -> None:
+    import time
+
+    assert _may_nest_deeply(text)
+    start = time.perf_counter()
+    with pytest.raises(YamlError, match="nesting deeper"):
+        load_stream(text)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_ordinary_manifests_take_the_fast_path() -> None:
+    manifest = (
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      args: [--x, '1']\n"
+    )
+    assert not _may_nest_deeply(manifest * 50)
