@@ -93,7 +93,7 @@ _scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(10**6), 10**6),
-    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
+    st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=12),
 )
 _docs = st.recursive(
     _scalars,

@@ -22,7 +22,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list
 
 SPECIAL = "\\\"'`$(){}[]<>|&;#=:-*!?%@,.\t \n\r\x0b\x0c\u2028\u0085é😀\x00"
 chars = st.text(
-    st.sampled_from(SPECIAL) | st.characters(blacklist_categories=("Cs",)), max_size=200
+    st.sampled_from(SPECIAL) | st.characters(exclude_categories=["Cs"]), max_size=200
 )
 
 DOCKER_LINES = st.sampled_from(
