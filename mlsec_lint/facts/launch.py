@@ -888,13 +888,13 @@ def launch_facts(launches: Iterable[Launch], site: Site) -> list[Fact]:
         for name, value in spec.program_settings.get(launch.program_name, {}).items():
             res.set_default(name, Value(value, anchor, anchor, "flag"))
         apply_env(res, launch.env)
-        if img is not None and site.image is not None and img.server == spec.name:
-            uses_config = spec.config is not None and spec.config in res.values
-            if not uses_config:
+        # a config file named on the command line decides what the command does not say
+        if spec.config is None or spec.config not in res.values:
+            if img is not None and site.image is not None and img.server == spec.name:
                 ispan = site.image[1]
                 for name, value in img.settings.items():
                     res.set_default(name, Value(value, ispan, ispan, "image-default"))
-        apply_defaults(res, anchor)
+            apply_defaults(res, anchor)
         n = counts.get(spec.name, 0)
         counts[spec.name] = n + 1
         key = f"{site.key}/server/{spec.name}" + (f"/{n}" if n else "")
@@ -1081,9 +1081,41 @@ def _effective_argv(
         first = args[0]
         alias = [Arg(w, fixed=first.span, source=first.source) for w in img.aliases[first.text]]
         args = alias + args[1:]
-    if entry:
+    overrides = (
+        img is not None
+        and bool(args)
+        and args[0].source != "image-default"
+        and args[0].text not in img.cmd
+        and _is_command(args[0].text)
+    )
+    if entry and not overrides:
         return entry + args
     return args
+
+
+_BIN_DIRS = ("/bin/", "/usr/bin/", "/usr/local/bin/", "/opt/conda/bin/")
+
+
+def _is_command(text: str) -> bool:
+    """A first argument that names a program rather than a server argument.
+
+    ``CMD ["python", "serve.py"]`` on an image whose ENTRYPOINT is a server would be passed
+    to that server; the author meant to run the program (and usually also resets the
+    ENTRYPOINT somewhere not visible), so the program is what is analysed.
+    """
+    if text.startswith("-") or not text:
+        return False
+    base = _base(text)
+    t = tables()
+    if (
+        _PYTHON.match(base)
+        or base in _SHELLS
+        or base in t.programs
+        or base in t.runners
+        or base.endswith((".sh", ".py"))
+    ):
+        return True
+    return text.startswith(_BIN_DIRS)
 
 
 def _params_facts(params: PDict, anchor: Span, env: Env, site: Site) -> list[Fact]:
