@@ -373,6 +373,12 @@ def expand(text: str, env: Env, style: str) -> tuple[str, bool]:
     ``style`` is ``shell`` (``$VAR``, ``${VAR}``, ``${VAR:-default}``) or ``k8s``
     (``$(VAR)``). Returns the text and whether every reference was resolved.
     """
+    if "+" in style:
+        ok = True
+        for part in style.split("+"):
+            text, done = expand(text, env, part)
+            ok = ok and done
+        return text, ok
     resolved = True
 
     def value_of(name: str) -> str | None:
@@ -580,29 +586,43 @@ def _script_of(words: list[Arg]) -> Arg | None:
     return None
 
 
-def run_script(doc: Doc, env: Env, depth: int = 0) -> Iterator[Launch]:
-    """Launches in a shell script, following ``export``/assignments in order."""
+def run_script(doc: Doc, env: Env, depth: int = 0, outer: str = "none") -> Iterator[Launch]:
+    """Launches in a shell script, following ``export``/assignments in order.
+
+    ``outer`` is the expansion that happened before the shell saw the script (Kubernetes
+    replaces ``$(VAR)`` in a container's command); it is applied word by word so
+    positions stay exact.
+    """
     env = dict(env)
+    style = "shell" if outer in ("none", "shell") else f"{outer}+shell"
     for cmd in split_commands(doc.text):
-        yield from _run_command(cmd, doc, env, depth)
+        yield from _run_command(cmd, doc, env, depth, style)
 
 
-def _run_command(cmd: Command, doc: Doc, env: Env, depth: int) -> Iterator[Launch]:
-    assigns = args_of_words(cmd.assigns, doc)
-    words = args_of_words(cmd.words, doc)
+def _run_command(
+    cmd: Command, doc: Doc, env: Env, depth: int, style: str = "shell"
+) -> Iterator[Launch]:
+    assigns = [_dyn(a) for a in args_of_words(cmd.assigns, doc)]
+    words = [_dyn(a) for a in args_of_words(cmd.words, doc)]
     if not words:
         for a in assigns:
-            _assign(env, a)
+            _assign(env, a, style=style)
         return
     if words[0].text in ("export", "declare", "typeset", "readonly", "local"):
         for a in words[1:]:
             if _is_assignment(a.text):
-                _assign(env, a)
+                _assign(env, a, style=style)
         return
     prefix = dict(env)
     for a in assigns:
-        _assign(prefix, a)
-    yield from run_argv(words, prefix, "shell", depth)
+        _assign(prefix, a, style=style)
+    yield from run_argv(words, prefix, style, depth)
+
+
+def _dyn(arg: Arg) -> Arg:
+    if not arg.dynamic and "$" in arg.text:
+        arg.dynamic = True
+    return arg
 
 
 def run_argv(words: list[Arg], env: Env, style: str, depth: int = 0) -> Iterator[Launch]:
@@ -612,8 +632,7 @@ def run_argv(words: list[Arg], env: Env, style: str, depth: int = 0) -> Iterator
     probe = _strip(list(words), dict(env))
     script = _script_of(probe)
     if script is not None and depth < 4:
-        script = _expand_arg(script, env, style)
-        yield from run_script(script.inner(), env, depth + 1)
+        yield from run_script(script.inner(), env, depth + 1, outer=style)
         return
     launch = parse_command(words, env, style)
     if launch is not None:
@@ -755,6 +774,8 @@ def apply_env(res: Resolved, env: Env) -> None:
     """Environment variables the server reads (after flags, before image defaults)."""
     spec = res.spec
     for var in env.values():
+        if var.source == "arg":
+            continue
         name = spec.env.get(var.name)
         if name is not None:
             kind = spec.settings[name].kind
@@ -770,7 +791,7 @@ def apply_env(res: Resolved, env: Env) -> None:
     prefixed = {
         var.name[len(prefix) :].lower(): var
         for var in env.values()
-        if var.name.startswith(prefix) and var.name not in spec.env
+        if var.name.startswith(prefix) and var.name not in spec.env and var.source != "arg"
     }
     if not prefixed:
         return
@@ -826,9 +847,10 @@ def server_data(
         data.put("ignored", ignored, anchor)
     if res.flags is not None:
         data.put("flags", res.flags, res.flags.span)
-    if res.env:
+    runtime_env = [var for var in res.env.values() if var.source != "arg"]
+    if runtime_env:
         env = PDict(anchor)
-        for var in res.env.values():
+        for var in runtime_env:
             env.put(var.name, var.value, var.kspan, var.span)
         data.put("env", env, anchor)
     roles = spec.roles
@@ -1184,6 +1206,11 @@ def from_dockerfile(df: Any, path: str) -> list[Fact]:
                     _assign(variables, arg)
                     if inst.keyword == "ENV":
                         env[name] = variables[name]
+                    elif name not in env or env[name].source == "arg":
+                        # not in the runtime environment, but what the author meant
+                        # when a shell-form CMD refers to it
+                        var = variables[name]
+                        env[name] = EnvVar(name, var.value, var.span, var.kspan, "arg")
             elif inst.keyword == "ENTRYPOINT":
                 entry = inst
             elif inst.keyword == "CMD":
