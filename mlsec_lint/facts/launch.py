@@ -307,6 +307,8 @@ class Arg:
     dynamic: bool = False
     expanded: bool = False
     _aligned: list[int] | None = None
+    raw: str | None = None
+    """The text before variables were expanded (positions are aligned against it)."""
 
     @classmethod
     def image(cls, text: str, span: Span) -> Arg:
@@ -315,7 +317,8 @@ class Arg:
     def _map(self) -> list[int]:
         if self._aligned is None:
             assert self.doc is not None
-            self._aligned = align(self.text, self.doc.text, self.start, self.end)
+            text = self.raw if self.raw is not None else self.text
+            self._aligned = align(text, self.doc.text, self.start, self.end)
         return self._aligned
 
     @property
@@ -325,10 +328,15 @@ class Arg:
         return self.doc.span(self.start, self.end)
 
     def sub_span(self, i: int, j: int) -> Span:
-        """The span of ``text[i:j]``."""
-        if self.fixed is not None or self.doc is None or self.expanded or i >= j:
+        """The span of ``text[i:j]`` (after expansion: from ``i`` to the end of the word,
+        as long as the text before ``i`` did not change)."""
+        if self.fixed is not None or self.doc is None or i >= j:
             return self.span
         m = self._map()
+        if self.expanded:
+            if self.raw is None or self.raw[:i] != self.text[:i] or i >= len(self.raw):
+                return self.span
+            return self.doc.span(m[i], max(m[i] + 1, self.end))
         i = min(i, len(m) - 1)
         j = min(max(j, i + 1), len(m) - 1)
         start = m[i]
@@ -428,7 +436,8 @@ def _expand_arg(arg: Arg, env: Env, style: str) -> Arg:
     text, ok = expand(arg.text, env, style)
     if text == arg.text:
         return arg
-    return Arg(text, arg.doc, arg.start, arg.end, arg.fixed, arg.source, not ok, True, arg._aligned)
+    raw = arg.raw if arg.raw is not None else arg.text
+    return Arg(text, arg.doc, arg.start, arg.end, arg.fixed, arg.source, not ok, True, None, raw)
 
 
 def _is_assignment(text: str) -> bool:

@@ -316,3 +316,34 @@ def test_align_skips_quotes_escapes_and_indentation() -> None:
 @given(st.text(alphabet="vlm serv-=$(){}'\"\\\n#;&|0.:/ hHost", max_size=80))
 def test_scripts_never_raise(text: str) -> None:
     list(run_script(Doc.of_file(text), {}))
+
+
+def test_kubernetes_variables_inside_a_script_keep_exact_positions() -> None:
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: c
+      image: python:3.11
+      command: ["sh", "-c", "exec vllm serve $(MODEL) --host=$HOST"]
+      env:
+        - {name: MODEL, value: org/m}
+        - {name: HOST, value: 0.0.0.0}
+"""
+    (server,) = servers("p.yaml", text)
+    assert server.data["settings"]["model"] == "org/m" and where(server, "model") == (8, 46)
+    assert server.data["bind"] == "0.0.0.0" and where(server, "host") == (8, 62)
+
+
+def test_dockerfile_arg_fills_shell_form_but_is_not_runtime_env() -> None:
+    text = (
+        "FROM python:3.11\n"
+        "ARG HOST=0.0.0.0\n"
+        "ARG VLLM_API_KEY=build-only\n"
+        "CMD vllm serve org/m --host ${HOST}\n"
+    )
+    (server,) = servers("Dockerfile", text)
+    assert server.data["bind"] == "0.0.0.0"
+    assert server.data["auth"] is False and "env" not in server.data
