@@ -309,6 +309,7 @@ class Arg:
     _aligned: list[int] | None = None
     raw: str | None = None
     """The text before variables were expanded (positions are aligned against it)."""
+    _span: Span | None = None
 
     @classmethod
     def image(cls, text: str, span: Span) -> Arg:
@@ -325,7 +326,9 @@ class Arg:
     def span(self) -> Span:
         if self.fixed is not None or self.doc is None:
             return self.fixed or Span(1, 1, 1, 2)
-        return self.doc.span(self.start, self.end)
+        if self._span is None:
+            self._span = self.doc.span(self.start, self.end)
+        return self._span
 
     def sub_span(self, i: int, j: int) -> Span:
         """The span of ``text[i:j]`` (after expansion: from ``i`` to the end of the word,
@@ -480,8 +483,8 @@ def _strip(words: list[Arg], env: Env) -> list[Arg]:
     for _ in range(8):
         if not words:
             return words
-        stripped = strip_wrappers([Word(a.text, 0, 0) for a in words])
-        skip = len(words) - len(stripped)
+        head = words[:24]  # wrappers never take more words than this
+        skip = len(head) - len(strip_wrappers([Word(a.text, 0, 0) for a in head]))
         for a in words[:skip]:
             if _is_assignment(a.text):
                 _assign(env, a)
