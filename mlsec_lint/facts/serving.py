@@ -325,12 +325,17 @@ def _is_serve_config(doc: PDict) -> bool:
     )
 
 
-def from_documents(docs: list[Any], path: str) -> tuple[str, list[Fact]] | None:
-    """Server config files among YAML/JSON documents that are neither Kubernetes nor compose."""
+def from_documents(
+    docs: list[Any], path: str, name: str | None = None
+) -> tuple[str, list[Fact]] | None:
+    """Server config files among YAML/JSON documents that are neither Kubernetes nor compose.
+
+    ``name`` is the file name that decides the format when it differs from ``path`` (a
+    ConfigMap key)."""
     if len(docs) != 1 or not isinstance(docs[0], PDict):
         return None
     doc = docs[0]
-    name = os.path.basename(path).lower()
+    name = os.path.basename(name or path).lower()
     anchor = _first_key_span(doc)
     if name == "model-settings.json":
         return "mlserver-model-settings", _model_settings(doc, path)
@@ -402,24 +407,7 @@ def parse_embedded(value: str, span: Span, text: FileText | None) -> Any:
         return None
     if not stream.docs:
         return None
-    inner = _scalar_arg(value, span, text).inner()
-    starts = [0]
-    for i, c in enumerate(value):
-        if c == "\n":
-            starts.append(i + 1)
-
-    def off(line: int, col: int) -> int:
-        if line - 1 >= len(starts):
-            return len(value)
-        return min(len(value), starts[line - 1] + col - 1)
-
-    def conv(s: Span) -> Span:
-        a = off(s.line, s.col)
-        b = off(s.end_line, s.end_col)
-        if b > a and value[b - 1] == "\n":
-            b -= 1
-        return inner.span(a, max(a + 1, b))
-
+    conv = _converter(value, _scalar_arg(value, span, text).inner())
     return _remap(stream.docs[0].value, conv)
 
 
@@ -455,7 +443,80 @@ def derived(facts: list[Fact], text: str) -> list[Fact]:
             ):
                 ftext = ftext or FileText(text)
                 out.extend(_from_object(fact, ftext))
+            elif kind == "ConfigMap":
+                ftext = ftext or FileText(text)
+                out.extend(_configmap_files(fact, ftext))
     return out
+
+
+def _configmap_files(fact: Fact, text: FileText) -> list[Fact]:
+    """Server config files and start scripts stored as ConfigMap keys (``config.properties``,
+    ``settings.json``, ``serve_config.yaml``, ``basic_auth.ini``, ``entrypoint.sh`` …), read
+    as if they were files, with positions in the manifest."""
+    from mlsec_lint.discovery import name_kind
+    from mlsec_lint.facts.launch import _scalar_arg, from_shell
+    from mlsec_lint.parsers.yamldoc import YamlError, load_stream
+
+    data = fact.data["object"].get("data")
+    if not isinstance(data, PDict):
+        return []
+    out: list[Fact] = []
+    for key, value in data.items():
+        if not isinstance(value, str) or not isinstance(key, str):
+            continue
+        kind = name_kind(key)
+        inner: list[Fact] = []
+        if kind == "properties":
+            inner = from_properties(value, key).facts
+        elif kind in ("json", "yaml"):
+            try:
+                docs = [d.value for d in load_stream(value).docs]
+            except YamlError:
+                continue
+            found = from_documents(docs, key)
+            inner = found[1] if found else []
+        elif kind == "ini":
+            inner = from_ini(value, key).facts
+        elif kind == "python" and is_jupyter_config(key):
+            inner = from_jupyter_config(value, key, value.split("\n"))
+        elif kind == "shell" or key.endswith(".sh"):
+            inner = from_shell(value, key)
+        if not inner:
+            continue
+        conv = _converter(value, _scalar_arg(value, data.vspan[key], text).inner())
+        for f in inner:
+            f.data = _remap(f.data, conv)
+            f.anchor = conv(f.anchor)
+            f.path = fact.path
+            f.key = f"{fact.key}/{key}/{f.key}"
+            f.annotations = fact.annotations
+            if f.kind == "server":
+                f.data.put("configmap_key", key, data.kspan[key], data.kspan[key])
+            out.append(f)
+    return out
+
+
+def _converter(value: str, inner: Any) -> Callable[[Span], Span]:
+    """Spans in ``value`` (1-based lines/columns) -> spans in the outer file."""
+    starts = [0]
+    for i, c in enumerate(value):
+        if c == "\n":
+            starts.append(i + 1)
+
+    def off(line: int, col: int) -> int:
+        if line - 1 >= len(starts):
+            return len(value)
+        return min(len(value), starts[max(0, line - 1)] + col - 1)
+
+    def conv(s: Span) -> Span:
+        a = off(s.line, s.col)
+        b = off(s.end_line, s.end_col)
+        if b > a and value[b - 1] == "\n":
+            b -= 1
+        result: Span = inner.span(a, max(a + 1, b))
+        return result
+
+    return conv
 
 
 def _from_object(fact: Fact, text: FileText) -> list[Fact]:

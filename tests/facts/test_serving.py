@@ -156,3 +156,26 @@ spec:
   serveConfigV2: "applications: [unterminated"
 """
     assert [f for f in facts_of("r.yaml", text) if f.kind == "server"] == []
+
+
+def test_configmap_keys_are_read_as_files() -> None:
+    text = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: serving}
+data:
+  config.properties: |
+    inference_address=http://0.0.0.0:8080
+    management_address=http://0.0.0.0:8081
+  entrypoint.sh: |
+    #!/bin/sh
+    exec mlflow server --host 0.0.0.0
+  notes.txt: "vllm serve x --host 0.0.0.0"
+"""
+    servers = {f.data["server"]: f for f in facts_of("cm.yaml", text) if f.kind == "server"}
+    assert set(servers) == {"torchserve", "mlflow"}
+    ts = servers["torchserve"]
+    assert pos(ts, "management_address") == (7, 5)
+    assert ts.data["configmap_key"] == "config.properties"
+    assert ts.key == "ConfigMap//serving/config.properties/torchserve"
+    assert servers["mlflow"].data["settings"].vspan["host"].line == 10
