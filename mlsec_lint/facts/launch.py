@@ -874,7 +874,10 @@ def server_data(
         data.put("bind_source", v.source, v.kspan, v.kspan)
     elif bind and bind in res.values:
         v = res.values[bind]
-        data.put("bind", v.value, v.kspan, v.vspan)
+        value, vspan = v.value, v.vspan
+        if isinstance(value, PList) and value:  # several listeners: the first one
+            value, vspan = value[0], value.item_span(0)
+        data.put("bind", value, v.kspan, vspan)
         data.put("bind_source", v.source, v.kspan, v.kspan)
     tls_keys = roles.get("tls") or []
     tls = bool(tls_keys) and all(
