@@ -16,7 +16,9 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
     """Facts and notices of one decoded file; never raises on bad input."""
     path = source.path
     try:
-        return _DISPATCH.get(kind, _unsupported)(source, kind)
+        fa = _DISPATCH.get(kind, _unsupported)(source, kind)
+        _serving(fa, source)
+        return fa
     except RecursionError:
         return FileAnalysis(
             path,
@@ -25,6 +27,15 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
                 Notice(path, "parse-error", "input nested too deeply; not scanned", "warning")
             ],
         )
+
+
+def _serving(fa: FileAnalysis, source: Source) -> None:
+    """Server launches of the containers found in any file kind, and server configs
+    embedded in Kubernetes objects (RayService, inferenceservice-config)."""
+    if any(f.kind in ("container", "k8s-object") for f in fa.facts):
+        from mlsec_lint.facts import serving
+
+        fa.facts.extend(serving.derived(fa.facts, source.text))
 
 
 def _unsupported(source: Source, kind: str) -> FileAnalysis:
@@ -46,9 +57,12 @@ def _requirements(source: Source, kind: str) -> FileAnalysis:
 
 
 def _python(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts import python
+    from mlsec_lint.facts import python, serving
 
-    return python.extract(source.text, source.path, source.lines)
+    fa = python.extract(source.text, source.path, source.lines)
+    if serving.is_jupyter_config(source.path):
+        fa.facts.extend(serving.from_jupyter_config(source.text, source.path, source.lines))
+    return fa
 
 
 def _properties(source: Source, kind: str) -> FileAnalysis:
@@ -135,6 +149,12 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
     if len(docs) == 1 and compose.is_compose(docs[0], os.path.basename(path)):
         fa.kind = "compose"
         fa.facts = compose.extract(docs[0], path)
+        return fa
+    from mlsec_lint.facts import serving
+
+    config = serving.from_documents(docs, path)
+    if config is not None:
+        fa.kind, fa.facts = config
     return fa
 
 
@@ -188,7 +208,22 @@ def _shell(source: Source, kind: str) -> FileAnalysis:
         fa.facts.extend(
             from_install_command(strip_wrappers(cmd.words), span_of, source.path, "shell")
         )
+    from mlsec_lint.facts import launch
+
+    fa.facts.extend(launch.from_shell(source.text, source.path))
     return fa
+
+
+def _toml(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import serving
+
+    return serving.from_streamlit_toml(source.text, source.path)
+
+
+def _ini(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import serving
+
+    return serving.from_ini(source.text, source.path)
 
 
 _DISPATCH = {
@@ -200,4 +235,6 @@ _DISPATCH = {
     "json": _yaml,
     "dotenv": _dotenv,
     "shell": _shell,
+    "toml": _toml,
+    "ini": _ini,
 }

@@ -81,6 +81,7 @@ FILE_KINDS = (
     "shell",
     "dotenv",
     "toml",
+    "ini",
 )
 
 
@@ -124,6 +125,8 @@ def name_kind(path: str) -> str | None:
         return "dotenv"
     if ext == ".toml":
         return "toml"
+    if ext == ".ini":
+        return "ini"
     return None
 
 

@@ -35,10 +35,36 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
         ("pytorch__serve/requirements/torch_linux.txt", 4, "MLS-DEP-004"),
         ("pytorch__serve/requirements/torch_linux.txt", 2, "MLS-DEP-003"),
         ("ollama__ollama/examples/kubernetes/cpu.yaml", 23, "MLS-IMG-001"),
+        ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-TS-001"),
+        ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-TS-004"),
+        ("pytorch__serve/kubernetes/kserve/config.properties", 8, "MLS-TS-005"),
+        (
+            "kserve__website/docs/model-serving/inferencegraph/image-pipeline/config/"
+            "config.properties",
+            11,
+            "MLS-TS-005",
+        ),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-service.llm-serve.yaml",
+            6,
+            "MLS-RAY-003",
+        ),
     ],
 )
 def test_known_true_positives(result, path: str, line: int, rule: str) -> None:
     assert (path, line, rule) in {(f.path, f.line, f.rule_id) for f in result.findings}
+
+
+def test_servers_and_models_found_in_the_corpus(result) -> None:
+    """Launches and server configs the corpus contains, and what must stay quiet."""
+    found = {(f.path, f.rule_id) for f in result.findings}
+    # the image default binds 0.0.0.0, but the Service is ClusterIP: not reported
+    assert ("ollama__ollama/examples/kubernetes/cpu.yaml", "MLS-LLM-003") not in found
+    # a TorchServe config bound to 127.0.0.1 is clean
+    diffusion = (
+        "pytorch__serve/examples/usecases/llm_diffusion_serving_app/docker/config.properties"
+    )
+    assert not any(path == diffusion for path, _ in found)
 
 
 def test_positions_are_real(result) -> None:

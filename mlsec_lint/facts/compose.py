@@ -1,11 +1,18 @@
-"""docker-compose files -> ``container``, ``image`` and ``env`` facts."""
+"""docker-compose files -> ``container``, ``image`` and ``env`` facts.
+
+A service's ``context.exposed`` is true when one of its ports is published on all host
+interfaces (``"8081:8081"``, ``"8080"``, ``0.0.0.0:…``) or it uses the host network;
+``"127.0.0.1:8081:8081"`` is not exposed. ``context.exposure[*]`` lists how.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mlsec_lint.engine.classifiers import is_loopback
 from mlsec_lint.facts import Fact, copy_field
 from mlsec_lint.facts.common import env_fact, image_fact
+from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 
 
@@ -45,7 +52,7 @@ def extract(doc: PDict, path: str) -> list[Fact]:
             "read_only",
         ):
             copy_field(data, field, svc)
-        data.put("context", PDict(svc.span), svc.span)
+        data.put("context", exposure_context(svc), svc.span)
         facts.append(Fact("container", path, data, services.kspan.get(name, svc.span), key))
         if isinstance(svc.get("image"), str):
             facts.append(image_fact(svc["image"], svc.vspan["image"], path, "compose", key=key))
@@ -82,3 +89,71 @@ def extract(doc: PDict, path: str) -> list[Fact]:
                         )
                     )
     return facts
+
+
+def parse_port(value: Any) -> tuple[str | None, str | None, str] | None:
+    """(host ip, published port, container port) of a short-syntax port entry."""
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip().strip("\"'")
+    text = text.split("/", 1)[0]
+    host_ip: str | None = None
+    if text.startswith("["):
+        end = text.find("]")
+        host_ip, text = text[1:end], text[end + 2 :]
+    parts = text.rsplit(":", 2) if host_ip is None else text.split(":", 1)
+    if host_ip is None and len(parts) == 3:
+        host_ip = parts[0]
+        parts = parts[1:]
+    if len(parts) == 1:
+        return host_ip, None, parts[0]
+    return host_ip, parts[0] or None, parts[1]
+
+
+def _published_on_all(host_ip: Any) -> bool:
+    if host_ip is None or host_ip == "":
+        return True
+    text = str(host_ip)
+    return "$" not in text and not is_loopback(text)
+
+
+def exposure_context(svc: PDict) -> PDict:
+    """``context`` of a compose service: its ports published on all host interfaces."""
+    ctx = PDict(svc.span)
+    exposure = PList(svc.span)
+    ports = svc.get("ports")
+    if isinstance(ports, PList):
+        for i, item in enumerate(ports):
+            span = ports.item_span(i)
+            if isinstance(item, PDict):
+                host_ip = item.get("host_ip")
+                target = item.get("target")
+                published = item.get("published")
+            else:
+                parsed = parse_port(item)
+                if parsed is None:
+                    continue
+                host_ip, published, target = parsed
+            if not _published_on_all(host_ip):
+                continue
+            entry = PDict(span)
+            entry.put("via", "compose/ports", span, span)
+            entry.put("port", _number(target), span, span)
+            if published is not None:
+                entry.put("published", _number(published), span, span)
+            exposure.push(entry, span)
+    if svc.get("network_mode") == "host":
+        span = svc.vspan.get("network_mode", svc.span)
+        entry = PDict(span)
+        entry.put("via", "compose/network_mode", span, span)
+        exposure.push(entry, span)
+    if exposure:
+        first: Span = exposure.item_span(0)
+        ctx.put("exposed", True, first, first)
+        ctx.put("exposure", exposure, first, first)
+    return ctx
+
+
+def _number(value: Any) -> Any:
+    text = str(value)
+    return int(text) if text.isdigit() else value

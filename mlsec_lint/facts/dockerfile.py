@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts import Fact, FileAnalysis, launch
 from mlsec_lint.facts.common import env_fact, image_fact
 from mlsec_lint.facts.dependencies import from_install_command
 from mlsec_lint.model import Span
@@ -145,6 +145,7 @@ def extract(text: str, path: str) -> FileAnalysis:
                         )
                     )
         stage_users[stage.index] = user
+    fa.facts.extend(launch.from_dockerfile(df, path))  # server launched by ENTRYPOINT/CMD
     fa.facts.append(_dockerfile_fact(df, stage_users, path))
     return fa
 

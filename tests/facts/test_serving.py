@@ -1,0 +1,181 @@
+"""Server configuration files and configs embedded in Kubernetes objects."""
+
+from __future__ import annotations
+
+from mlsec_lint.analyze import analyze
+from mlsec_lint.discovery import name_kind
+from mlsec_lint.facts import Fact
+from mlsec_lint.source import Source
+from mlsec_lint.tree import UNKNOWN
+
+
+def facts_of(name: str, text: str) -> list[Fact]:
+    kind = name_kind(name)
+    assert kind is not None
+    return analyze(Source(name, text, "utf-8", name), kind).facts
+
+
+def only(facts: list[Fact], kind: str) -> Fact:
+    (fact,) = [f for f in facts if f.kind == kind]
+    return fact
+
+
+def pos(fact: Fact, setting: str) -> tuple[int, int]:
+    span = fact.data["settings"].field_span(setting)
+    return span.line, span.col
+
+
+def test_rayservice_serve_config_positions_map_into_the_manifest() -> None:
+    text = """\
+apiVersion: ray.io/v1
+kind: RayService
+metadata: {name: s}
+spec:
+  serveConfigV2: |
+    http_options:
+      host: 0.0.0.0
+      port: 8000
+    applications:
+      - name: llm
+        args:
+          llm_configs:
+            - model_loading_config:
+                model_source: Qwen/Qwen2.5-7B-Instruct
+"""
+    facts = facts_of("rayservice.yaml", text)
+    server = only(facts, "server")
+    assert server.data["server"] == "ray-serve" and server.data["origin"] == "rayservice"
+    assert pos(server, "host") == (7, 7)
+    assert server.data["sources"]["host"] == "rayservice"
+    model = only(facts, "model-source")
+    assert (model.anchor.line, model.anchor.col) == (14, 31)
+    assert model.data["via"] == "ray-serve-llm"
+
+
+def test_serve_config_file_defaults_to_all_interfaces() -> None:
+    text = "applications:\n  - name: a\n    import_path: a:b\n"
+    server = only(facts_of("serve.yaml", text), "server")
+    assert server.data["bind"] == "0.0.0.0" and server.data["bind_source"] == "default"
+
+
+def test_inferenceservice_config_reads_json_values_and_skips_example() -> None:
+    text = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: inferenceservice-config, namespace: kserve}
+data:
+  _example: |-
+    {"logger": {"tlsSkipVerify": true}}
+  ingress: |-
+    {
+        "ingressGateway": "knative-serving/knative-ingress-gateway",
+        "urlScheme": "http"
+    }
+  logger: '{"tlsSkipVerify": false}'
+"""
+    server = only(facts_of("cm.yaml", text), "server")
+    settings = server.data["settings"]
+    assert set(settings) == {"ingress", "logger"}
+    ingress = settings["ingress"]
+    assert ingress["urlScheme"] == "http"
+    span = ingress.vspan["urlScheme"]
+    assert (span.line, span.col) == (10, 22)
+    span = settings["logger"].vspan["tlsSkipVerify"]
+    assert (span.line, span.col) == (12, 30)
+
+
+def test_mlserver_settings_and_model_settings() -> None:
+    server = only(
+        facts_of("settings.json", '{"host": "0.0.0.0", "cors_settings": {"allow_origins": ["*"]}}'),
+        "server",
+    )
+    assert server.data["server"] == "mlserver"
+    assert list(server.data["settings"]["cors_allowed_origins"]) == ["*"]
+    assert server.data["bind_source"] == "config-file"
+    model = only(
+        facts_of(
+            "model-settings.json",
+            '{"name": "m", "implementation": "mlserver_sklearn.SKLearnModel",\n'
+            ' "parameters": {"uri": "gs://b/m.joblib", "version": "v2"}}',
+        ),
+        "model-source",
+    )
+    assert model.data["format"] == "pickle" and model.data["scheme"] == "gs"
+    assert model.data["revision"] == "v2" and model.anchor.line == 2
+    assert facts_of("settings.json", '{"editor.tabSize": 2}') == []
+
+
+def test_jupyter_config_is_read_without_running_it() -> None:
+    text = (
+        "import os\n"
+        "c = get_config()\n"
+        "c.ServerApp.token = ''\n"
+        "c.ServerApp.ip = '0.0.0.0'\n"
+        "c.ServerApp.password = os.environ['PW']\n"
+        "c.ServerApp.disable_check_xsrf = True\n"
+    )
+    server = only(facts_of("jupyter_server_config.py", text), "server")
+    s = server.data["settings"]
+    assert s["token"] == "" and s["ip"] == "0.0.0.0" and s["disable_check_xsrf"] is True
+    assert s["password"] is UNKNOWN
+    assert pos(server, "token") == (3, 1)
+    assert not any(f.kind == "server" for f in facts_of("other_config.py", text))
+
+
+def test_streamlit_toml_and_mlflow_ini_positions() -> None:
+    toml = "[browser]\ngatherUsageStats = false\n\n[server]\nport = 8501\nenableCORS = false\n"
+    server = only(facts_of(".streamlit/config.toml", toml), "server")
+    assert server.data["settings"]["enable_cors"] is False
+    assert pos(server, "enable_cors") == (6, 1)
+    assert server.data["bind_source"] == "default"
+    assert facts_of("config.toml", toml) == []
+    ini = "[mlflow]\ndefault_permission = READ\nadmin_password: password1234\n"
+    server = only(facts_of("basic_auth.ini", ini), "server")
+    assert server.data["settings"]["admin_password"] == "password1234"
+    span = server.data["settings"].vspan["admin_password"]
+    assert (span.line, span.col) == (3, 17)
+    assert facts_of("tox.ini", "[tox]\nenvlist = py311\n") == []
+
+
+def test_bentofile_env_and_bentoml_configuration() -> None:
+    bentofile = "service: 'svc:Summarizer'\nenvs:\n  - name: HF_TOKEN\n    value: hf_x\n"
+    facts = facts_of("bentofile.yaml", bentofile)
+    assert only(facts, "server").data["settings"]["service"] == "svc:Summarizer"
+    assert only(facts, "env").data["name"] == "HF_TOKEN"
+    config = "api_server:\n  http:\n    cors:\n      access_control_allow_origins: ['*']\n"
+    server = only(facts_of("bentoml_configuration.yaml", config), "server")
+    assert list(server.data["settings"]["cors_allowed_origins"]) == ["*"]
+
+
+def test_bad_embedded_documents_are_skipped() -> None:
+    text = """\
+apiVersion: ray.io/v1
+kind: RayService
+metadata: {name: s}
+spec:
+  serveConfigV2: "applications: [unterminated"
+"""
+    assert [f for f in facts_of("r.yaml", text) if f.kind == "server"] == []
+
+
+def test_configmap_keys_are_read_as_files() -> None:
+    text = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: serving}
+data:
+  config.properties: |
+    inference_address=http://0.0.0.0:8080
+    management_address=http://0.0.0.0:8081
+  entrypoint.sh: |
+    #!/bin/sh
+    exec mlflow server --host 0.0.0.0
+  notes.txt: "vllm serve x --host 0.0.0.0"
+"""
+    servers = {f.data["server"]: f for f in facts_of("cm.yaml", text) if f.kind == "server"}
+    assert set(servers) == {"torchserve", "mlflow"}
+    ts = servers["torchserve"]
+    assert pos(ts, "management_address") == (7, 5)
+    assert ts.data["configmap_key"] == "config.properties"
+    assert ts.key == "ConfigMap//serving/config.properties/torchserve"
+    assert servers["mlflow"].data["settings"].vspan["host"].line == 10

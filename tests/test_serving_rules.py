@@ -1,0 +1,93 @@
+"""Severity adjustments of the serving rules, which fixtures (rule, line) do not pin down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsec_lint.api import ScanOptions, scan
+from mlsec_lint.engine.evaluate import Evaluator
+from mlsec_lint.engine.rules import builtin_rules
+from mlsec_lint.facts import kubernetes
+from mlsec_lint.facts.launch import FileText, from_container
+from mlsec_lint.parsers.yamldoc import load_stream
+
+
+def findings(root: Path, prefix: str) -> dict[tuple[str, int], str]:
+    result = scan(ScanOptions(paths=["."], base=str(root), respect_gitignore=False)).result
+    return {
+        (f.path, f.line): f.severity.label for f in result.findings if f.rule_id.startswith(prefix)
+    }
+
+
+def test_torchserve_env_switch_without_envvars_config_is_info(project) -> None:
+    project(
+        "docker-compose.yml",
+        "services:\n"
+        "  ts:\n"
+        "    image: pytorch/torchserve:0.12.0-cpu\n"
+        "    environment:\n"
+        '      TS_DISABLE_TOKEN_AUTHORIZATION: "true"\n',
+    )
+    project("run.sh", "torchserve --start --disable-token-auth --ts-config /c/config.properties\n")
+    got = findings(project.root, "MLS-TS-002")
+    assert got == {("docker-compose.yml", 5): "info", ("run.sh", 1): "high"}
+
+
+def test_llm_server_in_a_serving_platform_is_medium() -> None:
+    runtime = """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: ServingRuntime
+metadata: {name: vllm}
+spec:
+  containers:
+    - name: kserve-container
+      image: vllm/vllm-openai:v0.11.0
+      args: ["--model=/mnt/models"]
+"""
+    obj = load_stream(runtime).docs[0].value
+    container = kubernetes.container_fact(
+        obj["spec"]["containers"][0], obj["spec"], None, obj, "rt.yaml", False
+    )
+    (server,) = [f for f in from_container(container, FileText(runtime)) if f.kind == "server"]
+    rules = [r for r in builtin_rules() if r.id in ("MLS-LLM-001", "MLS-LLM-004")]
+    got = {f.rule_id: f.severity.label for f in Evaluator(rules).run([server], lambda p, n: "")}
+    assert got == {"MLS-LLM-001": "medium", "MLS-LLM-004": "low"}
+
+
+def test_jupyter_without_token_is_critical_on_a_public_bind(project) -> None:
+    project(
+        "a/jupyter_server_config.py",
+        "c = get_config()\nc.ServerApp.ip = '0.0.0.0'\nc.ServerApp.token = ''\n",
+    )
+    project("b/jupyter_server_config.py", "c = get_config()\nc.ServerApp.token = ''\n")
+    got = findings(project.root, "MLS-NBK-001")
+    assert got == {
+        ("a/jupyter_server_config.py", 3): "critical",
+        ("b/jupyter_server_config.py", 2): "high",
+    }
+
+
+def test_trust_remote_code_severity_follows_the_revision(project) -> None:
+    project(
+        "serve.sh",
+        "vllm serve org/m --trust-remote-code\n"
+        "vllm serve org/m --trust-remote-code --revision " + "a" * 40 + "\n"
+        "vllm serve /models/m --trust-remote-code\n",
+    )
+    got = findings(project.root, "MLS-XRT-002")
+    assert got == {
+        ("serve.sh", 1): "critical",
+        ("serve.sh", 2): "high",
+        ("serve.sh", 3): "medium",
+    }
+
+
+def test_vllm_default_cors_is_low_only_on_a_public_bind(project) -> None:
+    project(
+        "serve.sh",
+        "vllm serve org/m --api-key k\n"
+        "vllm serve org/m --host 127.0.0.1\n"
+        "vllm serve org/m --allowed-origins '[\"*\"]' --allow-credentials\n",
+    )
+    got = findings(project.root, "MLS-XRT-001")
+    assert got == {("serve.sh", 1): "low", ("serve.sh", 3): "high"}
