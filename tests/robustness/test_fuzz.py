@@ -21,9 +21,7 @@ EXAMPLES = int(os.environ.get("MLSEC_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
 SPECIAL = "\\\"'`$(){}[]<>|&;#=:-*!?%@,.\t \n\r\x0b\x0c\u2028\u0085é😀\x00"
-chars = st.text(
-    st.sampled_from(SPECIAL) | st.characters(exclude_categories=["Cs"]), max_size=200
-)
+chars = st.text(st.sampled_from(SPECIAL) | st.characters(exclude_categories=["Cs"]), max_size=200)
 
 DOCKER_LINES = st.sampled_from(
     [
@@ -112,7 +110,7 @@ def test_analysis_of_every_kind_never_raises(kind: str, text: str) -> None:
         "python": "m.py",
         "json": "m.json",
         "yaml": "m.yaml",
-    }[kind]
+    }.get(kind, f"m.{kind}")
     fa = analyze(Source(name, text), kind)
     for fact in fa.facts:
         assert fact.anchor.line >= 1 and fact.anchor.col >= 1
