@@ -275,7 +275,7 @@ def _per_file_ignores(
                 if (rel := _relative_to(abspath, directory)) is not None
                 and spec.match_file(rel)
                 and any(
-                    s.upper() == "ALL" or f.rule_id.startswith(s.upper()) or s in _labels(f)
+                    s.upper() == "ALL" or f.rule_id.startswith(s.upper()) or s.lower() in _labels(f)
                     for s in selectors
                 )
             ),
