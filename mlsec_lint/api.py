@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mlsec_lint import suppressions
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import discover, find_repo_root, name_kind
 from mlsec_lint.engine.evaluate import Evaluator
@@ -196,7 +195,9 @@ def scan(options: ScanOptions) -> Scan:
     # suppressions: configuration (per-file-ignores), then comments and annotations, whose
     # problems (unknown rules, no reason, unused) are facts for the MLS-SUP rules
     findings, suppressed = _per_file_ignores(findings, options.per_file_ignores, scan_)
-    if options.inline_suppressions:
+    if options.inline_suppressions and _may_suppress(sources, facts):
+        from mlsec_lint import suppressions
+
         directives = [
             d
             for path, src in sources.items()
@@ -228,6 +229,24 @@ def scan(options: ScanOptions) -> Scan:
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
+
+
+def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:
+    """Cheap test before loading the suppression machinery: the marker in some file, or an
+    annotation of ours on some Kubernetes object."""
+    if any(MARKER in src.text for src in sources.values()):
+        return True
+    return any(
+        isinstance(key, str) and key.startswith(ANNOTATION_PREFIX)
+        for f in facts
+        if f.annotations
+        for key in f.annotations
+    )
+
+
+MARKER = "mlsec-lint"
+"""Text every suppression comment contains (``mlsec_lint.suppressions.MARKER``)."""
+ANNOTATION_PREFIX = "mlsec-lint.io/"
 
 
 def _ids(rules: Sequence[Rule]) -> frozenset[str]:

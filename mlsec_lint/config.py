@@ -11,7 +11,6 @@ and exit code 2. Command-line options override the file (see :func:`merge`).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import json
@@ -201,6 +200,8 @@ def validate(data: Any, label: str) -> None:
     if quick_check(data, schema()) is True:
         return
     if isinstance(data, dict):
+        import difflib
+
         known = list(schema()["properties"])
         for key in data:
             if key not in known:

@@ -17,7 +17,6 @@ alerts stable everywhere.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 
@@ -51,6 +50,8 @@ def span_text(lines: list[str], line: int, col: int, end_line: int, end_col: int
 
 
 def finding_fingerprint(rule_id: str, path: str, key: str, text: str) -> str:
+    import hashlib  # not needed by clean scans
+
     data = "\0".join((rule_id, path, key, normalize_text(text)))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
 

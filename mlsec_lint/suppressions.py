@@ -44,7 +44,7 @@ ANNOTATION_PREFIX = "mlsec-lint.io/"
 ANNOTATION_IGNORE = "mlsec-lint.io/ignore."
 SUPPRESSION_AREA = "MLS-SUP-"
 
-_DIRECTIVE = re.compile(r"#+\s*mlsec-lint\s*:(?P<body>.*)$", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"#+\s*mlsec-lint\s*:(?P<body>.*)$")
 _BODY = re.compile(r"^\s*(?P<verb>[A-Za-z][A-Za-z-]*)?\s*(?P<ids>\[[^\]]*\]?)?\s*(?P<rest>.*)$")
 _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _VERBS = ("ignore", "file-ignore")
@@ -377,7 +377,7 @@ def comment_directives(text: str, kind: str, path: str) -> list[Directive]:
 
     Cheap for the common case: a file that does not mention the marker is not scanned.
     """
-    if kind not in COMMENT_KINDS or MARKER not in text.lower():
+    if kind not in COMMENT_KINDS or MARKER not in text:
         return []
     found = comments(text, kind)
     directives = [d for c in found if (d := parse_comment(c, path)) is not None]
@@ -429,12 +429,12 @@ def annotation_directives(objects: Iterable[tuple[str, Any]]) -> list[Directive]
             continue
         seen.add(id(ann))
         for key, value in ann.items():
-            if not isinstance(key, str) or not key.lower().startswith(ANNOTATION_PREFIX):
+            if not isinstance(key, str) or not key.startswith(ANNOTATION_PREFIX):
                 continue
             kspan = ann.kspan.get(key) if isinstance(ann, PDict) else None
             span = ann.field_span(key) if isinstance(ann, PDict) else Span(1, 1, 1, 2)
             d = Directive(path, "annotation", "object", span, f"{key}: {value}", obj=ann)
-            if not key.lower().startswith(ANNOTATION_IGNORE):
+            if not key.startswith(ANNOTATION_IGNORE):
                 d.problem = f"unknown annotation '{key}'; use '{ANNOTATION_IGNORE}RULE-ID'"
                 out.append(d)
                 continue
