@@ -104,7 +104,9 @@ def select_rules(
     return [r for r in chosen if not any(matches_selector(r, s) for s in ignore)]
 
 
-def apply_severity(rules: Sequence[Rule], overrides: Mapping[str, str]) -> list[Rule]:
+def apply_severity(
+    rules: Sequence[Rule], overrides: Mapping[str, str], known: Sequence[Rule] = ()
+) -> list[Rule]:
     """Rules with configured severities (the effective severity of their descriptors).
 
     An overridden rule reports every finding at that severity, whatever its ``adjust``
@@ -114,7 +116,7 @@ def apply_severity(rules: Sequence[Rule], overrides: Mapping[str, str]) -> list[
         return list(rules)
     wanted: dict[str, Severity] = {}
     for key, label in overrides.items():
-        match = [r for r in rules if key.upper() == r.id or key.lower() == r.name]
+        match = [r for r in (known or rules) if key.upper() == r.id or key.lower() == r.name]
         if not match:
             raise MlsecLintError(f"severity: {key!r} is not a rule id or name")
         wanted[match[0].id] = Severity.parse(label)
@@ -137,7 +139,7 @@ def scan(options: ScanOptions) -> Scan:
     rules = select_rules(
         all_rules, options.select, options.ignore, options.extend_select, options.origin
     )
-    rules = apply_severity(rules, options.severity)
+    rules = apply_severity(rules, options.severity, all_rules)
     result = ScanResult(rules_run=len(rules))
     sources: dict[str, Source] = {}
     kinds: dict[str, str] = {}
@@ -198,9 +200,17 @@ def scan(options: ScanOptions) -> Scan:
     if options.inline_suppressions and _may_suppress(sources, facts):
         from mlsec_lint import suppressions
 
+        # a file that was not analysed (unparseable, a template) has no findings to match
+        unanalysed = {
+            fa.path
+            for fa in analyses
+            if fa.kind in ("helm-template", "template")
+            or any(n.code == "parse-error" for n in fa.notices)
+        }
         directives = [
             d
             for path, src in sources.items()
+            if path not in unanalysed
             for d in suppressions.comment_directives(src.text, kinds[path], path)
         ]
         directives += suppressions.annotation_directives(

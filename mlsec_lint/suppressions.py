@@ -454,6 +454,10 @@ def annotation_directives(objects: Iterable[tuple[str, Any]]) -> list[Directive]
 # ---------------------------------------------------------------- applying
 
 
+_SPECIFICITY = {"line": 0, "next-line": 0, "object": 1, "file": 2}
+"""The most specific directive covering a finding is the one that is used."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Object:
     span: Span
@@ -472,7 +476,7 @@ def apply(
     carry its annotations.
     """
     by_path: dict[str, list[Directive]] = {}
-    for d in directives:
+    for d in sorted(directives, key=lambda d: _SPECIFICITY[d.scope]):
         if d.valid:
             by_path.setdefault(d.path, []).append(d)
     kept: list[Finding] = []

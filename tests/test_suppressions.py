@@ -188,3 +188,35 @@ def test_show_suppressed(project, capsys) -> None:
     main(["scan", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert data["suppressed"][0]["suppression"] == {"kind": "inline", "reason": "pinned", "line": 1}
+
+
+def test_files_that_were_not_analysed_report_no_unused_suppressions(project) -> None:
+    project(
+        "chart/templates/deploy.yaml",
+        "# mlsec-lint: ignore[MLS-IMG-001] -- pinned by the chart\nimage: {{ .Values.image }}\n",
+    )
+    project("broken.py", "# mlsec-lint: ignore[MLS-PY-002] -- ok\ndef (:\n")
+    result = scan(ScanOptions(paths=["."], base=str(project.root))).result
+    assert result.findings == []
+    assert {n.code for n in result.notices} == {"helm-template", "parse-error"}
+
+
+def test_the_most_specific_suppression_is_used(project) -> None:
+    project(
+        "requirements.txt",
+        "# mlsec-lint: file-ignore[MLS-DEP-001] -- vendored wheels\n"
+        "torch  # mlsec-lint: ignore[MLS-DEP-001] -- pinned by the base image\n"
+        "vllm\n",
+    )
+    result = scan(ScanOptions(paths=["."], base=str(project.root))).result
+    assert result.findings == []
+    reasons = sorted(f.suppression.reason for f in result.suppressed if f.suppression)
+    assert reasons == ["pinned by the base image", "vendored wheels"]
+
+
+def test_severity_override_of_a_rule_that_is_not_selected(project) -> None:
+    project("requirements.txt", "torch\n")
+    options = ScanOptions(
+        paths=["."], base=str(project.root), select=["MLS-PY"], severity={"MLS-DEP-001": "low"}
+    )
+    assert scan(options).result.findings == []
