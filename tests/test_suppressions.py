@@ -220,3 +220,23 @@ def test_severity_override_of_a_rule_that_is_not_selected(project) -> None:
         paths=["."], base=str(project.root), select=["MLS-PY"], severity={"MLS-DEP-001": "low"}
     )
     assert scan(options).result.findings == []
+
+
+def test_json_report_with_suppressions_matches_its_schema(project, capsys) -> None:
+    import jsonschema
+
+    from mlsec_lint.reporters.json import SCHEMA_VERSION
+
+    project(
+        "requirements.txt",
+        "torch  # mlsec-lint: ignore[MLS-DEP-001] -- pinned\nvllm  # mlsec-lint: ignore[X]\n",
+    )
+    main(["scan", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    schema_path = Path(__file__).resolve().parents[1] / "mlsec_lint" / "schemas"
+    schema = json.loads((schema_path / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
+        data
+    )
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert {f["category"] for f in data["findings"]} == {"pinning", "suppression"}
