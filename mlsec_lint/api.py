@@ -200,34 +200,14 @@ def scan(options: ScanOptions) -> Scan:
     if options.inline_suppressions and _may_suppress(sources, facts):
         from mlsec_lint import suppressions
 
-        # a file that was not analysed (unparseable, a template) has no findings to match
-        unanalysed = {
-            fa.path
-            for fa in analyses
-            if fa.kind in ("helm-template", "template")
-            or any(n.code == "parse-error" for n in fa.notices)
-        }
-        directives = [
-            d
-            for path, src in sources.items()
-            if path not in unanalysed
-            for d in suppressions.comment_directives(src.text, kinds[path], path)
-        ]
-        directives += suppressions.annotation_directives(
-            (f.path, f.annotations) for f in facts if f.annotations is not None
+        findings, inline, sup_facts = suppressions.suppress(
+            findings, sources, kinds, analyses, facts, scan_.known_rules, {r.id for r in rules}
         )
-        if directives:
-            objects = suppressions.k8s_objects(facts)
-            findings, inline = suppressions.apply(findings, directives, objects)
-            suppressed += inline
-            sup_facts = suppressions.status_facts(
-                directives, scan_.known_rules, {r.id for r in rules}
-            )
-            more, ignored = _per_file_ignores(
-                _dedupe(evaluator.run(sup_facts, line_of)), options.per_file_ignores, scan_
-            )
-            findings += more
-            suppressed += ignored
+        more, ignored = _per_file_ignores(
+            _dedupe(evaluator.run(sup_facts, line_of)), options.per_file_ignores, scan_
+        )
+        findings += more
+        suppressed += inline + ignored
     for f in [*findings, *suppressed]:
         _finish(f, scan_)
     findings.sort(key=Finding.sort_key)

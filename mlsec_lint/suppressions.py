@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlsec_lint.facts import Fact, record
+from mlsec_lint.facts import Fact, FileAnalysis, record
 from mlsec_lint.model import Finding, Span, Suppression
+from mlsec_lint.source import Source
 from mlsec_lint.tree import PDict
 
 MARKER = "mlsec-lint"
@@ -564,3 +565,40 @@ def status_facts(directives: Sequence[Directive], known: Set[str], ran: Set[str]
             if rid in known and rid in ran and not d.used.get(rid):
                 add(d, "unused", span, rid, f"{d.scope}/{rid}")
     return facts
+
+
+def suppress(
+    findings: Sequence[Finding],
+    sources: Mapping[str, Source],
+    kinds: Mapping[str, str],
+    analyses: Iterable[FileAnalysis],
+    facts: Sequence[Fact],
+    known: Set[str],
+    ran: Set[str],
+) -> tuple[list[Finding], list[Finding], list[Fact]]:
+    """Apply every comment and annotation directive of a scan.
+
+    Returns the findings kept, those suppressed, and the ``suppression`` facts for the
+    MLS-SUP rules. ``kinds`` are the files' kinds by name (before content
+    classification); files that were not analysed (unparseable, templates) have no
+    findings to match and are skipped.
+    """
+    unanalysed = {
+        fa.path
+        for fa in analyses
+        if fa.kind in ("helm-template", "template")
+        or any(n.code == "parse-error" for n in fa.notices)
+    }
+    directives = [
+        d
+        for path, src in sources.items()
+        if path not in unanalysed
+        for d in comment_directives(src.text, kinds.get(path, ""), path)
+    ]
+    directives += annotation_directives(
+        (f.path, f.annotations) for f in facts if f.annotations is not None
+    )
+    if not directives:
+        return list(findings), [], []
+    kept, suppressed = apply(findings, directives, k8s_objects(facts))
+    return kept, suppressed, status_facts(directives, known, ran)
