@@ -72,17 +72,21 @@ class Scan:
     relpaths: dict[str, str | None] = field(default_factory=dict)
     known_rules: frozenset[str] = frozenset()
     baseline_used: bool = False
+    base: str = ""
+    """Directory the display paths are relative to (default: the working directory)."""
 
     def relpath(self, path: str) -> str | None:
         """``path`` (as in findings) relative to :attr:`root` with '/' separators, or None
         for a file outside it."""
         if path in self.relpaths:
             return self.relpaths[path]
-        return _relative_to(os.path.abspath(path), self.root)
+        return _relative_to(self.abspath(path), self.root)
 
     def abspath(self, path: str) -> str:
         src = self.sources.get(path)
-        return src.abspath if src is not None and src.abspath else os.path.abspath(path)
+        if src is not None and src.abspath:
+            return src.abspath
+        return os.path.normpath(os.path.join(self.base or os.getcwd(), path))
 
 
 def select_rules(
@@ -190,7 +194,7 @@ def scan(options: ScanOptions) -> Scan:
 
     base = os.path.abspath(options.base or os.getcwd())
     root = os.path.abspath(options.root or find_repo_root(base) or base)
-    scan_ = Scan(result, rules, sources, analyses, root, known_rules=_ids(all_rules))
+    scan_ = Scan(result, rules, sources, analyses, root, known_rules=_ids(all_rules), base=base)
     for path, src in sources.items():
         scan_.relpaths[path] = _relative_to(src.abspath or os.path.join(base, path), root)
 

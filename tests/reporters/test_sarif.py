@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlsec_lint.cli import main
 from mlsec_lint.fingerprints import line_hashes
@@ -232,3 +234,61 @@ _INGRESS = (
     "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x}\n"
     "spec:\n  rules:\n    - host: a.example.com\n"
 )
+
+
+def test_paths_are_relative_to_the_repository_root_from_a_subdirectory(
+    project, capsys, monkeypatch
+) -> None:
+    (project.root / ".git").mkdir()
+    project("svc/requirements.txt", "torch\n")
+    monkeypatch.chdir(project.root / "svc")
+    _, doc = sarif(capsys, ".", "missing.yaml")
+    (res,) = results(doc)
+    loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert loc["uri"] == "svc/requirements.txt"
+    (note,) = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    uri = note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "svc/missing.yaml"
+
+
+_SNIPPETS = {
+    "requirements.txt": ["torch\n", "vllm>=0.5  # mlsec-lint: ignore[MLS-DEP-001] -- r\n"],
+    "Dockerfile": [
+        "FROM pytorch/pytorch:latest\n",
+        "ENV HF_TOKEN=hf_ZyXwVuTsRqPoNmLkJiHgFeDcBaZyXw\n",
+    ],
+    "deploy.yaml": [_INGRESS, "\ufeffapiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"],
+    "serve.py": ["import torch\r\nx = torch.load('m.pt')\r\n", "\U0001f600 = 1\n"],
+    "config.properties": ["management_address=http://0.0.0.0:8081\n"],
+    ".env": ["OPENAI_API_KEY=sk-proj-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"],
+}
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(
+                alphabet=st.sampled_from("ab ü#%?[]{}()'&;=+@!~é\u4e2d-_."),
+                min_size=1,
+                max_size=8,
+            ).filter(lambda s: s.strip(" .") == s and s not in (".", "..")),
+            st.sampled_from(sorted(_SNIPPETS)),
+            st.data(),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_generated_projects(project, capsys, files) -> None:
+    import shutil
+
+    for child in project.root.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    for directory, name, data in files:
+        text = "".join(data.draw(st.lists(st.sampled_from(_SNIPPETS[name]), min_size=1)))
+        project(f"{directory}/{name}", text)
+    sarif(capsys, "--show-suppressed")
+    sarif(capsys)
