@@ -389,6 +389,8 @@ def comment_directives(text: str, kind: str, path: str) -> list[Directive]:
     comment_lines = {c.line for c in found if not c.trailing}
     lines = text.split("\n")
     extents = _statement_extents(text, kind)
+    # YAML document markers are not code: a comment before '---' is about the next object
+    skip = ("---", "...") if kind == "yaml" else ()
     for d in directives:
         if d.scope == "line":
             d.first = d.last = d.span.line
@@ -397,7 +399,9 @@ def comment_directives(text: str, kind: str, path: str) -> list[Directive]:
                 (
                     i
                     for i in range(d.span.line + 1, len(lines) + 1)
-                    if lines[i - 1].strip() and i not in comment_lines
+                    if lines[i - 1].strip()
+                    and i not in comment_lines
+                    and lines[i - 1].rstrip() not in skip
                 ),
                 0,
             )

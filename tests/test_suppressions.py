@@ -93,6 +93,11 @@ def test_statement_extents_for_own_line_comments() -> None:
     assert _directives(py2, "python")[0][:3] == ("line", 2, 2)
 
 
+def test_yaml_document_markers_are_skipped() -> None:
+    text = "a: 1\n# mlsec-lint: ignore[MLS-X-001] -- r\n---\n\nkind: Ingress\n"
+    assert _directives(text, "yaml")[0][:3] == ("next-line", 5, 5)
+
+
 def test_comment_at_end_of_file_targets_nothing() -> None:
     assert _directives("x\n# mlsec-lint: ignore[MLS-X-001] -- r\n", "requirements")[0][1] == 0
 
