@@ -81,12 +81,15 @@ def _has_tool_table(path: str) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return False
     # cheap pre-check before parsing TOML
-    return TOOL_KEY in text and isinstance(
-        _read_toml(path, text).get("tool", {}).get(TOOL_KEY), dict
-    )
+    return TOOL_KEY in text and isinstance(_tool_table(_read_toml(path, text)), dict)
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    tool = data.get("tool")
+    return tool.get(TOOL_KEY) if isinstance(tool, dict) else None
 
 
 def discover(paths: Sequence[str], explicit: str | None = None, isolated: bool = False) -> Config:
@@ -142,7 +145,7 @@ def read_settings(path: str, required: bool = False) -> dict[str, Any]:
     else:
         data = _read_toml(path, text)
         if name == "pyproject.toml":
-            table = data.get("tool", {}).get(TOOL_KEY)
+            table = _tool_table(data)
             if table is None:
                 if required:
                     raise MlsecLintError(f"{label} has no [tool.{TOOL_KEY}] table")
