@@ -1,24 +1,31 @@
 """The scan pipeline as a function: options in, :class:`ScanResult` out.
 
 discover -> read -> analyse (parse + facts) -> resolve across files -> evaluate rules
--> sort. The CLI, the fixture harness and the tests all call :func:`scan`.
+-> suppress (configuration, comments, annotations) -> baseline -> sort. The CLI, the
+fixture harness and the tests all call :func:`scan`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mlsec_lint.analyze import analyze
-from mlsec_lint.discovery import discover, name_kind
+from mlsec_lint.discovery import discover, find_repo_root, name_kind
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import Fact, FileAnalysis
-from mlsec_lint.model import Finding, Notice, ScanResult
+from mlsec_lint.fingerprints import finding_fingerprint, span_text
+from mlsec_lint.model import Finding, Notice, ScanResult, Severity, Suppression
 from mlsec_lint.resolve import resolve_all
 from mlsec_lint.source import Source, read_source, source_from_bytes
+
+if TYPE_CHECKING:
+    from mlsec_lint.baseline import Baseline
 
 
 @dataclass
@@ -35,6 +42,21 @@ class ScanOptions:
     base: str | None = None
     rules: Sequence[Rule] | None = None
     """A ready ruleset (skips loading; used by the fixture harness)."""
+    extend_select: Sequence[str] = ()
+    severity: Mapping[str, str] = field(default_factory=dict)
+    """Rule id or name -> severity of every finding of the rule (and of its descriptor)."""
+    per_file_ignores: Sequence[tuple[str, str, Sequence[str]]] = ()
+    """(directory, gitignore-style pattern relative to it, selectors) triples."""
+    config_excludes: Sequence[tuple[str, Sequence[str]]] = ()
+    """(directory, patterns relative to it): excludes from a configuration file."""
+    inline_suppressions: bool = True
+    """Honour suppression comments and annotations (off for audits)."""
+    baseline: Baseline | None = None
+    root: str | None = None
+    """Directory that report paths (SARIF, baselines, fingerprints) are relative to;
+    default: the repository root above ``base``, else ``base``."""
+    origin: str = "--select/--ignore"
+    """Where the selectors came from, for error messages."""
 
 
 @dataclass
@@ -45,27 +67,86 @@ class Scan:
     rules: list[Rule]
     sources: dict[str, Source] = field(default_factory=dict)
     analyses: list[FileAnalysis] = field(default_factory=list)
+    root: str = "."
+    """Directory the report paths are relative to (see :meth:`relpath`)."""
+    relpaths: dict[str, str | None] = field(default_factory=dict)
+    known_rules: frozenset[str] = frozenset()
+    baseline_used: bool = False
+    base: str = ""
+    """Directory the display paths are relative to (default: the working directory)."""
+
+    def relpath(self, path: str) -> str | None:
+        """``path`` (as in findings) relative to :attr:`root` with '/' separators, or None
+        for a file outside it."""
+        if path in self.relpaths:
+            return self.relpaths[path]
+        return _relative_to(self.abspath(path), self.root)
+
+    def abspath(self, path: str) -> str:
+        src = self.sources.get(path)
+        if src is not None and src.abspath:
+            return src.abspath
+        return os.path.normpath(os.path.join(self.base or os.getcwd(), path))
 
 
-def select_rules(rules: Sequence[Rule], select: Sequence[str], ignore: Sequence[str]) -> list[Rule]:
-    for sel in [*select, *ignore]:
+def select_rules(
+    rules: Sequence[Rule],
+    select: Sequence[str],
+    ignore: Sequence[str],
+    extend: Sequence[str] = (),
+    origin: str = "--select/--ignore",
+) -> list[Rule]:
+    for sel in [*select, *extend, *ignore]:
         if not any(matches_selector(r, sel) for r in rules):
-            raise MlsecLintError(
-                f"--select/--ignore: {sel!r} matches no rule, name, category or severity"
-            )
+            raise MlsecLintError(f"{origin}: {sel!r} matches no rule, name, category or severity")
     chosen = [
-        r for r in rules if (any(matches_selector(r, s) for s in select) if select else r.enabled)
+        r
+        for r in rules
+        if (any(matches_selector(r, s) for s in select) if select else r.enabled)
+        or any(matches_selector(r, s) for s in extend)
     ]
     return [r for r in chosen if not any(matches_selector(r, s) for s in ignore)]
+
+
+def apply_severity(
+    rules: Sequence[Rule], overrides: Mapping[str, str], known: Sequence[Rule] = ()
+) -> list[Rule]:
+    """Rules with configured severities (the effective severity of their descriptors).
+
+    An overridden rule reports every finding at that severity, whatever its ``adjust``
+    entries say (their notes are still appended to the message).
+    """
+    if not overrides:
+        return list(rules)
+    wanted: dict[str, Severity] = {}
+    for key, label in overrides.items():
+        match = [r for r in (known or rules) if key.upper() == r.id or key.lower() == r.name]
+        if not match:
+            raise MlsecLintError(f"severity: {key!r} is not a rule id or name")
+        wanted[match[0].id] = Severity.parse(label)
+    return [
+        dataclasses.replace(
+            r,
+            severity=wanted[r.id],
+            adjust=tuple(dataclasses.replace(a, severity=wanted[r.id]) for a in r.adjust),
+        )
+        if r.id in wanted
+        else r
+        for r in rules
+    ]
 
 
 def scan(options: ScanOptions) -> Scan:
     all_rules = (
         list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
     )
-    rules = select_rules(all_rules, options.select, options.ignore)
+    rules = select_rules(
+        all_rules, options.select, options.ignore, options.extend_select, options.origin
+    )
+    rules = apply_severity(rules, options.severity, all_rules)
     result = ScanResult(rules_run=len(rules))
     sources: dict[str, Source] = {}
+    kinds: dict[str, str] = {}
     analyses: list[FileAnalysis] = []
 
     def take(source: Source | None, notices: list[Notice], kind: str) -> None:
@@ -74,6 +155,7 @@ def scan(options: ScanOptions) -> Scan:
             return
         fa = analyze(source, kind)
         sources[source.path] = source
+        kinds[source.path] = kind
         analyses.append(fa)
         result.notices.extend(fa.notices)
         result.files_scanned += 1
@@ -93,6 +175,7 @@ def scan(options: ScanOptions) -> Scan:
             excludes=options.excludes,
             respect_gitignore=options.respect_gitignore,
             force_exclude=options.force_exclude,
+            extra_excludes=options.config_excludes,
         )
         result.notices.extend(notices)
         for t in targets:
@@ -106,11 +189,121 @@ def scan(options: ScanOptions) -> Scan:
         src = sources.get(path)
         return src.line(line) if src else ""
 
-    findings = Evaluator(rules).run(facts, line_of)
-    result.findings = _dedupe(findings)
-    result.findings.sort(key=Finding.sort_key)
+    evaluator = Evaluator(rules)
+    findings = _dedupe(evaluator.run(facts, line_of))
+
+    base = os.path.abspath(options.base or os.getcwd())
+    root = os.path.abspath(options.root or find_repo_root(base) or base)
+    scan_ = Scan(result, rules, sources, analyses, root, known_rules=_ids(all_rules), base=base)
+    for path, src in sources.items():
+        scan_.relpaths[path] = _relative_to(src.abspath or os.path.join(base, path), root)
+
+    # suppressions: configuration (per-file-ignores), then comments and annotations, whose
+    # problems (unknown rules, no reason, unused) are facts for the MLS-SUP rules
+    findings, suppressed = _per_file_ignores(findings, options.per_file_ignores, scan_)
+    if options.inline_suppressions and _may_suppress(sources, facts):
+        from mlsec_lint import suppressions
+
+        findings, inline, sup_facts = suppressions.suppress(
+            findings, sources, kinds, analyses, facts, scan_.known_rules, {r.id for r in rules}
+        )
+        more, ignored = _per_file_ignores(
+            _dedupe(evaluator.run(sup_facts, line_of)), options.per_file_ignores, scan_
+        )
+        findings += more
+        suppressed += inline + ignored
+    for f in [*findings, *suppressed]:
+        _finish(f, scan_)
+    findings.sort(key=Finding.sort_key)
+    if options.baseline is not None:
+        findings, known = options.baseline.apply(findings)
+        suppressed += known
+        scan_.baseline_used = True
+    result.findings = findings
+    result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
-    return Scan(result, rules, sources, analyses)
+    return scan_
+
+
+def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:
+    """Cheap test before loading the suppression machinery: the marker in some file, or an
+    annotation of ours on some Kubernetes object."""
+    if any(MARKER in src.text for src in sources.values()):
+        return True
+    return any(
+        isinstance(key, str) and key.startswith(ANNOTATION_PREFIX)
+        for f in facts
+        if f.annotations
+        for key in f.annotations
+    )
+
+
+MARKER = "mlsec-lint"
+"""Text every suppression comment contains (``mlsec_lint.suppressions.MARKER``)."""
+ANNOTATION_PREFIX = "mlsec-lint.io/"
+
+
+def _ids(rules: Sequence[Rule]) -> frozenset[str]:
+    return frozenset(r.id for r in rules)
+
+
+def _relative_to(abspath: str, root: str) -> str | None:
+    rel = os.path.relpath(abspath, root)
+    if rel == os.curdir or rel.startswith(os.pardir):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def _finish(f: Finding, scan_: Scan) -> None:
+    """The line-independent fingerprint."""
+    src = scan_.sources.get(f.path)
+    text = (
+        span_text(src.lines, f.span.line, f.span.col, f.span.end_line, f.span.end_col)
+        if src is not None
+        else f.source_line
+    )
+    path = scan_.relpath(f.path) or f.path
+    f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
+
+
+def _per_file_ignores(
+    findings: list[Finding], entries: Sequence[tuple[str, str, Sequence[str]]], scan_: Scan
+) -> tuple[list[Finding], list[Finding]]:
+    if not entries:
+        return findings, []
+    import pathspec
+
+    specs = [
+        (directory, pattern, pathspec.GitIgnoreSpec.from_lines([pattern]), selectors)
+        for directory, pattern, selectors in entries
+    ]
+    kept: list[Finding] = []
+    ignored: list[Finding] = []
+    for f in findings:
+        abspath = scan_.abspath(f.path)
+        hit = next(
+            (
+                pattern
+                for directory, pattern, spec, selectors in specs
+                if (rel := _relative_to(abspath, directory)) is not None
+                and spec.match_file(rel)
+                and any(
+                    s.upper() == "ALL" or f.rule_id.startswith(s.upper()) or s.lower() in _labels(f)
+                    for s in selectors
+                )
+            ),
+            None,
+        )
+        if hit is None:
+            kept.append(f)
+        else:
+            f.suppression = Suppression("config", f"per-file-ignores '{hit}'")
+            ignored.append(f)
+    return kept, ignored
+
+
+def _labels(f: Finding) -> tuple[str, ...]:
+    return (f.rule_name, f.category, f.severity.label)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -12,7 +12,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -33,6 +33,20 @@ app = typer.Typer(
 class Format(str, Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    gitlab = "gitlab"
+    junit = "junit"
+
+
+class ListFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ConfigFormat(str, Enum):
+    yaml = "yaml"
+    toml = "toml"
 
 
 class Color(str, Enum):
@@ -100,31 +114,55 @@ def scan(
             show_default=False,
         ),
     ] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    format: Annotated[
+        Format,
+        typer.Option(
+            "--format", "-f", envvar="MLSEC_LINT_FORMAT", help="Output format.", show_envvar=True
+        ),
+    ] = Format.text,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the report to FILE instead of stdout."),
     ] = None,
+    sarif_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif-output",
+            help="Also write a SARIF report to FILE (whatever --format is).",
+        ),
+    ] = None,
+    sarif_category: Annotated[
+        str,
+        typer.Option(
+            "--sarif-category",
+            help="SARIF automationDetails id (GitHub code scanning category) of this run.",
+        ),
+    ] = "mlsec-lint",
     select: Annotated[
         list[str] | None,
         typer.Option(
             "--select",
             help="Only run these rules (ids, id prefixes, names, categories or severities; "
-            "repeatable or comma-separated).",
+            "repeatable or comma-separated). Replaces the configured select and ignore.",
         ),
+    ] = None,
+    extend_select: Annotated[
+        list[str] | None,
+        typer.Option("--extend-select", help="Run these rules too (e.g. disabled ones)."),
     ] = None,
     ignore: Annotated[
         list[str] | None,
         typer.Option("--ignore", help="Do not run these rules (same selectors as --select)."),
     ] = None,
     fail_on: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--fail-on",
             help="Exit 1 when a finding has this severity or higher "
-            "(critical, high, medium, low, info, never).",
+            "(critical, high, medium, low, info, never). Default: low.",
+            show_default=False,
         ),
-    ] = "low",
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings only.")] = False,
     stdin_filename: Annotated[
         str | None,
@@ -154,14 +192,53 @@ def scan(
         bool, typer.Option("--no-gitignore", help="Scan files that .gitignore excludes.")
     ] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour the text output.")] = Color.auto,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Read settings from FILE (pyproject.toml, .mlsec-lint.yaml or .toml) "
+            "instead of the one found from the scanned path.",
+        ),
+    ] = None,
+    isolated: Annotated[
+        bool, typer.Option("--isolated", help="Ignore configuration files.")
+    ] = False,
+    no_inline_suppressions: Annotated[
+        bool,
+        typer.Option(
+            "--no-inline-suppressions",
+            help="Ignore suppression comments and annotations (audits, untrusted changes).",
+        ),
+    ] = False,
+    show_suppressed: Annotated[
+        bool,
+        typer.Option(
+            "--show-suppressed",
+            help="List suppressed findings with their reason (text); include them in SARIF "
+            "with suppressions.",
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Report only findings that are not in this baseline."),
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-baseline",
+            help="Record the current findings in FILE (and exit 0); use it with --baseline.",
+        ),
+    ] = None,
 ) -> int:
     """Scan files and directories for ML deployment security problems."""
+    from mlsec_lint import config as configuration
     from mlsec_lint.api import ScanOptions
     from mlsec_lint.api import scan as run_scan
+    from mlsec_lint.engine.rules import load_ruleset
     from mlsec_lint.model import Severity
     from mlsec_lint.reporters import ReportOptions, get_reporter
 
-    if fail_on.lower() not in FAIL_ON_CHOICES:
+    if fail_on is not None and fail_on.lower() not in FAIL_ON_CHOICES:
         raise typer.BadParameter(
             f"expected one of {', '.join(FAIL_ON_CHOICES)}", param_hint="--fail-on"
         )
@@ -173,23 +250,61 @@ def scan(
         raise typer.BadParameter(
             "only valid when reading standard input (-)", param_hint="--stdin-filename"
         )
+    cfg = configuration.discover(
+        targets, str(config_file) if config_file else None, isolated=isolated
+    )
+    if cfg.frameworks:
+        from mlsec_lint.knowledge import extend_frameworks
+
+        extend_frameworks(cfg.frameworks)
+    rules = load_ruleset([*cfg.rules_dir, *(str(p) for p in rules_dir or [])])
+    _check_config_selectors(cfg, rules)
+    cli_select = _split(select)
+    if cli_select:
+        chosen, extend, ignored = cli_select, _split(extend_select), _split(ignore)
+    else:
+        chosen = cfg.select or []
+        extend = [*cfg.extend_select, *_split(extend_select)]
+        ignored = [*cfg.ignore, *_split(ignore)]
+    baseline_path = str(baseline) if baseline else cfg.baseline
+    loaded_baseline = None
+    if baseline_path and write_baseline is None:
+        from mlsec_lint.baseline import load as load_baseline
+
+        loaded_baseline = load_baseline(baseline_path)
     options = ScanOptions(
         paths=targets,
         stdin=stdin,
         stdin_filename=stdin_filename,
-        select=_split(select),
-        ignore=_split(ignore),
-        rule_dirs=[str(p) for p in rules_dir or []],
+        select=chosen,
+        extend_select=extend,
+        ignore=ignored,
+        rules=rules,
         excludes=_split(exclude),
-        respect_gitignore=not no_gitignore,
+        config_excludes=[(cfg.root, cfg.exclude)] if cfg.exclude else [],
+        respect_gitignore=not no_gitignore and cfg.respect_gitignore is not False,
         force_exclude=force_exclude,
+        severity=cfg.severity,
+        per_file_ignores=[(cfg.root, pat, sels) for pat, sels in cfg.per_file_ignores.items()],
+        inline_suppressions=not no_inline_suppressions,
+        baseline=loaded_baseline,
+        origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
     )
     result = run_scan(options)
     reporter = get_reporter(format.value)
     stream = sys.stdout
     opts = ReportOptions(
-        color=output is None and format is Format.text and _use_color(color, stream), quiet=quiet
+        color=output is None and format is Format.text and _use_color(color, stream),
+        quiet=quiet,
+        show_suppressed=show_suppressed,
+        category=sarif_category,
     )
+    if sarif_output is not None:
+        import io
+
+        buf = io.StringIO()
+        get_reporter("sarif")(result, buf, opts)
+        _write_atomic(sarif_output, buf.getvalue())
     if output is not None:
         import io
 
@@ -199,12 +314,46 @@ def scan(
     else:
         reporter(result, stream, opts)
         stream.flush()
-    if format is Format.text:
+    if format in (Format.text, Format.github):
         _print_notices(result.result.notices, quiet)
-    if fail_on.lower() == "never":
+    if write_baseline is not None:
+        from mlsec_lint.baseline import render
+
+        findings = result.result.findings
+        _write_atomic(write_baseline, render(findings, _stored_paths(result)))
+        n = len(findings)
+        print(
+            f"mlsec-lint: wrote {n} finding{'s' if n != 1 else ''} to {write_baseline}",
+            file=sys.stderr,
+        )
         return 0
-    threshold = Severity.parse(fail_on)
+    threshold_name = (fail_on or cfg.fail_on or "low").lower()
+    if threshold_name == "never":
+        return 0
+    threshold = Severity.parse(threshold_name)
     return 1 if any(f.severity >= threshold for f in result.result.findings) else 0
+
+
+def _stored_paths(scan: Any) -> dict[str, str]:
+    return {f.path: scan.relpath(f.path) or f.path for f in scan.result.findings}
+
+
+def _check_config_selectors(cfg: Any, rules: list[Any]) -> None:
+    """Selectors in a configuration file must match a rule (like --select/--ignore)."""
+    from mlsec_lint.engine.rules import matches_selector
+
+    lists: list[tuple[str, list[str]]] = [
+        ("select", cfg.select or []),
+        ("extend-select", cfg.extend_select),
+        ("ignore", cfg.ignore),
+    ]
+    lists += [(f"per-file-ignores > {k}", v) for k, v in cfg.per_file_ignores.items()]
+    for key, selectors in lists:
+        for sel in selectors:
+            if not any(matches_selector(r, sel) for r in rules):
+                raise MlsecLintError(
+                    f"{cfg.label}: {key}: {sel!r} matches no rule, name, category or severity"
+                )
 
 
 def _print_notices(notices: list, quiet: bool) -> None:  # type: ignore[type-arg]
@@ -217,7 +366,9 @@ def _print_notices(notices: list, quiet: bool) -> None:  # type: ignore[type-arg
 
 @app.command("rules")
 def list_rules(
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    format: Annotated[
+        ListFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ListFormat.text,
     rules_dir: Annotated[
         list[Path] | None, typer.Option("--rules-dir", help="Also load rules from this directory.")
     ] = None,
@@ -226,7 +377,7 @@ def list_rules(
     from mlsec_lint.engine.rules import load_ruleset
 
     rules = load_ruleset([str(p) for p in rules_dir or []])
-    if format is Format.json:
+    if format is ListFormat.json:
         import json
 
         data = [
@@ -269,6 +420,35 @@ def explain(
     if match is None:
         raise MlsecLintError(f"unknown rule {wanted!r}; `mlsec-lint rules` lists them")
     print(render_rule_markdown(match))
+    from mlsec_lint.reporters.sarif import help_uri
+
+    uri = help_uri(match)
+    if uri:
+        print(f"Documentation: {uri}")
+    return 0
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write the configuration file.")
+    ] = Path("."),
+    format: Annotated[
+        ConfigFormat,
+        typer.Option("--format", "-f", help="yaml writes .mlsec-lint.yaml, toml .mlsec-lint.toml."),
+    ] = ConfigFormat.yaml,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> int:
+    """Write a commented starting configuration."""
+    from mlsec_lint import config as configuration
+
+    if not directory.is_dir():
+        raise MlsecLintError(f"not a directory: {directory}")
+    target = directory / f".mlsec-lint.{format.value}"
+    if target.exists() and not force:
+        raise MlsecLintError(f"{target} already exists; use --force to overwrite it")
+    _write_atomic(target, configuration.template(format.value))
+    print(f"Wrote {target}; `mlsec-lint scan` reads it from this directory and below.")
     return 0
 
 

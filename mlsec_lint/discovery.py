@@ -169,16 +169,28 @@ def find_repo_root(start: str) -> str | None:
 class _Ignore:
     """Stacked .gitignore specs plus configured exclude patterns."""
 
-    def __init__(self, root: str, stop: str, excludes: Sequence[str], use_gitignore: bool) -> None:
+    def __init__(
+        self,
+        root: str,
+        stop: str,
+        excludes: Sequence[str],
+        use_gitignore: bool,
+        extra: Sequence[tuple[str, Sequence[str]]] = (),
+    ) -> None:
         self.root = root  # configured excludes are relative to this directory
         self.stop = stop  # .gitignore files are looked up to this directory (repository root)
         self.use_gitignore = use_gitignore
         self.specs: dict[str, Any] = {}
         self.exclude_spec: Any = None
-        if excludes:
+        self.extra_specs: list[tuple[str, Any]] = []
+        if excludes or any(patterns for _, patterns in extra):
             import pathspec
 
-            self.exclude_spec = pathspec.GitIgnoreSpec.from_lines(excludes)
+            if excludes:
+                self.exclude_spec = pathspec.GitIgnoreSpec.from_lines(excludes)
+            self.extra_specs = [
+                (os.path.abspath(d), pathspec.GitIgnoreSpec.from_lines(p)) for d, p in extra if p
+            ]
 
     def load_dir(self, directory: str) -> None:
         if not self.use_gitignore or directory in self.specs:
@@ -202,6 +214,10 @@ class _Ignore:
         if self.exclude_spec is not None:
             rel = display_path(abspath, self.root)
             if self.exclude_spec.match_file(rel + suffix):
+                return True
+        for directory, spec in self.extra_specs:
+            rel = os.path.relpath(abspath, directory)
+            if not rel.startswith(os.pardir) and spec.match_file(rel.replace(os.sep, "/") + suffix):
                 return True
         if not self.use_gitignore:
             return False
@@ -228,15 +244,20 @@ def discover(
     excludes: Sequence[str] = (),
     respect_gitignore: bool = True,
     force_exclude: bool = False,
+    extra_excludes: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> tuple[list[Target], list[Notice], int]:
-    """Files to scan, notices, and the number of files skipped as unsupported kinds."""
+    """Files to scan, notices, and the number of files skipped as unsupported kinds.
+
+    ``extra_excludes`` are (directory, patterns) pairs whose patterns are relative to
+    their directory (the excludes of a configuration file).
+    """
     base = os.path.abspath(base or os.getcwd())
     targets: list[Target] = []
     notices: list[Notice] = []
     skipped = 0
     seen: set[str] = set()
     repo_root = find_repo_root(base) or base
-    ignore = _Ignore(base, repo_root, excludes, respect_gitignore)
+    ignore = _Ignore(base, repo_root, excludes, respect_gitignore, extra_excludes)
     # .gitignore files from the repository root down to the base directory apply too
     cur = base
     while respect_gitignore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Severity(enum.IntEnum):
@@ -34,6 +35,7 @@ CATEGORIES: tuple[str, ...] = (
     "supply-chain",
     "secrets",
     "runtime-hardening",
+    "suppression",
 )
 
 
@@ -63,6 +65,8 @@ class Suppression:
     kind: str  # "inline" | "annotation" | "config" | "baseline"
     reason: str
     line: int | None = None
+    """Line of the comment or annotation that suppresses (inline and annotation kinds)."""
+    col: int | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +83,11 @@ class Finding:
     key: str = ""
     """Line-independent identity of the offending object (kind/name/container, package …)."""
     suppression: Suppression | None = None
+    fingerprint: str = ""
+    """Line-independent identity: rule, repository-relative path, fact key and the
+    normalized matched text (see :mod:`mlsec_lint.baseline`). Set by the scan."""
+    annotations: Any = field(default=None, repr=False, compare=False)
+    """``metadata.annotations`` of the Kubernetes object behind the finding, if any."""
 
     @property
     def line(self) -> int:
@@ -118,3 +127,8 @@ class ScanResult:
     files_scanned: int = 0
     files_by_kind: dict[str, int] = field(default_factory=dict)
     rules_run: int = 0
+
+    @property
+    def baselined(self) -> int:
+        """How many of the suppressed findings were matched by the baseline."""
+        return sum(1 for f in self.suppressed if f.suppression and f.suppression.kind == "baseline")

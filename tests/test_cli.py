@@ -199,3 +199,25 @@ def test_python_dash_m_entry_point(project) -> None:
         check=False,
     )
     assert proc.returncode == 1 and "MLS-DEP-001" in proc.stdout
+
+
+def test_explain_links_the_rule_reference(capsys) -> None:
+    code, out, _ = run(capsys, "explain", "MLS-SUP-002")
+    assert code == 0 and "# MLS-SUP-002: suppression-without-reason" in out
+    assert out.rstrip().endswith(
+        "Documentation: https://github.com/mlsec-lint/mlsec-lint/blob/main/docs/rules/MLS-SUP-002.md"
+    )
+
+
+def test_every_format_is_accepted_and_rules_list_only_text_or_json(project, capsys) -> None:
+    project("requirements.txt", CLEAN)
+    for fmt in ("text", "json", "sarif", "github", "gitlab", "junit"):
+        assert run(capsys, "scan", "--format", fmt)[0] == 0, fmt
+    assert run(capsys, "rules", "--format", "sarif")[0] == 2
+
+
+def test_format_from_the_environment(project, capsys, monkeypatch) -> None:
+    project("requirements.txt", CLEAN)
+    monkeypatch.setenv("MLSEC_LINT_FORMAT", "json")
+    _, out, _ = run(capsys, "scan")
+    assert json.loads(out)["findings"] == []

@@ -116,4 +116,5 @@ class Evaluator:
             message=message,
             source_line=line_of(fact.path, span.line),
             key=fact.key,
+            annotations=fact.annotations,
         )

@@ -15,6 +15,10 @@ class ReportOptions:
     color: bool = False
     quiet: bool = False
     show_source: bool = True
+    show_suppressed: bool = False
+    """List suppressed findings too (text), include them with ``suppressions`` (SARIF)."""
+    category: str = "mlsec-lint"
+    """SARIF ``automationDetails.id`` prefix (GitHub code scanning category)."""
 
 
 Reporter = Callable[["Scan", TextIO, ReportOptions], None]
@@ -30,7 +34,23 @@ def get_reporter(name: str) -> Reporter:
         from mlsec_lint.reporters import json as json_reporter
 
         return json_reporter.report
+    if name == "sarif":
+        from mlsec_lint.reporters import sarif
+
+        return sarif.report
+    if name == "github":
+        from mlsec_lint.reporters import github
+
+        return github.report
+    if name == "gitlab":
+        from mlsec_lint.reporters import gitlab
+
+        return gitlab.report
+    if name == "junit":
+        from mlsec_lint.reporters import junit
+
+        return junit.report
     raise ValueError(f"unknown format {name!r}")
 
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")

@@ -32,8 +32,14 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "source_line": f.source_line,
         "key": f.key,
     }
+    if f.fingerprint:
+        d["fingerprint"] = f.fingerprint
     if f.suppression is not None:
-        d["suppression"] = {"kind": f.suppression.kind, "reason": f.suppression.reason}
+        d["suppression"] = {
+            "kind": f.suppression.kind,
+            "reason": f.suppression.reason,
+            "line": f.suppression.line,
+        }
     return d
 
 
@@ -49,6 +55,7 @@ def build(scan: Scan) -> dict[str, Any]:
             "rules_run": result.rules_run,
             "findings": len(result.findings),
             "suppressed": len(result.suppressed),
+            "baselined": result.baselined,
             "by_severity": {
                 s.label: counts.get(s.label, 0) for s in sorted(Severity, reverse=True)
             },

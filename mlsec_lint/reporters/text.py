@@ -45,6 +45,15 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
                 src = _sanitize(f.source_line.rstrip()).expandtabs(4)
                 out.write(c(_DIM, gutter) + src[:200] + "\n")
         out.write("\n")
+    if opts.show_suppressed and result.suppressed:
+        out.write(c(_BOLD, "Suppressed") + "\n")
+        for f in result.suppressed:
+            loc = f"{_sanitize(f.path)}:{f.span.line}:{f.span.col}:"
+            out.write(f"  {loc} {f.rule_id} {f.severity.label:<8} {_sanitize(f.message)}\n")
+            if f.suppression is not None:
+                why = _sanitize(f.suppression.reason)
+                out.write(c(_DIM, f"      suppressed ({f.suppression.kind}): {why}") + "\n")
+        out.write("\n")
     if opts.quiet:
         return
     counts = Counter(f.severity for f in result.findings)
@@ -58,6 +67,9 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
         line = "No findings"
     scanned = result.files_scanned
     line += f"; {scanned} file{'s' if scanned != 1 else ''} scanned"
-    if result.suppressed:
-        line += f", {len(result.suppressed)} suppressed"
+    baselined = result.baselined
+    if len(result.suppressed) > baselined:
+        line += f", {len(result.suppressed) - baselined} suppressed"
+    if baselined:
+        line += f", {baselined} in the baseline"
     out.write(line + ".\n")

@@ -1,0 +1,53 @@
+"""Start-up cost: a pre-commit run imports only what it uses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mlsec_lint import api, suppressions
+
+LAZY = (
+    "jsonschema",
+    "mlsec_lint.suppressions",
+    "mlsec_lint.baseline",
+    "mlsec_lint.reporters.sarif",
+    "mlsec_lint.reporters.json",
+    "mlsec_lint.docs",
+)
+
+
+def _imported(cwd: Path, *args: str) -> set[str]:
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from mlsec_lint.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main({list(args)!r})\n"
+        f"print(json.dumps([m for m in {list(LAZY)!r} if m in sys.modules]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_clean_scan_with_configuration_imports_nothing_heavy(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("torch==2.6.0\n", encoding="utf-8")
+    (tmp_path / ".mlsec-lint.yaml").write_text(
+        "select: [MLS]\nper-file-ignores: {'tests/**': [MLS-SEC-001]}\n", encoding="utf-8"
+    )
+    assert _imported(tmp_path, "scan", "-q") == set()
+
+
+def test_suppressions_load_only_when_a_file_mentions_them(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(
+        "torch  # mlsec-lint: ignore[MLS-DEP-001] -- pinned by the image\n", encoding="utf-8"
+    )
+    assert "mlsec_lint.suppressions" in _imported(tmp_path, "scan", "-q")
+
+
+def test_markers_agree() -> None:
+    assert api.MARKER == suppressions.MARKER
+    assert api.ANNOTATION_PREFIX == suppressions.ANNOTATION_PREFIX
