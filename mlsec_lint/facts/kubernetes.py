@@ -152,8 +152,14 @@ def container_fact(
     data.put("pod", podinfo, pod.span)
     data.put("context", PDict(container.span), container.span)
     name = container.get("name") or "?"
-    return Fact("container", path, data, container.span, f"{object_key(owner)}/{name}",
-                annotations_of(owner))
+    return Fact(
+        "container",
+        path,
+        data,
+        container.span,
+        f"{object_key(owner)}/{name}",
+        annotations_of(owner),
+    )
 
 
 def containers_of(obj: PDict, path: str) -> Iterator[Fact]:
