@@ -209,7 +209,8 @@ class _Analyzer:
     def lookup_attr(self, base: str, attr: str) -> _Binding | None:
         cls = self._self_scope(base)
         if cls is not None:
-            return cls.names.get(f"self.{attr}")
+            # instance attributes first, then class attributes (constants, shared clients)
+            return cls.names.get(f"self.{attr}") or cls.names.get(attr)
         return self.lookup(f"{base}.{attr}")
 
     def ref(self, node: ast.expr) -> _Binding | None:
@@ -643,6 +644,7 @@ class _Analyzer:
         data.put("function", callee.rsplit(".", 1)[-1], func_span)
         args = PList(span)
         arg_refs = PList(span)
+        env_defaults = PDict(span)
         for a in node.args:
             aspan = self.pos.span(a)
             if isinstance(a, ast.Starred):
@@ -652,10 +654,13 @@ class _Analyzer:
             args.push(self.literal(a), aspan)
             ref = self.ref(a) if isinstance(a, (ast.Name, ast.Attribute)) else None
             arg_refs.push(str(ref.value) if ref is not None else None, aspan)
+            if isinstance(a, (ast.Name, ast.Attribute, ast.Call)):
+                default = self.env_default(a)
+                if default is not None:
+                    env_defaults.put(str(len(args) - 1), default, aspan, aspan)
         data.put("args", args, span)
         kwargs = PDict(span)
         kwarg_refs = PDict(span)
-        env_defaults = PDict(span)
         star = False
         for kw in node.keywords:
             if kw.arg is None:
