@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from mlsec_lint import semgrep
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import discover, name_kind
 from mlsec_lint.engine.evaluate import Evaluator
@@ -35,6 +36,8 @@ class ScanOptions:
     base: str | None = None
     rules: Sequence[Rule] | None = None
     """A ready ruleset (skips loading; used by the fixture harness)."""
+    semgrep_configs: Sequence[str] = ()
+    """The user's own Semgrep rule files, run by the optional Semgrep engine."""
 
 
 @dataclass
@@ -107,6 +110,7 @@ def scan(options: ScanOptions) -> Scan:
         return src.line(line) if src else ""
 
     findings = Evaluator(rules).run(facts, line_of)
+    findings.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
     result.findings = _dedupe(findings)
     result.findings.sort(key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)

@@ -154,6 +154,14 @@ def scan(
         bool, typer.Option("--no-gitignore", help="Scan files that .gitignore excludes.")
     ] = False,
     color: Annotated[Color, typer.Option("--color", help="Colour the text output.")] = Color.auto,
+    semgrep_config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--semgrep-config",
+            help="Also run this file of rules in Semgrep syntax on the Python files "
+            "(repeatable; needs mlsec-lint[semgrep]).",
+        ),
+    ] = None,
 ) -> int:
     """Scan files and directories for ML deployment security problems."""
     from mlsec_lint.api import ScanOptions
@@ -183,6 +191,7 @@ def scan(
         excludes=_split(exclude),
         respect_gitignore=not no_gitignore,
         force_exclude=force_exclude,
+        semgrep_configs=[str(p) for p in semgrep_config or []],
     )
     result = run_scan(options)
     reporter = get_reporter(format.value)
