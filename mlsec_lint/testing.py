@@ -119,10 +119,18 @@ def check_rule_dir(
                 problems.append(f"{f}: annotation names unknown rule {rid}")
         by_file[f.relative_to(directory).as_posix()] = exp
     checked = {rid for exp in by_file.values() for rid in exp.rules} | {rule_id or ""}
-    # rules in Semgrep syntax cost a subprocess: run them only where they are checked
-    ruleset = [r for r in rules if r.target != "semgrep-match" or r.id in checked]
+    # disabled rules, and rules in Semgrep syntax (a subprocess), run only where checked
+    ruleset = [
+        r for r in rules if r.id in checked or (r.enabled and r.target != "semgrep-match")
+    ]
     result = scan(
-        ScanOptions(paths=["."], base=str(directory), respect_gitignore=False, rules=ruleset)
+        ScanOptions(
+            paths=["."],
+            base=str(directory),
+            respect_gitignore=False,
+            rules=ruleset,
+            select=["ALL"],
+        )
     ).result
     actual: dict[str, set[tuple[str, int]]] = defaultdict(set)
     messages: dict[tuple[str, str, int], str] = {}
