@@ -120,9 +120,7 @@ def check_rule_dir(
         by_file[f.relative_to(directory).as_posix()] = exp
     checked = {rid for exp in by_file.values() for rid in exp.rules} | {rule_id or ""}
     # disabled rules, and rules in Semgrep syntax (a subprocess), run only where checked
-    ruleset = [
-        r for r in rules if r.id in checked or (r.enabled and r.target != "semgrep-match")
-    ]
+    ruleset = [r for r in rules if r.id in checked or (r.enabled and r.target != "semgrep-match")]
     result = scan(
         ScanOptions(
             paths=["."],

@@ -161,3 +161,21 @@ def test_real_semgrep_runs_a_user_rule_file(project, capsys: pytest.CaptureFixtu
     (finding,) = report["findings"]
     assert finding["rule_id"] == "no-exec" and finding["line"] == 5 and finding["column"] == 5
     assert os.environ.get("SEMGREP_SEND_METRICS") is None  # set for the child only
+
+
+def test_every_builtin_semgrep_rule_has_its_patterns_and_fixtures() -> None:
+    import yaml
+
+    from mlsec_lint.engine.rules import builtin_rules
+
+    from .conftest import FIXTURES
+
+    deep = [r for r in builtin_rules() if r.target == semgrep.TARGET]
+    assert {r.id for r in deep} == {"MLS-PY-009", "MLS-PY-016"}
+    for rule in deep:
+        assert not rule.enabled  # a Semgrep start-up costs seconds: opt in
+        patterns = yaml.safe_load(
+            (semgrep.builtin_patterns_dir() / f"{rule.id}.yaml").read_text(encoding="utf-8")
+        )
+        assert [r["id"] for r in patterns["rules"]] == [rule.id]
+        assert (FIXTURES / rule.id).is_dir()

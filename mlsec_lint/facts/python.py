@@ -187,12 +187,16 @@ class _Analyzer:
 
     # ---------------------------------------------------------------- names
     def lookup(self, name: str) -> _Binding | None:
-        for i in range(len(self.scopes) - 1, -1, -1):
+        last = len(self.scopes) - 1
+        for i in range(last, -1, -1):
+            if i != last and self.scopes[i].kind == "class":
+                continue  # a class body's names are not visible inside its methods
             b = self.scopes[i].names.get(name)
             if b is not None:
                 if b.kind == _VALUE and any(
                     (o := s.names.get(name)) is not None and o.kind == _ALIAS
                     for s in self.scopes[:i]
+                    if s.kind != "class"
                 ):
                     # a local that shadows an import of the same name: never the module
                     return _Binding(_VALUE, UNKNOWN, env_default=b.env_default)
@@ -278,8 +282,11 @@ class _Analyzer:
 
     def scopes_binding(self, name: str) -> _Binding | None:
         """The binding of ``name`` in the nearest scope, without shadowing rewrites."""
-        for scope in reversed(self.scopes):
-            b = scope.names.get(name)
+        last = len(self.scopes) - 1
+        for i in range(last, -1, -1):
+            if i != last and self.scopes[i].kind == "class":
+                continue
+            b = self.scopes[i].names.get(name)
             if b is not None:
                 return b
         return None

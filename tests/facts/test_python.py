@@ -238,3 +238,13 @@ def test_large_file_is_one_linear_pass() -> None:
     found = facts(src)
     assert len(found) == 3000 and all(f.data["kwargs"]["weights_only"] is False for f in found)
     assert time.perf_counter() - start < 2.0
+
+
+def test_class_body_names_are_not_visible_in_methods() -> None:
+    src = (
+        "from pickle import loads\nimport torch\n"
+        "class C:\n    torch = None\n    def loads(self, b):\n        return loads(b)\n"
+        "    def restore(self, p):\n        return torch.load(p)\n"
+    )
+    got = callees(src)
+    assert "pickle.loads" in got and "torch.load" in got
