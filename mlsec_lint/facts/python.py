@@ -55,6 +55,24 @@ _BRANCHES: tuple[type[ast.AST], ...] = (
 )
 
 
+_LEAVES = (
+    ast.Name,
+    ast.Constant,
+    ast.expr_context,
+    ast.operator,
+    ast.cmpop,
+    ast.unaryop,
+    ast.boolop,
+    ast.alias,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
+    ast.Global,
+    ast.Nonlocal,
+)
+"""Nodes that hold nothing a rule can see: never visited."""
+
+
 class _TooDeep(Exception):
     pass
 
@@ -149,8 +167,14 @@ class _Analyzer:
             self.depth -= 1
 
     def generic_visit(self, node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            self.visit(child)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                self.visit(value)
 
     def visit_all(self, nodes: Iterable[ast.AST]) -> None:
         for n in nodes:
