@@ -42,6 +42,7 @@ MAX_AST_DEPTH = 150
 _ALIAS, _TYPE, _VALUE = 0, 1, 2
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
 _IMPORTERS = frozenset({"importlib.import_module", "__import__"})
+_PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
 _INIT_METHODS = frozenset({"__init__", "__post_init__", "setup", "setUp", "initialize"})
 _BRANCHES: tuple[type[ast.AST], ...] = (
     ast.If,
@@ -731,6 +732,31 @@ class _Analyzer:
         self.calls[id(node)] = summary
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
         self._env_call(callee, node, kwargs)
+        if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
+            self._partial(data, str(arg_refs[0]), span)
+
+    def _partial(self, data: PDict, target: str, span: Span) -> None:
+        """``functools.partial(torch.load, weights_only=False)`` is a call of the target
+        with those arguments; more keywords may come later, so ``star_kwargs`` is true."""
+        bound = PDict(span)
+        for key in ("args", "arg_refs", "env_defaults"):
+            if key in data:
+                items = data[key]
+                if isinstance(items, PList):
+                    rest = PList(items.span)
+                    for i in range(1, len(items)):
+                        rest.push(items[i], items.item_span(i))
+                    bound.put(key, rest, span)
+        func_span = data.vspan.get("callee", span)
+        bound.put("callee", target, func_span, func_span)
+        bound.put("function", target.rsplit(".", 1)[-1], func_span)
+        bound.setdefault("args", PList(span))
+        bound.put("kwargs", data["kwargs"], span)
+        bound.put("star_kwargs", True, span)
+        if "kwarg_refs" in data:
+            bound.put("kwarg_refs", data["kwarg_refs"], span)
+        bound.put("context", PDict(span), span)
+        self.facts.append(Fact("python-call", self.path, bound, span, f"call/{target}"))
 
     def _receiver(self, func: ast.expr) -> PDict | None:
         if not isinstance(func, ast.Attribute):

@@ -248,3 +248,15 @@ def test_class_body_names_are_not_visible_in_methods() -> None:
     )
     got = callees(src)
     assert "pickle.loads" in got and "torch.load" in got
+
+
+def test_functools_partial_is_a_call_of_its_target() -> None:
+    src = (
+        "import functools, torch\nfrom functools import partial\n"
+        "unsafe = partial(torch.load, weights_only=False)\n"
+        "also = functools.partial(torch.load, 'x.pt')\n"
+    )
+    loads = [f for f in facts(src) if f.data["callee"] == "torch.load"]
+    assert [f.data["kwargs"].get("weights_only") for f in loads] == [False, None]
+    assert all(f.data["star_kwargs"] is True for f in loads)
+    assert loads[1].data["args"] == ["x.pt"]
