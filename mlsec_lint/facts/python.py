@@ -43,6 +43,7 @@ _ALIAS, _TYPE, _VALUE = 0, 1, 2
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
 _IMPORTERS = frozenset({"importlib.import_module", "__import__"})
 _PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
+_WRAPPERS = frozenset({"io.BytesIO", "io.open", "gzip.open", "bz2.open", "lzma.open"})
 _INIT_METHODS = frozenset({"__init__", "__post_init__", "setup", "setUp", "initialize"})
 _BRANCHES: tuple[type[ast.AST], ...] = (
     ast.If,
@@ -261,6 +262,21 @@ class _Analyzer:
             base = self.ref(node.func)
             if base is not None:
                 return _Binding(_TYPE, f"{base.value}()", self.calls.get(id(node)))
+        return None
+
+    def arg_ref(self, node: ast.expr) -> _Binding | None:
+        """What a positional argument refers to: an imported name, a constructed object or
+        the result of a call (``hf_hub_download(...)``), also through ``open(...)`` and
+        ``io.BytesIO(...)`` wrappers and variables."""
+        if isinstance(node, ast.Call):
+            func = node.func
+            wrapper = (isinstance(func, ast.Name) and func.id == "open") or (
+                isinstance(func, ast.Attribute) and self.qualname(func) in _WRAPPERS
+            )
+            if wrapper and node.args:
+                return self.arg_ref(node.args[0])
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
+            return self.ref(node)
         return None
 
     def _special_call(self, node: ast.Call) -> str | None:
@@ -684,7 +700,7 @@ class _Analyzer:
                 arg_refs.push(None, aspan)
                 continue
             args.push(self.literal(a), aspan)
-            ref = self.ref(a) if isinstance(a, (ast.Name, ast.Attribute)) else None
+            ref = self.arg_ref(a)
             arg_refs.push(str(ref.value) if ref is not None else None, aspan)
             if isinstance(a, (ast.Name, ast.Attribute, ast.Call)):
                 default = self.env_default(a)
