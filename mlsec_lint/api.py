@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mlsec_lint import semgrep
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import discover, find_repo_root, name_kind
 from mlsec_lint.engine.evaluate import Evaluator
@@ -57,6 +58,8 @@ class ScanOptions:
     default: the repository root above ``base``, else ``base``."""
     origin: str = "--select/--ignore"
     """Where the selectors came from, for error messages."""
+    semgrep_configs: Sequence[str] = ()
+    """The user's own Semgrep rule files, run by the optional Semgrep engine."""
 
 
 @dataclass
@@ -190,7 +193,9 @@ def scan(options: ScanOptions) -> Scan:
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
-    findings = _dedupe(evaluator.run(facts, line_of))
+    raw = evaluator.run(facts, line_of)
+    raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
+    findings = _dedupe(raw)
 
     base = os.path.abspath(options.base or os.getcwd())
     root = os.path.abspath(options.root or find_repo_root(base) or base)

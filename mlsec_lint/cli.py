@@ -229,6 +229,14 @@ def scan(
             help="Record the current findings in FILE (and exit 0); use it with --baseline.",
         ),
     ] = None,
+    semgrep_config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--semgrep-config",
+            help="Also run this file of rules in Semgrep syntax on the Python files "
+            "(repeatable; needs mlsec-lint[semgrep]).",
+        ),
+    ] = None,
 ) -> int:
     """Scan files and directories for ML deployment security problems."""
     from mlsec_lint import config as configuration
@@ -289,6 +297,7 @@ def scan(
         inline_suppressions=not no_inline_suppressions,
         baseline=loaded_baseline,
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
+        semgrep_configs=[str(p) for p in semgrep_config or []],
     )
     result = run_scan(options)
     reporter = get_reporter(format.value)

@@ -118,8 +118,17 @@ def check_rule_dir(
             if rid not in known:
                 problems.append(f"{f}: annotation names unknown rule {rid}")
         by_file[f.relative_to(directory).as_posix()] = exp
+    checked = {rid for exp in by_file.values() for rid in exp.rules} | {rule_id or ""}
+    # disabled rules, and rules in Semgrep syntax (a subprocess), run only where checked
+    ruleset = [r for r in rules if r.id in checked or (r.enabled and r.target != "semgrep-match")]
     result = scan(
-        ScanOptions(paths=["."], base=str(directory), respect_gitignore=False, rules=rules)
+        ScanOptions(
+            paths=["."],
+            base=str(directory),
+            respect_gitignore=False,
+            rules=ruleset,
+            select=["ALL"],
+        )
     ).result
     actual: dict[str, set[tuple[str, int]]] = defaultdict(set)
     messages: dict[tuple[str, str, int], str] = {}

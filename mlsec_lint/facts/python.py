@@ -1,20 +1,33 @@
 """Python source -> ``python-call``, ``python-assign`` and ``env`` facts.
 
-The file is parsed with :mod:`ast` and never imported or executed. Calls are named by
-their fully qualified callee after import-alias resolution (``import torch as t`` ->
-``t.load`` is ``torch.load``; ``from transformers import AutoModel`` ->
-``transformers.AutoModel.from_pretrained``). Methods called on objects built by a known
-constructor keep the constructor in the name: ``requests.Session().get``, including
-through a variable (``s = requests.Session(); s.get(...)``).
+The file is parsed with :mod:`ast` and never imported or executed. One pass over the tree
+resolves names the way a reader would:
 
-Arguments are kept as literals when they can be evaluated without running code:
-constants, containers of literals, module-level and local constants, string
-concatenation, ``**{...}`` dict literals. Anything else is :data:`~mlsec_lint.tree.UNKNOWN`.
+* **imports**: ``import torch as t`` -> ``t.load`` is ``torch.load``; ``from transformers
+  import AutoModel`` -> ``transformers.AutoModel.from_pretrained``; relative imports keep
+  their dots (``from .pickle import loads`` is ``.pickle.loads``, not the standard module);
+  ``importlib.import_module("pickle")``, ``__import__("pickle")`` and
+  ``getattr(pickle, "loads")`` resolve too; ``load = torch.load`` makes ``load`` an alias.
+* **constructed objects**: methods on an object built by a call keep the constructor in
+  the name: ``requests.Session().get``, whether chained, through a variable, a ``with``
+  target or an instance attribute (``self.s = requests.Session()`` in one method,
+  ``self.s.get(...)`` in another).
+* **values**: literals, containers of literals, string concatenation and f-strings,
+  module and local constants, class constants (``Config.TRUST``), instance attributes
+  assigned one literal, ``**{...}`` and ``**dict(...)`` and ``**CONSTANT`` keyword
+  unpacking. Anything else is :data:`~mlsec_lint.tree.UNKNOWN`, so rules never guess.
+
+Values follow the code: straight-line reassignment replaces a value; an assignment
+inside a branch or loop that disagrees with an earlier one makes the name ``UNKNOWN``.
+Function bodies are analysed after the code that encloses them, so they see the final
+module constants, the way they do when they are called. A local name (a parameter, a
+function or class defined here) shadows an import of the same name.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +37,46 @@ from mlsec_lint.model import Notice, Span
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
 MAX_AST_DEPTH = 150
+"""Deeper trees are reported as a notice instead of being analysed."""
+
+_ALIAS, _TYPE, _VALUE = 0, 1, 2
+_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
+_IMPORTERS = frozenset({"importlib.import_module", "__import__"})
+_PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
+_WRAPPERS = frozenset({"io.BytesIO", "io.open", "gzip.open", "bz2.open", "lzma.open"})
+_INIT_METHODS = frozenset({"__init__", "__post_init__", "setup", "setUp", "initialize"})
+_BRANCHES: tuple[type[ast.AST], ...] = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.Try,
+    ast.IfExp,
+    ast.Match,
+    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),  # Python 3.11+
+)
+
+
+_LEAVES = (
+    ast.Name,
+    ast.Constant,
+    ast.expr_context,
+    ast.operator,
+    ast.cmpop,
+    ast.unaryop,
+    ast.boolop,
+    ast.alias,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
+    ast.Global,
+    ast.Nonlocal,
+)
+"""Nodes that hold nothing a rule can see: never visited."""
+
+
+class _TooDeep(Exception):
+    pass
 
 
 class _Positions:
@@ -48,50 +101,235 @@ class _Positions:
 
 
 @dataclass(slots=True)
+class _Binding:
+    kind: int
+    """_ALIAS: ``value`` is a qualified name (module, function, class, bound method);
+    _TYPE: ``value`` is the qualified name of an object built by a call (``x.Y()``);
+    _VALUE: ``value`` is a literal or UNKNOWN."""
+    value: Any
+    receiver: PDict | None = None
+    """For _TYPE: the constructor call (``callee``, ``args``, ``kwargs``)."""
+    env_default: Any = None
+    """For _VALUE read with ``os.getenv(NAME, default)``: the literal default."""
+
+    def same(self, other: _Binding) -> bool:
+        return self.kind == other.kind and self.value == other.value
+
+
+_UNKNOWN_VALUE = _Binding(_VALUE, UNKNOWN)
+
+
+@dataclass(slots=True)
 class _Scope:
-    aliases: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    types: dict[str, str] = field(default_factory=dict)
+    kind: str = "module"  # "module" | "class" | "function"
+    names: dict[str, _Binding] = field(default_factory=dict)
+    cls: _Scope | None = None
+    """For a method: the scope of its class (where ``self.x`` bindings live)."""
+    self_name: str | None = None
 
 
-class _Analyzer(ast.NodeVisitor):
+@dataclass(slots=True)
+class _Deferred:
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    scopes: list[_Scope]
+    cls: _Scope | None
+
+
+class _Analyzer:
     def __init__(self, path: str, pos: _Positions) -> None:
         self.path = path
         self.pos = pos
         self.scopes: list[_Scope] = [_Scope()]
         self.facts: list[Fact] = []
-        self.calls = 0
+        self.pending: list[list[_Deferred]] = [[]]
+        self.branch = 0
+        self.depth = 0
+        self.calls: dict[int, PDict] = {}
+        self._dispatch: dict[type, Callable[[Any], None]] = {}
+
+    # ---------------------------------------------------------------- traversal
+    def visit(self, node: ast.AST) -> None:
+        self.depth += 1
+        if self.depth > MAX_AST_DEPTH:
+            raise _TooDeep
+        try:
+            fn = self._dispatch.get(type(node))
+            if fn is None:
+                fn = getattr(self, "visit_" + type(node).__name__, None) or self.generic_visit
+                self._dispatch[type(node)] = fn
+            if isinstance(node, _BRANCHES):
+                self.branch += 1
+                try:
+                    fn(node)
+                finally:
+                    self.branch -= 1
+            else:
+                fn(node)
+        finally:
+            self.depth -= 1
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                self.visit(value)
+
+    def visit_all(self, nodes: Iterable[ast.AST]) -> None:
+        for n in nodes:
+            self.visit(n)
+
+    def run(self, tree: ast.Module) -> None:
+        self.visit_all(tree.body)
+        self._drain()
+
+    def _drain(self) -> None:
+        queue = self.pending[-1]
+        # constructors first, so `self.x = …` bindings are known to the other methods
+        queue.sort(key=lambda d: 0 if d.cls is not None and d.node.name in _INIT_METHODS else 1)
+        for item in queue:
+            saved_scopes, saved_branch = self.scopes, self.branch
+            scope = _Scope("function", cls=item.cls)
+            args = item.node.args
+            params = [*args.posonlyargs, *args.args]
+            if item.cls is not None and params and not _is_static(item.node):
+                scope.self_name = params[0].arg
+            for a in [*params, *args.kwonlyargs, args.vararg, args.kwarg]:
+                if a is not None:
+                    scope.names[a.arg] = _UNKNOWN_VALUE
+            self.scopes = [*item.scopes, scope]
+            self.branch = 0
+            self.pending.append([])
+            try:
+                self.visit_all(item.node.body)
+                self._drain()
+            finally:
+                self.pending.pop()
+                self.scopes, self.branch = saved_scopes, saved_branch
+        queue.clear()
 
     # ---------------------------------------------------------------- names
-    def lookup_alias(self, name: str) -> str | None:
-        for scope in reversed(self.scopes):
-            if name in scope.aliases:
-                return scope.aliases[name]
+    def lookup(self, name: str) -> _Binding | None:
+        last = len(self.scopes) - 1
+        for i in range(last, -1, -1):
+            if i != last and self.scopes[i].kind == "class":
+                continue  # a class body's names are not visible inside its methods
+            b = self.scopes[i].names.get(name)
+            if b is not None:
+                if b.kind == _VALUE and any(
+                    (o := s.names.get(name)) is not None and o.kind == _ALIAS
+                    for s in self.scopes[:i]
+                    if s.kind != "class"
+                ):
+                    # a local that shadows an import of the same name: never the module
+                    return _Binding(_VALUE, UNKNOWN, env_default=b.env_default)
+                return b
         return None
 
-    def lookup_type(self, name: str) -> str | None:
+    def _self_scope(self, name: str) -> _Scope | None:
+        """The class scope when ``name`` is the ``self`` of the method being analysed."""
         for scope in reversed(self.scopes):
-            if name in scope.types:
-                return scope.types[name]
-            if name in scope.values or name in scope.aliases:
-                return None
+            if name in scope.names:
+                return scope.cls if scope.self_name == name else None
         return None
 
-    def lookup_value(self, name: str) -> Any:
-        for scope in reversed(self.scopes):
-            if name in scope.values:
-                return scope.values[name]
-        return UNKNOWN
+    def lookup_attr(self, base: str, attr: str) -> _Binding | None:
+        cls = self._self_scope(base)
+        if cls is not None:
+            # instance attributes first, then class attributes (constants, shared clients)
+            return cls.names.get(f"self.{attr}") or cls.names.get(attr)
+        return self.lookup(f"{base}.{attr}")
+
+    def ref(self, node: ast.expr) -> _Binding | None:
+        """The alias or constructed-object binding an expression refers to, if any."""
+        if isinstance(node, ast.Name):
+            b = self.lookup(node.id)
+            return b if b is not None and b.kind != _VALUE else None
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name):
+                b = self.lookup_attr(node.value.id, node.attr)
+                if b is not None:
+                    return b if b.kind != _VALUE else None
+            base = self.ref(node.value)
+            return _Binding(_ALIAS, f"{base.value}.{node.attr}") if base else None
+        if isinstance(node, ast.Call):
+            special = self._special_call(node)
+            if special is not None:
+                return _Binding(_ALIAS, special)
+            base = self.ref(node.func)
+            if base is not None:
+                return _Binding(_TYPE, f"{base.value}()", self.calls.get(id(node)))
+        return None
+
+    def arg_ref(self, node: ast.expr) -> _Binding | None:
+        """What a positional argument refers to: an imported name, a constructed object or
+        the result of a call (``hf_hub_download(...)``), also through ``open(...)`` and
+        ``io.BytesIO(...)`` wrappers and variables."""
+        if isinstance(node, ast.Call):
+            func = node.func
+            wrapper = (isinstance(func, ast.Name) and func.id == "open") or (
+                isinstance(func, ast.Attribute) and self.qualname(func) in _WRAPPERS
+            )
+            if wrapper and node.args:
+                return self.arg_ref(node.args[0])
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
+            return self.ref(node)
+        return None
+
+    def _special_call(self, node: ast.Call) -> str | None:
+        """``importlib.import_module("m")``, ``__import__("m")``, ``getattr(obj, "name")``."""
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "getattr" and self.lookup("getattr") is None:
+            if len(node.args) >= 2:
+                attr = self.literal(node.args[1])
+                if isinstance(attr, str) and attr.isidentifier():
+                    base = self.qualname(node.args[0])
+                    return f"{base}.{attr}" if base else None
+            return None
+        if node.args and isinstance(func, (ast.Name, ast.Attribute)):
+            q = self.qualname(func)
+            if q in _IMPORTERS:
+                mod = self.literal(node.args[0])
+                if isinstance(mod, str) and mod and all(p.isidentifier() for p in mod.split(".")):
+                    return mod
+        return None
 
     def qualname(self, node: ast.expr) -> str | None:
+        """The fully qualified name of a callee or assignment target, or None."""
         if isinstance(node, ast.Name):
-            return self.lookup_alias(node.id) or self.lookup_type(node.id) or node.id
+            b = self.lookup(node.id)
+            if b is None:
+                return node.id
+            if b.kind != _VALUE:
+                return str(b.value)
+            return None if b is not self.scopes_binding(node.id) else node.id
         if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name):
+                b = self.lookup_attr(node.value.id, node.attr)
+                if b is not None and b.kind != _VALUE:
+                    return str(b.value)
             base = self.qualname(node.value)
             return f"{base}.{node.attr}" if base else None
         if isinstance(node, ast.Call):
+            special = self._special_call(node)
+            if special is not None:
+                return special
             base = self.qualname(node.func)
             return f"{base}()" if base else None
+        return None
+
+    def scopes_binding(self, name: str) -> _Binding | None:
+        """The binding of ``name`` in the nearest scope, without shadowing rewrites."""
+        last = len(self.scopes) - 1
+        for i in range(last, -1, -1):
+            if i != last and self.scopes[i].kind == "class":
+                continue
+            b = self.scopes[i].names.get(name)
+            if b is not None:
+                return b
         return None
 
     # ---------------------------------------------------------------- literals
@@ -102,7 +340,14 @@ class _Analyzer(ast.NodeVisitor):
             const = node.value
             return const if isinstance(const, (str, int, float, bool, type(None))) else UNKNOWN
         if isinstance(node, ast.Name):
-            return self.lookup_value(node.id)
+            b = self.lookup(node.id)
+            return b.value if b is not None and b.kind == _VALUE else UNKNOWN
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name):
+                b = self.lookup_attr(node.value.id, node.attr)
+                if b is not None and b.kind == _VALUE:
+                    return b.value
+            return UNKNOWN
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
             lst = PList(self.pos.span(node))
             for elt in node.elts:
@@ -112,6 +357,11 @@ class _Analyzer(ast.NodeVisitor):
             d = PDict(self.pos.span(node))
             for knode, vnode in zip(node.keys, node.values, strict=False):
                 if knode is None:
+                    inner = self.literal(vnode, depth + 1)
+                    if not isinstance(inner, PDict):
+                        return UNKNOWN
+                    for k, v in inner.items():
+                        d.put(k, v, inner.kspan.get(k), inner.vspan.get(k))
                     continue
                 key = self.literal(knode, depth + 1)
                 if isinstance(key, (str, int, bool)):
@@ -122,6 +372,25 @@ class _Analyzer(ast.NodeVisitor):
                         self.pos.span(vnode),
                     )
             return d
+        if isinstance(node, ast.Call):
+            if (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "dict"
+                and self.lookup("dict") is None
+                and not node.args
+            ):
+                d = PDict(self.pos.span(node))
+                for kw in node.keywords:
+                    if kw.arg is None:
+                        return UNKNOWN
+                    d.put(
+                        kw.arg,
+                        self.literal(kw.value, depth + 1),
+                        self.pos.span(kw),
+                        self.pos.span(kw.value),
+                    )
+                return d
+            return UNKNOWN
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self.literal(node.left, depth + 1), self.literal(node.right, depth + 1)
             if isinstance(left, str) and isinstance(right, str):
@@ -150,77 +419,142 @@ class _Analyzer(ast.NodeVisitor):
                 return -inner
         return UNKNOWN
 
-    # ---------------------------------------------------------------- scopes
-    def _bind(self, target: ast.expr, value: ast.expr | None) -> None:
-        scope = self.scopes[-1]
-        if isinstance(target, ast.Name):
-            name = target.id
-            scope.aliases.pop(name, None)
-            if isinstance(value, ast.Call):
-                q = self.qualname(value.func)
-                scope.types[name] = f"{q}()" if q else ""
-                scope.values.pop(name, None)
-                if not q:
-                    scope.types.pop(name, None)
-            else:
-                scope.types.pop(name, None)
-                lit = self.literal(value)
-                if name in scope.values and scope.values[name] != lit:
-                    scope.values[name] = UNKNOWN if len(self.scopes) > 1 else lit
-                else:
-                    scope.values[name] = lit
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for elt in target.elts:
-                if isinstance(elt, ast.Name):
-                    scope.values[elt.id] = UNKNOWN
-                    scope.types.pop(elt.id, None)
+    def env_default(self, node: ast.expr) -> Any:
+        """The literal default of ``os.getenv(NAME, default)`` (directly or through a name)."""
+        if isinstance(node, ast.Call):
+            if self.qualname(node.func) in _ENV_GETTERS:
+                if len(node.args) >= 2:
+                    return self.literal(node.args[1])
+                for kw in node.keywords:
+                    if kw.arg in ("default", "value"):
+                        return self.literal(kw.value)
+            return None
+        if isinstance(node, ast.Name):
+            b = self.lookup(node.id)
+            return b.env_default if b is not None else None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            b = self.lookup_attr(node.value.id, node.attr)
+            return b.env_default if b is not None else None
+        return None
 
+    # ---------------------------------------------------------------- binding
+    def binding_for(self, value: ast.expr | None) -> _Binding:
+        if value is None:
+            return _UNKNOWN_VALUE
+        if isinstance(value, ast.Call) and self.qualname(value.func) in _ENV_GETTERS:
+            return _Binding(_VALUE, UNKNOWN, env_default=self.env_default(value))
+        if isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
+            ref = self.ref(value)
+            if ref is not None:
+                return ref
+            if isinstance(value, ast.Call):
+                return _Binding(_VALUE, self.literal(value))
+        lit = self.literal(value)
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            return _Binding(_VALUE, lit, env_default=self.env_default(value))
+        return _Binding(_VALUE, lit)
+
+    def _set(self, scope: _Scope, key: str, binding: _Binding, merge: bool) -> None:
+        old = scope.names.get(key)
+        if merge and old is not None and not old.same(binding):
+            scope.names[key] = _UNKNOWN_VALUE
+        else:
+            scope.names[key] = binding
+
+    def bind_name(self, name: str, binding: _Binding) -> None:
+        self._set(self.scopes[-1], name, binding, self.branch > 0)
+
+    def bind_target(self, target: ast.expr, value: ast.expr | None) -> None:
+        """Bind an assignment target (names, tuples, ``obj.attr``) to a value."""
+        if isinstance(target, ast.Name):
+            self.bind_name(target.id, self.binding_for(value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = (
+                value.elts
+                if isinstance(value, (ast.Tuple, ast.List))
+                and len(value.elts) == len(target.elts)
+                and not any(isinstance(e, ast.Starred) for e in target.elts)
+                else None
+            )
+            for i, elt in enumerate(target.elts):
+                self.bind_target(
+                    elt.value if isinstance(elt, ast.Starred) else elt,
+                    values[i] if values is not None else None,
+                )
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            base = target.value.id
+            cls = self._self_scope(base)
+            binding = self.binding_for(value)
+            if cls is not None:
+                # instance attributes are assigned from several methods: merge them
+                self._set(cls, f"self.{target.attr}", binding, True)
+            else:
+                self.bind_name(f"{base}.{target.attr}", binding)
+
+    # ---------------------------------------------------------------- statements
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.asname:
-                self.scopes[-1].aliases[alias.asname] = alias.name
+                self.bind_name(alias.asname, _Binding(_ALIAS, alias.name))
             else:
                 top = alias.name.split(".", 1)[0]
-                self.scopes[-1].aliases[top] = top
+                self.bind_name(top, _Binding(_ALIAS, top))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        mod = node.module or "" if node.level or not node.module else node.module
+        mod = "." * (node.level or 0) + (node.module or "")
         for alias in node.names:
             if alias.name == "*":
                 continue
-            full = f"{mod}.{alias.name}" if mod else alias.name
-            self.scopes[-1].aliases[alias.asname or alias.name] = full
+            full = f"{mod}.{alias.name}" if mod and not mod.endswith(".") else mod + alias.name
+            self.bind_name(alias.asname or alias.name, _Binding(_ALIAS, full))
 
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        if not isinstance(node, ast.Lambda):
-            for dec in node.decorator_list:
-                self.visit(dec)
-        args = node.args
-        for default in [*args.defaults, *[d for d in args.kw_defaults if d is not None]]:
-            self.visit(default)
-        scope = _Scope()
-        for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-            if a is not None:
-                scope.values[a.arg] = UNKNOWN
-        self.scopes.append(scope)
-        body = node.body if isinstance(node.body, list) else [node.body]
-        for stmt in body:
-            self.visit(stmt)
-        self.scopes.pop()
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.visit_all(node.decorator_list)
+        self._defaults(node.args)
+        scope = self.scopes[-1]
+        self.pending[-1].append(
+            _Deferred(node, list(self.scopes), scope if scope.kind == "class" else None)
+        )
+        self.bind_name(node.name, _UNKNOWN_VALUE)
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function
-    visit_Lambda = _function
+
+    def _defaults(self, args: ast.arguments) -> None:
+        self.visit_all(args.defaults)
+        self.visit_all(d for d in args.kw_defaults if d is not None)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._defaults(node.args)
+        scope = _Scope("function")
+        a = node.args
+        for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+            if p is not None:
+                scope.names[p.arg] = _UNKNOWN_VALUE
+        self.scopes.append(scope)
+        try:
+            self.visit(node.body)
+        finally:
+            self.scopes.pop()
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for dec in node.decorator_list:
-            self.visit(dec)
-        for base in node.bases:
-            self.visit(base)
-        self.scopes.append(_Scope())
-        for stmt in node.body:
-            self.visit(stmt)
-        self.scopes.pop()
+        self.visit_all(node.decorator_list)
+        self.visit_all(node.bases)
+        self.visit_all(node.keywords)
+        outer = self.scopes[-1]
+        scope = _Scope("class")
+        self.scopes.append(scope)
+        saved_branch, self.branch = self.branch, 0
+        try:
+            self.visit_all(node.body)
+        finally:
+            self.scopes.pop()
+            self.branch = saved_branch
+        self.bind_name(node.name, _UNKNOWN_VALUE)
+        # class constants are reachable as ClassName.CONSTANT
+        for name, b in scope.names.items():
+            if b.kind == _VALUE and "." not in name and b.value is not UNKNOWN:
+                self._set(outer, f"{node.name}.{name}", b, self.branch > 0)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
@@ -234,8 +568,69 @@ class _Analyzer(ast.NodeVisitor):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.visit(node.value)
-        if isinstance(node.target, ast.Name):
-            self.scopes[-1].values[node.target.id] = UNKNOWN
+        if isinstance(node.target, (ast.Name, ast.Attribute)):
+            if isinstance(node.target, ast.Attribute):
+                self.visit(node.target.value)
+            self.bind_target(node.target, None)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self.bind_target(node.target, node.value)
+
+    def _loop(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self.bind_target(node.target, None)
+        self.visit_all(node.body)
+        self.visit_all(node.orelse)
+
+    visit_For = _loop
+    visit_AsyncFor = _loop
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self.bind_target(item.optional_vars, item.context_expr)
+        self.visit_all(node.body)
+
+    visit_With = _with
+    visit_AsyncWith = _with
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self.bind_name(node.name, _UNKNOWN_VALUE)
+        self.visit_all(node.body)
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
+        scope = _Scope("function")
+        self.scopes.append(scope)
+        try:
+            for gen in node.generators:
+                self.visit(gen.iter)
+                self.bind_target(gen.target, None)
+                self.visit_all(gen.ifs)
+            self.visit(node.elt)
+        finally:
+            self.scopes.pop()
+
+    visit_ListComp = _comprehension
+    visit_SetComp = _comprehension
+    visit_GeneratorExp = _comprehension
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        scope = _Scope("function")
+        self.scopes.append(scope)
+        try:
+            for gen in node.generators:
+                self.visit(gen.iter)
+                self.bind_target(gen.target, None)
+                self.visit_all(gen.ifs)
+            self.visit(node.key)
+            self.visit(node.value)
+        finally:
+            self.scopes.pop()
 
     def _assign_target(self, target: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Attribute):
@@ -243,57 +638,77 @@ class _Analyzer(ast.NodeVisitor):
             q = self.qualname(target)
             if q:
                 self._assign_fact(q, value, target, stmt)
+            self.bind_target(target, value)
             return
         if isinstance(target, ast.Subscript):
             self.visit(target.value)
-            base = self.qualname(target.value)
-            key = self.literal(target.slice)
-            if base == "os.environ" and isinstance(key, str):
-                lit = self.literal(value)
-                span = self.pos.span(stmt)
-                self.facts.append(
-                    env_fact(
-                        key,
-                        lit if isinstance(lit, str) else None,
-                        span,
-                        self.pos.span(value),
-                        self.path,
-                        origin="python",
-                        owner_key="python",
-                        literal=isinstance(lit, str),
-                    )
-                )
+            self.visit(target.slice)
+            if self.qualname(target.value) == "os.environ":
+                key = self.literal(target.slice)
+                if isinstance(key, str):
+                    self._env(key, value, stmt)
             return
-        self._bind(target, value)
+        self.bind_target(target, value)
+
+    def _env(self, name: str, value: ast.expr, stmt: ast.AST) -> None:
+        lit = self.literal(value)
+        self.facts.append(
+            env_fact(
+                name,
+                lit if isinstance(lit, str) else None,
+                self.pos.span(stmt),
+                self.pos.span(value),
+                self.path,
+                origin="python",
+                owner_key="python",
+                literal=isinstance(lit, str),
+            )
+        )
 
     def _assign_fact(self, target: str, value: ast.expr, node: ast.expr, stmt: ast.stmt) -> None:
         span = self.pos.span(stmt)
         data = PDict(span)
-        data.put("target", target, self.pos.span(node), self.pos.span(node))
-        data.put("attribute", target.rsplit(".", 1)[-1], self.pos.span(node))
-        data.put("value", self.literal(value), self.pos.span(value), self.pos.span(value))
+        tspan = self.pos.span(node)
+        vspan = self.pos.span(value)
+        data.put("target", target, tspan, tspan)
+        data.put("attribute", target.rsplit(".", 1)[-1], tspan)
+        data.put("value", self.literal(value), vspan, vspan)
+        ref = self.ref(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+        if ref is not None:
+            data.put("value_ref", str(ref.value), vspan, vspan)
         data.put("context", PDict(span), span)
         self.facts.append(Fact("python-assign", self.path, data, span, f"assign/{target}"))
 
+    # ---------------------------------------------------------------- calls
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
         callee = self.qualname(node.func)
         if not callee:
             return
-        self.calls += 1
         span = self.pos.span(node)
         data = PDict(span)
         func_span = self.pos.span(node.func)
         data.put("callee", callee, func_span, func_span)
         data.put("function", callee.rsplit(".", 1)[-1], func_span)
         args = PList(span)
+        arg_refs = PList(span)
+        env_defaults = PDict(span)
         for a in node.args:
+            aspan = self.pos.span(a)
             if isinstance(a, ast.Starred):
-                args.push(UNKNOWN, self.pos.span(a))
+                args.push(UNKNOWN, aspan)
+                arg_refs.push(None, aspan)
                 continue
-            args.push(self.literal(a), self.pos.span(a))
+            args.push(self.literal(a), aspan)
+            ref = self.arg_ref(a)
+            arg_refs.push(str(ref.value) if ref is not None else None, aspan)
+            if isinstance(a, (ast.Name, ast.Attribute, ast.Call)):
+                default = self.env_default(a)
+                if default is not None:
+                    env_defaults.put(str(len(args) - 1), default, aspan, aspan)
         data.put("args", args, span)
         kwargs = PDict(span)
+        kwarg_refs = PDict(span)
         star = False
         for kw in node.keywords:
             if kw.arg is None:
@@ -304,21 +719,90 @@ class _Analyzer(ast.NodeVisitor):
                 else:
                     star = True
                 continue
-            kwargs.put(kw.arg, self.literal(kw.value), self.pos.span(kw), self.pos.span(kw.value))
+            kspan, vspan = self.pos.span(kw), self.pos.span(kw.value)
+            kwargs.put(kw.arg, self.literal(kw.value), kspan, vspan)
+            if isinstance(kw.value, (ast.Name, ast.Attribute)):
+                ref = self.ref(kw.value)
+                if ref is not None:
+                    kwarg_refs.put(kw.arg, str(ref.value), kspan, vspan)
+            if isinstance(kw.value, (ast.Name, ast.Attribute, ast.Call)):
+                default = self.env_default(kw.value)
+                if default is not None:
+                    env_defaults.put(kw.arg, default, kspan, vspan)
         data.put("kwargs", kwargs, span)
         data.put("star_kwargs", star, span)
+        if any(r is not None for r in arg_refs):
+            data.put("arg_refs", arg_refs, span)
+        if kwarg_refs:
+            data.put("kwarg_refs", kwarg_refs, span)
+        if env_defaults:
+            data.put("env_defaults", env_defaults, span)
+        receiver = self._receiver(node.func)
+        if receiver is not None:
+            data.put("receiver", receiver, receiver.span)
         data.put("context", PDict(span), span)
+        summary = PDict(span)
+        summary.put("callee", callee, func_span, func_span)
+        summary.put("args", args, span)
+        summary.put("kwargs", kwargs, span)
+        self.calls[id(node)] = summary
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
+        self._env_call(callee, node, kwargs)
+        if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
+            self._partial(data, str(arg_refs[0]), span)
+
+    def _partial(self, data: PDict, target: str, span: Span) -> None:
+        """``functools.partial(torch.load, weights_only=False)`` is a call of the target
+        with those arguments; more keywords may come later, so ``star_kwargs`` is true."""
+        bound = PDict(span)
+        for key in ("args", "arg_refs", "env_defaults"):
+            if key in data:
+                items = data[key]
+                if isinstance(items, PList):
+                    rest = PList(items.span)
+                    for i in range(1, len(items)):
+                        rest.push(items[i], items.item_span(i))
+                    bound.put(key, rest, span)
+        func_span = data.vspan.get("callee", span)
+        bound.put("callee", target, func_span, func_span)
+        bound.put("function", target.rsplit(".", 1)[-1], func_span)
+        bound.setdefault("args", PList(span))
+        bound.put("kwargs", data["kwargs"], span)
+        bound.put("star_kwargs", True, span)
+        if "kwarg_refs" in data:
+            bound.put("kwarg_refs", data["kwarg_refs"], span)
+        bound.put("context", PDict(span), span)
+        self.facts.append(Fact("python-call", self.path, bound, span, f"call/{target}"))
+
+    def _receiver(self, func: ast.expr) -> PDict | None:
+        if not isinstance(func, ast.Attribute):
+            return None
+        base = func.value
+        if isinstance(base, ast.Call):
+            return self.calls.get(id(base))
+        ref = self.ref(base) if isinstance(base, (ast.Name, ast.Attribute)) else None
+        return ref.receiver if ref is not None and ref.kind == _TYPE else None
+
+    def _env_call(self, callee: str, node: ast.Call, kwargs: PDict) -> None:
+        """``os.environ.setdefault/update`` and ``os.putenv`` set environment variables."""
+        if callee in ("os.environ.setdefault", "os.putenv") and len(node.args) >= 2:
+            name = self.literal(node.args[0])
+            if isinstance(name, str):
+                self._env(name, node.args[1], node)
+        elif callee == "os.environ.update":
+            for a in node.args:
+                if isinstance(a, ast.Dict):
+                    for k, v in zip(a.keys, a.values, strict=False):
+                        name = self.literal(k) if k is not None else None
+                        if isinstance(name, str):
+                            self._env(name, v, node)
+            for kw in node.keywords:
+                if kw.arg is not None:
+                    self._env(kw.arg, kw.value, node)
 
 
-def _depth_ok(tree: ast.AST) -> bool:
-    stack = [(tree, 0)]
-    while stack:
-        node, d = stack.pop()
-        if d > MAX_AST_DEPTH:
-            return False
-        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
-    return True
+def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
 
 
 def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
@@ -339,7 +823,10 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
     except (ValueError, RecursionError, MemoryError) as exc:
         fa.notices.append(Notice(path, "parse-error", f"cannot parse Python: {exc}", "warning"))
         return fa
-    if not _depth_ok(tree):
+    analyzer = _Analyzer(path, _Positions(lines))
+    try:
+        analyzer.run(tree)
+    except (_TooDeep, RecursionError):
         fa.notices.append(
             Notice(
                 path,
@@ -347,24 +834,6 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
                 f"expressions nested deeper than {MAX_AST_DEPTH} levels; not analysed",
                 "warning",
             )
-        )
-        return fa
-    analyzer = _Analyzer(path, _Positions(lines))
-    # module-level constants and imports are visible inside functions defined earlier
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            analyzer.visit(stmt)
-        elif (
-            isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Name)
-        ):
-            analyzer._bind(stmt.targets[0], stmt.value)
-    try:
-        analyzer.visit(tree)
-    except RecursionError:
-        fa.notices.append(
-            Notice(path, "parse-error", "Python file too deeply nested; not analysed", "warning")
         )
         return fa
     fa.facts = analyzer.facts

@@ -57,12 +57,22 @@ def test_fstrings_keep_their_static_parts() -> None:
     assert call.data["args"][0] == "http://{…}:5000"
 
 
-def test_reassigned_local_becomes_unknown() -> None:
+def test_straight_line_reassignment_replaces_the_value() -> None:
     src = (
         "import torch\ndef f(p):\n    w = True\n    w = False\n    torch.load(p, weights_only=w)\n"
     )
     (call,) = [f for f in facts(src) if f.data["callee"] == "torch.load"]
-    assert call.data["kwargs"]["weights_only"] is UNKNOWN
+    assert call.data["kwargs"]["weights_only"] is False
+
+
+def test_disagreeing_assignment_in_a_branch_becomes_unknown() -> None:
+    src = (
+        "import torch\ndef f(p, c):\n    w = True\n    if c:\n        w = False\n"
+        "    torch.load(p, weights_only=w)\n"
+        "    for w in (True, False):\n        torch.load(p, weights_only=w)\n"
+    )
+    loads = [f for f in facts(src) if f.data["callee"] == "torch.load"]
+    assert [c.data["kwargs"]["weights_only"] for c in loads] == [UNKNOWN, UNKNOWN]
 
 
 def test_attribute_assignments_and_environ() -> None:
@@ -94,3 +104,159 @@ def test_deep_nesting_is_a_notice_not_a_crash() -> None:
     src = "x = " + "(" * 120 + "1" + ")" * 120 + "\n" + "y = " + "-" * 2000 + "1\n"
     fa = extract(src, "d.py", src.split("\n"))
     assert fa.notices and fa.notices[0].code == "parse-error"
+
+
+def one(src: str, callee: str) -> Fact:
+    (call,) = [f for f in facts(src) if f.data["callee"] == callee]
+    return call
+
+
+def test_functions_see_the_final_module_constants() -> None:
+    src = "import torch\ndef f(p):\n    return torch.load(p, weights_only=FLAG)\nFLAG = False\n"
+    assert one(src, "torch.load").data["kwargs"]["weights_only"] is False
+
+
+def test_annotated_tuple_and_class_constants() -> None:
+    src = (
+        "import torch\nA: bool = False\nB, C = True, 'x'\n"
+        "class Cfg:\n    TRUST = True\n"
+        "torch.load(1, weights_only=A, b=B, c=C, t=Cfg.TRUST)\n"
+    )
+    kw = one(src, "torch.load").data["kwargs"]
+    assert (kw["weights_only"], kw["b"], kw["c"], kw["t"]) == (False, True, "x", True)
+
+
+def test_with_targets_and_instance_attributes_keep_the_constructor() -> None:
+    src = (
+        "import requests, boto3\n"
+        "with requests.Session() as s:\n    s.get('u')\n"
+        "class Client:\n"
+        "    def fetch(self):\n        return self.http.get('u', verify=self.verify)\n"
+        "    def __init__(self):\n        self.http = requests.Session()\n"
+        "        self.verify = False\n"
+        "        self.s3 = boto3.client('s3', endpoint_url='http://minio:9000')\n"
+        "    def up(self):\n        self.s3.put_object(Bucket='b')\n"
+    )
+    got = callees(src)
+    assert got.count("requests.Session().get") == 2
+    fetch = [f for f in facts(src) if f.data["callee"] == "requests.Session().get"][1]
+    assert fetch.data["kwargs"]["verify"] is False
+    put = one(src, "boto3.client().put_object")
+    assert put.data["receiver"]["kwargs"]["endpoint_url"] == "http://minio:9000"
+
+
+def test_chained_calls_and_receivers() -> None:
+    src = "import boto3\nboto3.session.Session().client('s3', verify=False).upload_file('a')\n"
+    call = one(src, "boto3.session.Session().client().upload_file")
+    assert call.data["receiver"]["callee"] == "boto3.session.Session().client"
+    assert call.data["receiver"]["kwargs"]["verify"] is False
+
+
+def test_dynamic_imports_getattr_and_function_aliases() -> None:
+    src = (
+        "import importlib, torch\np = importlib.import_module('pickle')\np.loads(b)\n"
+        "__import__('dill').loads(b)\ngetattr(p, 'load')(f)\nL = torch.load\nL(f)\n"
+    )
+    got = callees(src)
+    for name in ("pickle.loads", "dill.loads", "pickle.load", "torch.load"):
+        assert name in got
+
+
+def test_locals_shadow_imports() -> None:
+    src = (
+        "import torch\nfrom pickle import loads\n"
+        "def f(torch):\n    torch.load(x)\n"
+        "def loads(b):\n    return b\nloads(1)\n"
+    )
+    got = callees(src)
+    assert "torch.load" not in got and "pickle.loads" not in got and "loads" in got
+
+
+def test_relative_imports_are_not_top_level_modules() -> None:
+    src = "from .pickle import loads\nfrom . import yaml\nloads(b)\nyaml.load(s)\n"
+    assert callees(src) == [".pickle.loads", ".yaml.load"]
+
+
+def test_references_and_environment_defaults() -> None:
+    src = (
+        "import os, yaml, uvicorn\nfrom yaml import Loader as L\n"
+        "HOST = os.getenv('HOST', '0.0.0.0')\n"
+        "yaml.load(s, L)\nyaml.load(s, Loader=yaml.FullLoader)\n"
+        "uvicorn.run(app, host=HOST, port=os.environ.get('PORT', 8000))\n"
+    )
+    first, second = [f for f in facts(src) if f.data["callee"] == "yaml.load"]
+    assert first.data["arg_refs"][1] == "yaml.Loader"
+    assert second.data["kwarg_refs"]["Loader"] == "yaml.FullLoader"
+    run = one(src, "uvicorn.run")
+    assert run.data["kwargs"]["host"] is UNKNOWN
+    assert run.data["env_defaults"]["host"] == "0.0.0.0"
+    assert run.data["env_defaults"]["port"] == 8000
+
+
+def test_dict_call_and_constant_unpacking() -> None:
+    src = (
+        "import torch\nEXTRA = dict(mmap=True)\n"
+        "torch.load(p, **dict(weights_only=False), **EXTRA)\n"
+    )
+    kw = one(src, "torch.load").data["kwargs"]
+    assert kw["weights_only"] is False and kw["mmap"] is True
+
+
+def test_comprehension_targets_shadow_constants() -> None:
+    src = "import torch\nw = True\n[torch.load(p, weights_only=w) for w in flags]\n"
+    assert one(src, "torch.load").data["kwargs"]["weights_only"] is UNKNOWN
+
+
+def test_environment_setters() -> None:
+    src = (
+        "import os\nos.environ.setdefault('A', '1')\nos.putenv('B', '2')\n"
+        "os.environ.update({'C': '3'}, D='4')\n"
+    )
+    assert [(e.data["name"], e.data["value"]) for e in facts(src, "env")] == [
+        ("A", "1"),
+        ("B", "2"),
+        ("C", "3"),
+        ("D", "4"),
+    ]
+
+
+def test_assignment_value_references() -> None:
+    src = "import ssl\nctx = ssl.create_default_context()\nctx.verify_mode = ssl.CERT_NONE\n"
+    (a,) = facts(src, "python-assign")
+    assert a.data["target"] == "ssl.create_default_context().verify_mode"
+    assert a.data["value_ref"] == "ssl.CERT_NONE"
+
+
+def test_large_file_is_one_linear_pass() -> None:
+    import time
+
+    body = "".join(
+        f"def f{i}(p):\n    return torch.load(p, weights_only=W{i % 7})\n" for i in range(3000)
+    )
+    src = "import torch\n" + "".join(f"W{i} = False\n" for i in range(7)) + body
+    start = time.perf_counter()
+    found = facts(src)
+    assert len(found) == 3000 and all(f.data["kwargs"]["weights_only"] is False for f in found)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_class_body_names_are_not_visible_in_methods() -> None:
+    src = (
+        "from pickle import loads\nimport torch\n"
+        "class C:\n    torch = None\n    def loads(self, b):\n        return loads(b)\n"
+        "    def restore(self, p):\n        return torch.load(p)\n"
+    )
+    got = callees(src)
+    assert "pickle.loads" in got and "torch.load" in got
+
+
+def test_functools_partial_is_a_call_of_its_target() -> None:
+    src = (
+        "import functools, torch\nfrom functools import partial\n"
+        "unsafe = partial(torch.load, weights_only=False)\n"
+        "also = functools.partial(torch.load, 'x.pt')\n"
+    )
+    loads = [f for f in facts(src) if f.data["callee"] == "torch.load"]
+    assert [f.data["kwargs"].get("weights_only") for f in loads] == [False, None]
+    assert all(f.data["star_kwargs"] is True for f in loads)
+    assert loads[1].data["args"] == ["x.pt"]
