@@ -172,23 +172,47 @@ def _dotenv(source: Source, kind: str) -> FileAnalysis:
 
 
 def _shell(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts.dependencies import from_install_command
-    from mlsec_lint.model import Span
-    from mlsec_lint.parsers.shell import OffsetMap, Word, split_commands, strip_wrappers
+    from mlsec_lint.facts import shellcmds
 
-    fa = FileAnalysis(source.path, kind)
-    omap = OffsetMap.for_text(source.text)
+    return shellcmds.extract_script(source.text, source.path)
 
-    def span_of(w: Word) -> Span:
-        line, col = omap.position(w.start)
-        eline, ecol = omap.position(max(w.start, w.end - 1))
-        return Span(line, col, eline, ecol + 1)
 
-    for cmd in split_commands(source.text):
-        fa.facts.extend(
-            from_install_command(strip_wrappers(cmd.words), span_of, source.path, "shell")
-        )
-    return fa
+def _pyproject(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_pyproject(source.text, source.path, source.abspath)
+
+
+def _pipfile(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_pipfile(source.text, source.path, source.abspath)
+
+
+def _setup_cfg(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_setup_cfg(source.text, source.path, source.abspath)
+
+
+def _conda_env(source: Source, kind: str) -> FileAnalysis:
+    """``environment.yml`` by name; other YAML content falls back to the YAML analysis."""
+    from mlsec_lint.facts import manifests
+
+    found = manifests.from_conda_env(source.text, source.path, source.abspath)
+    return found if found is not None else _yaml(source, "yaml")
+
+
+def _lockfile(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_lockfile(source.text, source.path)
+
+
+def _pip_conf(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_pip_conf(source.text, source.path)
 
 
 _DISPATCH = {
@@ -200,4 +224,10 @@ _DISPATCH = {
     "json": _yaml,
     "dotenv": _dotenv,
     "shell": _shell,
+    "pyproject": _pyproject,
+    "pipfile": _pipfile,
+    "setup-cfg": _setup_cfg,
+    "conda-env": _conda_env,
+    "lockfile": _lockfile,
+    "pip-conf": _pip_conf,
 }

@@ -118,8 +118,18 @@ def check_rule_dir(
             if rid not in known:
                 problems.append(f"{f}: annotation names unknown rule {rid}")
         by_file[f.relative_to(directory).as_posix()] = exp
+    # the rules under test run even when they are not enabled by default
+    scope_ids = sorted(
+        ({rule_id} if rule_id else set()).union(*(e.rules for e in by_file.values())) & known
+    )
     result = scan(
-        ScanOptions(paths=["."], base=str(directory), respect_gitignore=False, rules=rules)
+        ScanOptions(
+            paths=["."],
+            base=str(directory),
+            respect_gitignore=False,
+            rules=rules,
+            select=[*scope_ids, *(r.id for r in rules if r.enabled)] if scope_ids else (),
+        )
     ).result
     actual: dict[str, set[tuple[str, int]]] = defaultdict(set)
     messages: dict[tuple[str, str, int], str] = {}
