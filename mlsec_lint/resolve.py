@@ -52,7 +52,8 @@ def _attach_versions(by_kind: dict[str, list[Fact]]) -> None:
         per_dir[posixpath.dirname(dep.path)].setdefault(name, (version, loc))
         global_pins[name].add(version)
         where.setdefault(f"{name}={version}", loc)
-    if not global_pins:
+    _image_pins(by_kind, per_dir)
+    if not per_dir:
         return
     unique = {n: next(iter(v)) for n, v in global_pins.items() if len(v) == 1}
     cache: dict[str, PDict] = {}
@@ -94,6 +95,23 @@ def _attach_versions(by_kind: dict[str, list[Fact]]) -> None:
                 ctx.put("version_sources", holder["sources"], None)
 
 
+def _image_pins(
+    by_kind: dict[str, list[Fact]], per_dir: dict[str, dict[str, tuple[str, str]]]
+) -> None:
+    """The component version of a tagged ML image (``pytorch/pytorch:2.3.1-…`` ships torch
+    2.3.1) counts as a pin in its directory, after the package pins found there. Only the
+    image a Dockerfile ships (its final stage) and images of containers are used."""
+    for img in by_kind.get("image", []):
+        data = img.data
+        component, version = data.get("component"), data.get("version")
+        if not component or not isinstance(version, str) or data.get("dynamic"):
+            continue
+        if data.get("origin") == "dockerfile" and not data.get("final_stage"):
+            continue
+        loc = f"{img.path}:{img.anchor.line}"
+        per_dir[posixpath.dirname(img.path)].setdefault(str(component), (version, loc))
+
+
 # ------------------------------------------------------------------ supply chain
 
 _PROJECT_FILES = ("pyproject.toml", "setup.cfg", "Pipfile")
@@ -129,7 +147,8 @@ def _supply_chain(by_kind: dict[str, list[Fact]]) -> None:
         return
     deps_of: dict[str, list[Fact]] = defaultdict(list)
     for dep in by_kind.get("dependency", []):
-        deps_of[str(dep.data.get("manifest") or "")].append(dep)
+        owner = str(dep.data.get("manifest") or "")
+        deps_of[owner if owner == dep.path else f"{dep.path}#{owner}"].append(dep)
     deploy_dirs = {
         posixpath.dirname(f.path)
         for f in [*by_kind.get("dockerfile", []), *by_kind.get("container", [])]
@@ -180,7 +199,7 @@ def _supply_chain(by_kind: dict[str, list[Fact]]) -> None:
                 if target is not None:
                     _installed(target, where, hashes, constraints, manifests, deps_of, set())
         if constraints and data.get("manifest"):
-            _constrain(deps_of.get(str(data["manifest"]), []), constraints)
+            _constrain(deps_of.get(f"{cmd.path}#{data['manifest']}", []), constraints)
         for ref in data.get("projects") or []:
             for cand in _candidates(ref, base):
                 for name in _PROJECT_FILES:

@@ -86,7 +86,7 @@ def _spec_info(text: str) -> dict[str, Any]:
     except InvalidRequirement:
         info.update(
             kind="invalid",
-            name=re.split(r"[\s<>=!~\[;@]", t, maxsplit=1)[0],
+            name=re.split(r"[\s<>=!~\[;@$]", t, maxsplit=1)[0],
             pinned=True,
             reason="",
         )

@@ -137,7 +137,9 @@ class Session:
         for copy in reversed(self.copies):
             dest = posixpath.normpath(copy.dest)
             if copy.dest_dir:
-                if absolute.startswith(dest.rstrip("/") + "/"):
+                if absolute == dest:
+                    out.extend(posixpath.normpath(src) for src in copy.sources)
+                elif absolute.startswith(dest.rstrip("/") + "/"):
                     rest = absolute[len(dest.rstrip("/")) + 1 :]
                     for src in copy.sources:
                         if posixpath.basename(src.rstrip("/")) == rest:
@@ -902,7 +904,7 @@ _ARIA_VALUE = {"-o", "--out", "-d", "--dir", "-x", "-s", "-k", "-j", "--header",
 @dataclass(slots=True)
 class _Download:
     urls: list[Word] = field(default_factory=list)
-    output: Word | None = None
+    output: tuple[str, Word] | None = None
     output_dir: str | None = None
     remote_name: bool = False
     insecure: Word | None = None
@@ -958,7 +960,7 @@ def _download_option(
         if name in ("-k", "--insecure"):
             d.insecure = w
         elif name in ("-o", "--output"):
-            d.output = vword
+            d.output = (value, vword)
         elif name in ("-O", "--remote-name", "--remote-name-all"):
             d.remote_name = True
         elif name == "--output-dir":
@@ -973,11 +975,11 @@ def _download_option(
         ):
             d.insecure = w
         elif name in ("-O", "--output-document"):
-            d.output = vword
+            d.output = (value, vword)
         elif name in ("-P", "--directory-prefix"):
             d.output_dir = value
     elif name in ("-o", "--out"):  # aria2c
-        d.output = vword
+        d.output = (value, vword)
     elif name in ("-d", "--dir"):
         d.output_dir = value
     elif name == "--check-certificate" and value.lower() == "false":
@@ -1001,7 +1003,7 @@ def _fetch(
     _put(data, "action", "download", first)
     _put(data, "insecure", d.insecure is not None, span_of(d.insecure) if d.insecure else first)
     if d.output is not None:
-        _put(data, "output", d.output.text, span_of(d.output))
+        _put(data, "output", d.output[0], span_of(d.output[1]))
     urls = PList(first)
     for w in d.urls:
         urls.push(expand(w.text, shell.variables), span_of(w))
@@ -1012,10 +1014,10 @@ def _fetch(
         _put(data, "scheme", _scheme(url0), span_of(d.urls[0]))
     for w in d.urls:
         url = expand(w.text, shell.variables)
-        output = d.output.text if d.output is not None else None
+        output = d.output[0] if d.output is not None else None
         if output in ("-", "/dev/stdout"):
             output = None
-        if output is None and (d.remote_name or program in ("wget", "aria2c")):
+        elif output is None and (d.remote_name or program in ("wget", "aria2c")):
             output = _url_file(url)
         if output is not None and d.output_dir and not output.startswith("/"):
             output = posixpath.join(d.output_dir, output)
@@ -1282,7 +1284,7 @@ def _hf(
     _put(data, "tool", "huggingface-cli", first)
     _put(data, "action", "download", first)
     repo: Word | None = None
-    revision: Word | None = None
+    revision: tuple[str, Word] | None = None
     repo_type = "model"
     i = 2
     while i < len(words):
@@ -1301,7 +1303,7 @@ def _hf(
                 vword = words[i]
                 value = vword.text
             if name == "--revision":
-                revision = vword
+                revision = (value, vword)
             elif name == "--repo-type":
                 repo_type = value
             i += 1
@@ -1314,7 +1316,7 @@ def _hf(
     repo_id = expand(repo.text, shell.variables)
     rev = None
     if revision is not None:
-        rev = (expand(revision.text, shell.variables), span_of(revision))
+        rev = (expand(revision[0], shell.variables), span_of(revision[1]))
         _put(data, "revision", rev[0], rev[1])
     _put(data, "repo_id", repo_id, span_of(repo))
     if "$" in repo_id:
