@@ -528,6 +528,7 @@ def index_fact(
         data.put(k, v, span, span)
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     data.put("scheme", scheme, span, span)
+    data.put("nightly", "nightly" in value.lower(), span, span)
     for k, v in (extra or {}).items():
         data.put(k, v, span, span)
     return Fact("package-index", path, data, span, f"index/{option}/{value}")

@@ -354,6 +354,8 @@ def _pip(
         return
     cmd = parse_pip_install(words, shell.variables)
     if cmd is None:
+        if re.fullmatch(r"python[0-9.]*", _base(argv[0])):
+            _python_c(session, words, span_of, data)
         return
     first = span_of(words[0])
     _put(data, "tool", cmd.installer, first)
@@ -536,6 +538,81 @@ def _poetry_source(session: Session, words: Sequence[Word], span_of: SpanOf, dat
             setting=f"source {args[0].text} {url_word.text} ({priority})",
         )
     )
+
+
+# ------------------------------------------------------------------ python -c
+
+_HUB_CALLS = {
+    "from_pretrained": ("pretrained_model_name_or_path", "model_name_or_path"),
+    "snapshot_download": ("repo_id",),
+    "hf_hub_download": ("repo_id",),
+    "load_dataset": ("path",),
+    "SentenceTransformer": ("model_name_or_path",),
+    "pipeline": ("model",),
+}
+
+
+def _python_c(session: Session, words: Sequence[Word], span_of: SpanOf, data: PDict) -> None:
+    """``python -c "…from_pretrained('org/name')…"``: hub references baked into an image.
+
+    The code is parsed with ``ast`` (never run). Only literal repository ids count; the
+    Python rules do not see these strings, so they become ``model-source`` facts with
+    ``via: python-c``.
+    """
+    import ast
+
+    argv = [w.text for w in words]
+    if "-c" not in argv[1:-1]:
+        return
+    code_word = words[argv.index("-c", 1) + 1]
+    try:
+        tree = ast.parse(code_word.text)
+    except (SyntaxError, ValueError, RecursionError):
+        return
+    exact = code_word.quoted and code_word.end - code_word.start == len(code_word.text) + 2
+    starts = [0]
+    for k, c in enumerate(code_word.text):
+        if c == "\n":
+            starts.append(k + 1)
+
+    def span_at(node: ast.expr) -> Span:
+        if not exact or node.lineno - 1 >= len(starts):
+            return span_of(code_word)
+        offset = starts[node.lineno - 1] + node.col_offset
+        end = offset + max(1, (node.end_col_offset or node.col_offset + 1) - node.col_offset)
+        start = code_word.start + 1 + offset
+        return span_of(dataclasses.replace(code_word, start=start, end=code_word.start + 1 + end))
+
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name not in _HUB_CALLS:
+            continue
+        kwargs = {k.arg: k.value for k in node.keywords if k.arg}
+        target = node.args[0] if node.args and name != "pipeline" else None
+        for key in _HUB_CALLS[name]:
+            target = target or kwargs.get(key)
+        if not isinstance(target, ast.Constant) or not isinstance(target.value, str):
+            continue
+        repo = target.value
+        rev_node = kwargs.get("revision")
+        revision = None
+        if isinstance(rev_node, ast.Constant) and isinstance(rev_node.value, str):
+            revision = (rev_node.value, span_at(rev_node))
+        src = model_source_data(
+            repo,
+            span_at(target),
+            via="python-c",
+            hub_id=repo,
+            revision=revision,
+            repo_type="dataset" if name == "load_dataset" else "model",
+        )
+        if rev_node is not None and revision is None:
+            _put(src, "revision_pinned", True, span_at(rev_node))  # not a literal: unknown
+        _put(data, "tool", "python", span_of(words[0]))
+        session.facts.append(_model_fact(session, src))
 
 
 # ------------------------------------------------------------------ conda
