@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mlsec_lint.facts.dockerfile import extract
 from mlsec_lint.tree import to_plain
 
@@ -89,3 +92,45 @@ def test_unknown_directive_ends_the_directive_block() -> None:
     text = "# foo=bar\n# escape=`\nFROM python:3.12\nRUN echo a \\\n  b\n"
     cmds = of(text, "command")
     assert cmds[0]["argv"] == ["echo", "a", "b"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "FROM",
+                "RUN",
+                "ARG",
+                "ENV",
+                "COPY",
+                "ADD",
+                "WORKDIR",
+                "AS",
+                "x",
+                "${A}",
+                "A=1",
+                "--from=x",
+                "--checksum=sha256:a",
+                "<<EOF",
+                "EOF",
+                "\\",
+                "\n",
+                "[",
+                '"',
+                "]",
+                "pip install torch",
+                "https://h.example/m.bin",
+                "/app",
+                ".",
+                "# escape=`",
+                "`",
+                "sh -c",
+                "'",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_never_raises_on_arbitrary_dockerfiles(parts: list[str]) -> None:
+    extract(" ".join(parts), "Dockerfile")

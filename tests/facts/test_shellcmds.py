@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlsec_lint.facts.dependencies import conda_spec_info, poetry_spec_info
 from mlsec_lint.facts.shellcmds import extract_script
@@ -211,3 +213,58 @@ def test_lock_installs_are_recognised() -> None:
     }
     assert all(c["uses_lock"] for c in cmds.values())
     assert cmds["uv sync"]["lock_enforced"] is True
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "pip",
+                "install",
+                "-r",
+                "conda",
+                "-c",
+                "curl",
+                "-o",
+                "wget",
+                "-O",
+                "git",
+                "clone",
+                "checkout",
+                "huggingface-cli",
+                "download",
+                "--revision",
+                "sh",
+                "-c",
+                "'",
+                '"',
+                "$X",
+                "${Y:-1}",
+                "&&",
+                "|",
+                ";",
+                "\\\n",
+                "<<EOF",
+                "torch==2.6.0",
+                "https://h.example/m.pt",
+                "sha256sum",
+                "export",
+                "A=b",
+                "cd",
+                "/x",
+                "=",
+                "[",
+                "(",
+                ")",
+                "python",
+                "-m",
+                "from_pretrained('a/b')",
+                "#",
+            ]
+        ),
+        max_size=30,
+    )
+)
+def test_never_raises_on_arbitrary_scripts(parts: list[str]) -> None:
+    extract_script(" ".join(parts), "fuzz.sh")
