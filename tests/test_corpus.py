@@ -35,6 +35,21 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
         ("pytorch__serve/requirements/torch_linux.txt", 4, "MLS-DEP-004"),
         ("pytorch__serve/requirements/torch_linux.txt", 2, "MLS-DEP-003"),
         ("ollama__ollama/examples/kubernetes/cpu.yaml", 23, "MLS-IMG-001"),
+        (
+            "kserve__kserve/docs/samples/explanation/aif/germancredit/server/requirements.txt",
+            1,
+            "MLS-DEP-001",
+        ),
+        (
+            "pytorch__serve/examples/usecases/llm_diffusion_serving_app/docker/requirements.txt",
+            1,
+            "MLS-DEP-003",
+        ),
+        (
+            "pytorch__serve/examples/usecases/llm_diffusion_serving_app/docker/requirements.txt",
+            8,
+            "MLS-DEP-001",
+        ),
     ],
 )
 def test_known_true_positives(result, path: str, line: int, rule: str) -> None:
@@ -44,3 +59,10 @@ def test_known_true_positives(result, path: str, line: int, rule: str) -> None:
 def test_positions_are_real(result) -> None:
     for f in result.findings:
         assert f.line >= 1 and f.column >= 1 and f.source_line.strip(), f
+
+
+def test_fully_pinned_requirements_are_clean_and_only_lack_hashes(result) -> None:
+    path = "huggingface__text-generation-inference/server/requirements_cuda.txt"
+    assert [f for f in result.findings if f.path == path] == []
+    hashes = scan(ScanOptions(paths=[path], base=str(CORPUS), select=["MLS-DEP-002"])).result
+    assert [(f.path, f.line) for f in hashes.findings] == [(path, 3)]
