@@ -163,6 +163,7 @@ def extract(text: str, path: str) -> FileAnalysis:
             elif inst.keyword == "WORKDIR":
                 _workdir(inst, session)
             elif inst.keyword in ("COPY", "ADD"):
+                fa.facts.extend(_copy_from_image(df, inst, session))
                 _copy(inst, session)
             elif inst.keyword == "RUN":
                 _run(inst, session)
@@ -223,6 +224,32 @@ def _variables(
         )
         facts.extend(shellcmds.index_env_facts(name, value_x, vspan, session.path, "dockerfile"))
     return facts
+
+
+def _copy_from_image(
+    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellcmds.Session
+) -> list[Fact]:
+    """``COPY --from=<image>`` pulls an image that is not a build stage (``uv:latest``)."""
+    ref = inst.flags.get("from")
+    if not ref:
+        return []
+    ref = dparser.substitute(ref, {**df.global_args, **session.variables}, keep_undefined=True)
+    earlier = {s.name.lower() for s in df.stages if s.name and s.index <= inst.stage}
+    if ref.lower() in earlier or ref.isdigit() or ref.lower() == "scratch":
+        return []
+    span = inst.flag_spans["from"]
+    return [
+        image_fact(
+            ref,
+            span,
+            session.path,
+            origin="dockerfile",
+            key=f"{session.owner}/copy-from/{ref}",
+            final_stage=False,
+            stage=str(session.extra.get("stage", "")),
+            copy_from=True,
+        )
+    ]
 
 
 def _workdir(inst: dparser.Instruction, session: shellcmds.Session) -> None:

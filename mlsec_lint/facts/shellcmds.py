@@ -1568,3 +1568,19 @@ def extract_script(text: str, path: str) -> FileAnalysis:
     run_text(session, text, span_of)
     fa.facts.extend(session.facts)
     return fa
+
+
+def from_argv(
+    items: Sequence[tuple[str, Span]], path: str, origin: str, owner: str = "argv"
+) -> list[Fact]:
+    """Facts of one argv given as (word, span) pairs: a container ``command``/``args``, a
+    compose ``command``, an exec-form ``CMD``. ``sh -c "…"`` scripts are analysed too;
+    their words point at the script's item."""
+    words = [Word(text, i, i + 1) for i, (text, _span) in enumerate(items)]
+
+    def span_of(w: Word) -> Span:
+        return items[min(max(w.start, 0), len(items) - 1)][1]
+
+    session = Session(path, origin, owner)
+    run_script(session, [Command(words=words)], span_of)
+    return session.facts

@@ -268,3 +268,17 @@ def test_lock_installs_are_recognised() -> None:
 )
 def test_never_raises_on_arbitrary_scripts(parts: list[str]) -> None:
     extract_script(" ".join(parts), "fuzz.sh")
+
+
+def test_argv_from_other_extractors() -> None:
+    from mlsec_lint.facts.shellcmds import from_argv
+    from mlsec_lint.model import Span
+
+    items = [
+        ("sh", Span(5, 3, 5, 5)),
+        ("-c", Span(5, 7, 5, 9)),
+        ("wget -q http://m.example/model.bin -O /models/model.bin", Span(6, 3, 6, 60)),
+    ]
+    found = from_argv(items, "pod.yaml", "kubernetes", "Pod/x/fetch")
+    (src,) = [f for f in found if f.kind == "model-source"]
+    assert src.data["scheme"] == "http" and src.anchor.line == 6
