@@ -480,7 +480,7 @@ def vulnerability(name: str, version: str, span: Span, image: bool = False) -> P
     from packaging.version import InvalidVersion, Version
 
     floor = knowledge.image_floor(name) if image else knowledge.vulnerable_floor(name)
-    if floor is None:
+    if floor is None or "fixed" not in floor:
         return None
     try:
         v = Version(version)
