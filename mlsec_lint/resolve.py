@@ -196,8 +196,11 @@ def _supply_chain(by_kind: dict[str, list[Fact]]) -> None:
         for key in ("requirement_files", "environment_files"):
             for ref in data.get(key) or []:
                 target = _find_manifest(ref, base, manifests)
-                if target is not None:
-                    _installed(target, where, hashes, constraints, manifests, deps_of, set())
+                if target is None:
+                    continue
+                _installed(target, where, hashes, constraints, manifests, deps_of, set())
+                if target.data.get("library"):  # uv pip install -r pyproject.toml
+                    _mark_deployable(target, deps_of.get(target.path, []), f"installed by {where}")
         if constraints and data.get("manifest"):
             _constrain(deps_of.get(f"{cmd.path}#{data['manifest']}", []), constraints)
         for ref in data.get("projects") or []:

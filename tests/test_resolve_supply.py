@@ -87,3 +87,14 @@ def test_image_versions_feed_context_versions(project) -> None:
     calls = facts(project.root, "python-call")["serve.py"]
     call = next(c for c in calls if c["callee"] == "torch.load")
     assert call["context"]["versions"]["torch"] == "2.6.0"
+
+
+def test_a_project_installed_as_a_requirements_file_is_deployable(project) -> None:
+    project(
+        "pyproject.toml",
+        '[build-system]\nrequires = ["hatchling"]\n[project]\nname = "s"\n'
+        'dependencies = ["vllm>=0.6"]\n',
+    )
+    project("run.sh", "#!/bin/sh\nuv pip install --system -r pyproject.toml\n")
+    (m,) = facts(project.root, "dependency-manifest")["pyproject.toml"]
+    assert m["library"] is False and m["installed_by"] == ["run.sh:2"]

@@ -1454,6 +1454,9 @@ def _git(
     if i >= len(argv):
         return
     sub = argv[i]
+    if sub == "lfs" and i + 1 < len(argv) and argv[i + 1] == "clone":
+        i += 1
+        sub = "clone"
     _put(data, "tool", "git", first)
     _put(data, "action", sub, first)
     if sub == "clone":

@@ -166,6 +166,7 @@ def test_hub_downloads_and_git_clones() -> None:
         "git clone https://huggingface.co/org/d && git -C d checkout "
         "0123456789abcdef0123456789abcdef01234567\n"
         "git clone https://github.com/org/code\n"
+        "git lfs clone https://hf.co/org/e\n"
     )
     sources = [to_plain(f.data) for f in found if f.kind == "model-source"]
     assert [(s["hub_id"], s.get("revision"), s["revision_pinned"]) for s in sources] == [
@@ -173,6 +174,7 @@ def test_hub_downloads_and_git_clones() -> None:
         ("org/b", "0123456789abcdef0123456789abcdef01234567", True),
         ("org/c", "v1", False),
         ("org/d", "0123456789abcdef0123456789abcdef01234567", True),
+        ("org/e", None, False),
     ]
     assert sources[2]["repo_type"] == "dataset" and sources[0]["via"] == "huggingface-cli"
 
