@@ -63,7 +63,7 @@ def _in_chart_templates(path: str) -> bool:
 
 
 def _yaml(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts import compose, kubernetes
+    from mlsec_lint.facts import compose, kubernetes, manifests
     from mlsec_lint.parsers.yamldoc import YamlError, load_stream, looks_templated
 
     path = source.path
@@ -135,6 +135,9 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
     if len(docs) == 1 and compose.is_compose(docs[0], os.path.basename(path)):
         fa.kind = "compose"
         fa.facts = compose.extract(docs[0], path)
+    elif len(docs) == 1 and manifests.looks_like_conda_env(docs[0]):  # by content
+        fa.kind = "conda-env"
+        fa.facts = manifests.conda_env_facts(docs[0], path, source.abspath).facts
     return fa
 
 

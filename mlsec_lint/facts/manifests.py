@@ -584,14 +584,14 @@ def _setup_group(section: str, key: str) -> tuple[str, bool] | None:
 
 
 def looks_like_conda_env(doc: Any) -> bool:
-    """A mapping with a ``dependencies`` list (and no Kubernetes/compose markers)."""
-    return (
-        isinstance(doc, dict)
-        and isinstance(doc.get("dependencies"), list)
-        and "apiVersion" not in doc
-        and "services" not in doc
-        and all(isinstance(x, (str, dict)) for x in doc["dependencies"])
-    )
+    """A conda environment: a mapping whose ``dependencies`` is a list of match-spec
+    strings (and ``pip:`` sections), with no Kubernetes or compose markers."""
+    if not isinstance(doc, dict) or "apiVersion" in doc or "services" in doc:
+        return False
+    deps = doc.get("dependencies")
+    if not isinstance(deps, list) or not any(isinstance(x, str) for x in deps):
+        return False
+    return all(isinstance(x, str) or (isinstance(x, dict) and set(x) == {"pip"}) for x in deps)
 
 
 def from_conda_env(text: str, path: str, abspath: str = "") -> FileAnalysis | None:
@@ -605,7 +605,11 @@ def from_conda_env(text: str, path: str, abspath: str = "") -> FileAnalysis | No
     docs = [d.value for d in stream.docs]
     if len(docs) != 1 or not looks_like_conda_env(docs[0]):
         return None
-    doc: PDict = docs[0]
+    return conda_env_facts(docs[0], path, abspath)
+
+
+def conda_env_facts(doc: PDict, path: str, abspath: str = "") -> FileAnalysis:
+    """Facts of a parsed conda environment document (see :func:`looks_like_conda_env`)."""
     fa = FileAnalysis(path, "conda-env")
     channels = doc.get("channels")
     if isinstance(channels, PList):

@@ -152,3 +152,15 @@ def test_pip_conf() -> None:
         ("--extra-index-url", "https://a.example/simple", 3),
         ("--trusted-host", "h.example", 4),
     ]
+
+
+def test_conda_environments_with_other_names_are_found_by_content(project) -> None:
+    from mlsec_lint.api import ScanOptions, scan
+
+    project("envs/gpu.yml", "channels: [conda-forge]\ndependencies:\n  - pytorch=2.5\n")
+    project("Chart.yaml", "apiVersion: v2\nname: c\ndependencies:\n  - name: redis\n")
+    project("requirements.yaml", "dependencies:\n  - name: redis\n    version: 1.0.0\n")
+    result = scan(ScanOptions(paths=["."], base=str(project.root), select=["MLS-DEP-001"]))
+    assert [(f.path, f.line) for f in result.result.findings] == [("envs/gpu.yml", 3)]
+    kinds = {fa.path: fa.kind for fa in result.analyses}
+    assert kinds["envs/gpu.yml"] == "conda-env" and kinds["requirements.yaml"] == "yaml"
