@@ -77,7 +77,7 @@ def _in_chart_templates(path: str) -> bool:
 
 
 def _yaml(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts import compose, kubernetes
+    from mlsec_lint.facts import compose, kubernetes, manifests
     from mlsec_lint.parsers.yamldoc import YamlError, load_stream, looks_templated
 
     path = source.path
@@ -150,6 +150,10 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
         fa.kind = "compose"
         fa.facts = compose.extract(docs[0], path)
         return fa
+    if len(docs) == 1 and manifests.looks_like_conda_env(docs[0]):  # by content
+        fa.kind = "conda-env"
+        fa.facts = manifests.conda_env_facts(docs[0], path, source.abspath).facts
+        return fa
     from mlsec_lint.facts import serving
 
     config = serving.from_documents(docs, path)
@@ -192,26 +196,49 @@ def _dotenv(source: Source, kind: str) -> FileAnalysis:
 
 
 def _shell(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts.dependencies import from_install_command
-    from mlsec_lint.model import Span
-    from mlsec_lint.parsers.shell import OffsetMap, Word, split_commands, strip_wrappers
+    from mlsec_lint.facts import launch, shellcmds
 
-    fa = FileAnalysis(source.path, kind)
-    omap = OffsetMap.for_text(source.text)
-
-    def span_of(w: Word) -> Span:
-        line, col = omap.position(w.start)
-        eline, ecol = omap.position(max(w.start, w.end - 1))
-        return Span(line, col, eline, ecol + 1)
-
-    for cmd in split_commands(source.text):
-        fa.facts.extend(
-            from_install_command(strip_wrappers(cmd.words), span_of, source.path, "shell")
-        )
-    from mlsec_lint.facts import launch
-
+    fa = shellcmds.extract_script(source.text, source.path)
     fa.facts.extend(launch.from_shell(source.text, source.path))
     return fa
+
+
+def _pyproject(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_pyproject(source.text, source.path, source.abspath)
+
+
+def _pipfile(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_pipfile(source.text, source.path, source.abspath)
+
+
+def _setup_cfg(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_setup_cfg(source.text, source.path, source.abspath)
+
+
+def _conda_env(source: Source, kind: str) -> FileAnalysis:
+    """``environment.yml`` by name; other YAML content falls back to the YAML analysis."""
+    from mlsec_lint.facts import manifests
+
+    found = manifests.from_conda_env(source.text, source.path, source.abspath)
+    return found if found is not None else _yaml(source, "yaml")
+
+
+def _lockfile(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_lockfile(source.text, source.path)
+
+
+def _pip_conf(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import manifests
+
+    return manifests.from_pip_conf(source.text, source.path)
 
 
 def _toml(source: Source, kind: str) -> FileAnalysis:
@@ -237,4 +264,10 @@ _DISPATCH = {
     "shell": _shell,
     "toml": _toml,
     "ini": _ini,
+    "pyproject": _pyproject,
+    "pipfile": _pipfile,
+    "setup-cfg": _setup_cfg,
+    "conda-env": _conda_env,
+    "lockfile": _lockfile,
+    "pip-conf": _pip_conf,
 }

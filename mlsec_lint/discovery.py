@@ -53,6 +53,8 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
 """Directory names never descended into (unless named on the command line)."""
 
 _REQUIREMENTS = re.compile(r"(^|[-_.])(requirements|constraints)([-_.][^/]*)?\.(txt|in|pip)$", re.I)
+_CONDA_ENV = re.compile(r"^(environment|conda|conda[-_]env)([-_.][^/]*)?\.ya?ml$")
+_LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pipfile.lock", "pylock.toml")
 _SHEBANG_SHELLS = re.compile(rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b")
 _DOCKERFILE_NOT = (
     ".dockerignore",
@@ -82,6 +84,9 @@ FILE_KINDS = (
     "dotenv",
     "toml",
     "ini",
+    "conda-env",
+    "lockfile",
+    "pip-conf",
 )
 
 
@@ -113,6 +118,19 @@ def name_kind(path: str) -> str | None:
         return "pipfile"
     if low == "setup.cfg":
         return "setup-cfg"
+    if (
+        low in _LOCK_FILES
+        or (low.startswith("pylock.") and ext == ".toml")
+        or (
+            (low.startswith("conda-lock") or low.endswith(".conda-lock.yml"))
+            and ext in (".yml", ".yaml")
+        )
+    ):
+        return "lockfile"
+    if _CONDA_ENV.match(low):
+        return "conda-env"
+    if low in ("pip.conf", "pip.ini"):
+        return "pip-conf"
     if ext in (".yaml", ".yml"):
         return "yaml"
     if ext == ".json":

@@ -37,9 +37,27 @@ _EXTRA_FRAMEWORKS: set[str] = set()
 
 
 def extend_frameworks(names: list[str]) -> None:
-    """Add user-configured packages to tier 1 (``frameworks`` in the configuration)."""
-    _EXTRA_FRAMEWORKS.update(normalize_package(n) for n in names)
+    """Add user-configured packages to tier 1 (``frameworks`` in the configuration).
+
+    Names are PEP 503-normalised; conda names (``pytorch``) map to their PyPI names.
+    Call before scanning: facts record the tier when they are extracted, and the
+    ``ml-framework`` / ``ml-package`` classifiers read the same table when rules run.
+    """
+    _EXTRA_FRAMEWORKS.update(conda_to_pypi(n) for n in names)
     framework_tier.cache_clear()
+
+
+def reset_frameworks() -> None:
+    """Forget packages added with :func:`extend_frameworks` (tests, repeated API scans)."""
+    _EXTRA_FRAMEWORKS.clear()
+    framework_tier.cache_clear()
+
+
+def conda_to_pypi(name: str) -> str:
+    """The PyPI name of a conda package (``pytorch`` -> ``torch``), normalised."""
+    pkg = normalize_package(name)
+    aliases = table("frameworks").get("conda_names") or {}
+    return str(aliases.get(pkg, pkg))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,11 +79,43 @@ def security_defaults_package(name: str) -> bool:
 
 
 def vulnerable_floor(name: str) -> dict[str, Any] | None:
+    """The known-vulnerable floor of a Python package (``data/vulnerable.yaml``)."""
     pkg = normalize_package(name)
     for entry in table("vulnerable"):
-        if entry["package"] == pkg:
+        if entry.get("package") == pkg:
             return dict(entry)
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _image_floors() -> list[tuple[list[re.Pattern[str]], dict[str, Any]]]:
+    return [
+        ([re.compile(p) for p in entry["image"]], dict(entry))
+        for entry in table("vulnerable")
+        if entry.get("image")
+    ]
+
+
+def image_floor(ref: str) -> dict[str, Any] | None:
+    """The version floor of an image whose tags carry a component version, by reference."""
+    name = parse_image(ref).match_name.lower()
+    for patterns, entry in _image_floors():
+        if any(p.search(name) for p in patterns):
+            return entry
+    return None
+
+
+_IMAGE_VERSION = re.compile(r"^v?(?P<version>[0-9]+(?:\.[0-9]+)+)(?=$|[-_+])")
+
+
+def image_version(ref: str) -> str | None:
+    """The version at the start of an image tag (``24.05-py3`` -> ``24.05``,
+    ``v0.6.3`` -> ``0.6.3``, ``0.8.1-cpu`` -> ``0.8.1``); None for other tags."""
+    tag = parse_image(ref).tag
+    if not tag or "$" in tag:
+        return None
+    m = _IMAGE_VERSION.match(tag)
+    return m.group("version") if m else None
 
 
 # ---------------------------------------------------------------- images

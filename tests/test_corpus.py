@@ -49,6 +49,21 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
             6,
             "MLS-RAY-003",
         ),
+        (
+            "kserve__kserve/docs/samples/explanation/aif/germancredit/server/requirements.txt",
+            1,
+            "MLS-DEP-001",
+        ),
+        (
+            "pytorch__serve/examples/usecases/llm_diffusion_serving_app/docker/requirements.txt",
+            1,
+            "MLS-DEP-003",
+        ),
+        (
+            "pytorch__serve/examples/usecases/llm_diffusion_serving_app/docker/requirements.txt",
+            8,
+            "MLS-DEP-001",
+        ),
     ],
 )
 def test_known_true_positives(result, path: str, line: int, rule: str) -> None:
@@ -70,3 +85,10 @@ def test_servers_and_models_found_in_the_corpus(result) -> None:
 def test_positions_are_real(result) -> None:
     for f in result.findings:
         assert f.line >= 1 and f.column >= 1 and f.source_line.strip(), f
+
+
+def test_fully_pinned_requirements_are_clean_and_only_lack_hashes(result) -> None:
+    path = "huggingface__text-generation-inference/server/requirements_cuda.txt"
+    assert [f for f in result.findings if f.path == path] == []
+    hashes = scan(ScanOptions(paths=[path], base=str(CORPUS), select=["MLS-DEP-002"])).result
+    assert [(f.path, f.line) for f in hashes.findings] == [(path, 3)]

@@ -35,6 +35,18 @@ from mlsec_lint.discovery import discover, name_kind
         ("prod.env", "dotenv"),
         ("config.toml", "toml"),
         ("README.md", None),
+        ("environment.yml", "conda-env"),
+        ("environment-gpu.yaml", "conda-env"),
+        ("conda.yml", "conda-env"),
+        ("uv.lock", "lockfile"),
+        ("poetry.lock", "lockfile"),
+        ("pdm.lock", "lockfile"),
+        ("Pipfile.lock", "lockfile"),
+        ("pylock.toml", "lockfile"),
+        ("pylock.gpu.toml", "lockfile"),
+        ("conda-lock.yml", "lockfile"),
+        ("pip.conf", "pip-conf"),
+        ("pip.ini", "pip-conf"),
     ],
 )
 def test_name_kinds(name: str, kind: str | None) -> None:

@@ -33,6 +33,7 @@ FACT_KINDS: dict[str, str] = {
     "model-source": "where a model comes from: a hub id, a URL, a bucket or registry reference",
     "suppression": "an inline suppression comment or annotation, after it was applied",
     "semgrep-match": "a result of a rule written in Semgrep syntax (run by the optional engine)",
+    "dependency-manifest": "a dependency file or install step: how its packages are pinned",
 }
 
 

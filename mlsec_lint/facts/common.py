@@ -10,6 +10,7 @@ from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 
 _MUTABLE_TAGS = {"latest", "nightly", "main", "master", "dev", "edge", "stable", "devel"}
+_MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-")
 
 
 def image_fact(
@@ -21,7 +22,7 @@ def image_fact(
     tag = img.tag
     tag_l = (tag or "").lower()
     mutable = img.digest is None and (
-        tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith("latest")
+        tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith(_MUTABLE_PREFIXES)
     )
     data = record(
         span,
@@ -42,7 +43,26 @@ def image_fact(
     )
     for k in [k for k, v in data.items() if v is None]:
         del data[k]
+    _image_version(data, ref, span)
     return Fact("image", path, data, span, key or f"image/{ref}")
+
+
+def _image_version(data: PDict, ref: str, span: Span) -> None:
+    """``version`` from the tag; ``component`` and ``vulnerable`` for images whose tag is
+    the version of what they ship (``data/vulnerable.yaml``)."""
+    from mlsec_lint.facts.dependencies import vulnerability
+
+    version = knowledge.image_version(ref)
+    if version is None:
+        return
+    data.put("version", version, span, span)
+    floor = knowledge.image_floor(ref)
+    if floor is None:
+        return
+    data.put("component", str(floor.get("component", "")), span, span)
+    vuln = vulnerability(ref, version, span, image=True)
+    if vuln is not None:
+        data.put("vulnerable", vuln, span, span)
 
 
 def env_facts_from_k8s(env: PList, path: str, owner_key: str, origin: str) -> Iterator[Fact]:

@@ -1,15 +1,21 @@
-"""Dockerfiles -> ``dockerfile``, ``image``, ``env``, ``dependency`` and ``package-index`` facts."""
+"""Dockerfiles -> ``dockerfile``, ``image``, ``env``, ``command``, ``dependency``,
+``package-index``, ``dependency-manifest`` and ``model-source`` facts.
+
+Stages are walked in order; each keeps the state a build has at that point: variables
+(``ENV``, and ``ARG`` with Docker's scoping), ``WORKDIR`` and the files copied from the
+build context. ``RUN`` shells are analysed by :mod:`mlsec_lint.facts.shellcmds`.
+"""
 
 from __future__ import annotations
 
 import functools
+import posixpath
 import re
 from collections.abc import Iterator
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts import Fact, FileAnalysis, launch
+from mlsec_lint.facts import Fact, FileAnalysis, launch, shellcmds
 from mlsec_lint.facts.common import env_fact, image_fact
-from mlsec_lint.facts.dependencies import from_install_command
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import dockerfile as dparser
 from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, tokenize
@@ -31,34 +37,64 @@ def exec_words(inst: dparser.Instruction) -> list[Word]:
     return out
 
 
-def shell_commands(inst: dparser.Instruction) -> Iterator[tuple[Command, OffsetMap, int]]:
-    """Simple commands of a RUN (shell form, exec form or heredoc bodies).
+def run_shells(inst: dparser.Instruction) -> Iterator[tuple[list[Command], OffsetMap, int]]:
+    """The shells a ``RUN`` starts, as (simple commands, offset map, base offset).
 
-    Yields (command, offset map, base offset) so word offsets map to source positions.
+    Shell form: the argument text (heredoc markers blanked out). Exec form: the argv, or
+    the script of ``["sh", "-c", "…"]``. Heredoc bodies are shell scripts when nothing
+    else reads them (``RUN <<EOF``, ``RUN bash <<EOF``) and have no non-shell shebang;
+    ``RUN python3 <<EOF`` or ``RUN cat <<EOF > f`` feed them to another program.
     """
     if inst.exec_form is not None:
         words = exec_words(inst)
         if (
             len(words) >= 3
-            and words[0].text.rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash")
-            and words[1].text in ("-c", "-lc", "-ec", "-euc", "-exc")
+            and words[0].text.rsplit("/", 1)[-1] in shellcmds.SHELLS
+            and re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", words[1].text)
         ):
             script = words[2]
             inner = OffsetMap()
             inner.add(0, *inst.args_map.position(script.start + 1))
-            for cmd in split_commands(script.text):
-                yield cmd, inner, 0
+            yield split_commands(script.text), inner, 0
             return
-        yield Command(words=words), inst.args_map, 0
+        yield [Command(words=words)], inst.args_map, 0
         return
-    if inst.heredocs and inst.rest.lstrip().startswith("<<"):
+    rest = inst.args[inst.rest_offset :]
+    if inst.heredocs:
+        rest = _HEREDOC_MARK.sub(lambda m: " " * len(m.group(0)), rest)
+    commands = split_commands(rest)
+    yield commands, inst.args_map, inst.rest_offset
+    if inst.heredocs and _feeds_shell(commands):
         for doc in inst.heredocs:
-            omap = OffsetMap.for_text(doc.body, doc.line, 1)
-            for cmd in split_commands(doc.body):
-                yield cmd, omap, 0
-        return
-    for cmd in split_commands(inst.args[inst.rest_offset :]):
-        yield cmd, inst.args_map, inst.rest_offset
+            first = doc.body.split("\n", 1)[0]
+            if first.startswith("#!") and not any(sh in first for sh in shellcmds.SHELLS):
+                continue
+            yield split_commands(doc.body), OffsetMap.for_text(doc.body, doc.line, 1), 0
+
+
+_HEREDOC_MARK = re.compile(r"<<-?(['\"]?)[A-Za-z_][A-Za-z0-9_.-]*\1")
+
+
+def _feeds_shell(commands: list[Command]) -> bool:
+    """True when the heredoc bodies of a RUN are run as shell scripts."""
+    if not commands:
+        return True
+    words = shellcmds.strip_run_wrappers(list(commands[0].words))
+    if len(commands) != 1 or not words:
+        return False
+    if words[0].text.rsplit("/", 1)[-1] not in shellcmds.SHELLS:
+        return False
+    return all(w.text.startswith("-") and "c" not in w.text for w in words[1:])
+
+
+def shell_commands(inst: dparser.Instruction) -> Iterator[tuple[Command, OffsetMap, int]]:
+    """Simple commands of a RUN (shell form, exec form or heredoc bodies).
+
+    Yields (command, offset map, base offset) so word offsets map to source positions.
+    """
+    for commands, omap, base in run_shells(inst):
+        for cmd in commands:
+            yield cmd, omap, base
 
 
 def _span(omap: OffsetMap, base: int, word: Word) -> Span:
@@ -101,6 +137,7 @@ def extract(text: str, path: str) -> FileAnalysis:
         return fa
     final = df.stages[-1]
     stage_users: dict[int, tuple[str, Span] | None] = {}
+    sessions: dict[int, shellcmds.Session] = {}
     for stage in df.stages:
         is_final = stage.index == final.index
         if stage.parent_stage is None and stage.base.lower() != "scratch":
@@ -115,39 +152,154 @@ def extract(text: str, path: str) -> FileAnalysis:
                     stage=stage.name or str(stage.index),
                 )
             )
-        variables = dict(df.global_args)
+        session = _stage_session(df, stage, sessions, path, is_final)
+        sessions[stage.index] = session
         user: tuple[str, Span] | None = None
         for inst in stage.instructions:
             if inst.keyword in ("ENV", "ARG"):
-                for name, value, span, vspan in _env_pairs(inst):
-                    if inst.keyword == "ARG" and not value:
-                        continue
-                    variables[name] = value
-                    fa.facts.append(
-                        env_fact(
-                            name,
-                            value,
-                            span,
-                            vspan,
-                            path,
-                            origin="dockerfile-" + inst.keyword.lower(),
-                            owner_key=f"stage/{stage.name or stage.index}",
-                        )
-                    )
+                fa.facts.extend(_variables(df, inst, session))
             elif inst.keyword == "USER":
                 user = (inst.rest.strip(), inst.span)
+            elif inst.keyword == "WORKDIR":
+                _workdir(inst, session)
+            elif inst.keyword in ("COPY", "ADD"):
+                fa.facts.extend(_copy_from_image(df, inst, session))
+                _copy(inst, session)
             elif inst.keyword == "RUN":
-                for cmd, omap, base in shell_commands(inst):
-                    span_of = functools.partial(_span, omap, base)
-                    fa.facts.extend(
-                        from_install_command(
-                            cmd.words, span_of, path, origin="dockerfile", variables=variables
-                        )
-                    )
+                _run(inst, session)
+        fa.facts.extend(session.facts)
+        session.facts = []
         stage_users[stage.index] = user
     fa.facts.extend(launch.from_dockerfile(df, path))  # server launched by ENTRYPOINT/CMD
     fa.facts.append(_dockerfile_fact(df, stage_users, path))
     return fa
+
+
+def _stage_session(
+    df: dparser.Dockerfile,
+    stage: dparser.Stage,
+    sessions: dict[int, shellcmds.Session],
+    path: str,
+    is_final: bool,
+) -> shellcmds.Session:
+    """A stage starts with the ENV, WORKDIR and files of the stage it is built from.
+
+    Build arguments are not inherited: a global ``ARG`` is visible in a stage only when
+    the stage re-declares it (``ARG NAME``), as Docker does.
+    """
+    name = stage.name or str(stage.index)
+    session = shellcmds.Session(path, "dockerfile", f"stage/{name}")
+    session.extra = {"stage": name, "final_stage": is_final}
+    parent = sessions.get(stage.parent_stage) if stage.parent_stage is not None else None
+    if parent is not None:
+        session.env = dict(parent.env)
+        session.variables = dict(parent.env)
+        session.workdir = parent.workdir
+        session.copies = list(parent.copies)
+    return session
+
+
+def _variables(
+    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellcmds.Session
+) -> list[Fact]:
+    facts: list[Fact] = []
+    for name, value, span, vspan in _env_pairs(inst):
+        if inst.keyword == "ARG" and not value:
+            if df.global_args.get(name):
+                session.variables[name] = df.global_args[name]
+            continue
+        value_x = dparser.substitute(value, session.variables, keep_undefined=True)
+        session.variables[name] = value_x
+        if inst.keyword == "ENV":
+            session.env[name] = value_x
+        facts.append(
+            env_fact(
+                name,
+                value,
+                span,
+                vspan,
+                session.path,
+                origin="dockerfile-" + inst.keyword.lower(),
+                owner_key=session.owner,
+            )
+        )
+        facts.extend(shellcmds.index_env_facts(name, value_x, vspan, session.path, "dockerfile"))
+    return facts
+
+
+def _copy_from_image(
+    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellcmds.Session
+) -> list[Fact]:
+    """``COPY --from=<image>`` pulls an image that is not a build stage (``uv:latest``)."""
+    ref = inst.flags.get("from")
+    if not ref:
+        return []
+    ref = dparser.substitute(ref, {**df.global_args, **session.variables}, keep_undefined=True)
+    earlier = {s.name.lower() for s in df.stages if s.name and s.index <= inst.stage}
+    if ref.lower() in earlier or ref.isdigit() or ref.lower() == "scratch":
+        return []
+    span = inst.flag_spans["from"]
+    return [
+        image_fact(
+            ref,
+            span,
+            session.path,
+            origin="dockerfile",
+            key=f"{session.owner}/copy-from/{ref}",
+            final_stage=False,
+            stage=str(session.extra.get("stage", "")),
+            copy_from=True,
+        )
+    ]
+
+
+def _workdir(inst: dparser.Instruction, session: shellcmds.Session) -> None:
+    target = dparser.substitute(inst.rest.strip(), session.variables, keep_undefined=True)
+    if target and "$" not in target:
+        session.workdir = posixpath.normpath(posixpath.join(session.workdir or "/", target))
+
+
+def _copy(inst: dparser.Instruction, session: shellcmds.Session) -> None:
+    """Record build-context copies (for following ``-r`` files) and ``ADD <url>``."""
+    if "from" in inst.flags:
+        return
+    if inst.exec_form is not None:
+        items = [(w.text, inst.span_of(w.start, w.end)) for w in exec_words(inst)]
+    else:
+        words = [t for t in tokenize(inst.rest) if isinstance(t, Word)]
+        items = [
+            (w.text, inst.span_of(inst.rest_offset + w.start, inst.rest_offset + w.end))
+            for w in words
+        ]
+    if len(items) < 2 or inst.heredocs:
+        return
+    sources = [dparser.substitute(t, session.variables) for t, _ in items[:-1]]
+    dest_raw = dparser.substitute(items[-1][0], session.variables)
+    dest = posixpath.normpath(posixpath.join(session.workdir or "/", dest_raw))
+    if inst.keyword == "ADD":
+        checksum = None
+        if "checksum" in inst.flags:
+            checksum = (inst.flags["checksum"], inst.flag_spans["checksum"])
+        for (_raw, span), src in zip(items[:-1], sources, strict=True):
+            if "://" in src or src.startswith("git@"):
+                shellcmds.add_download(session, src, span, dest_raw, checksum)
+    local = [s for s in sources if "://" not in s and not s.startswith("git@")]
+    if not local:
+        return
+    base = posixpath.basename(dest.rstrip("/"))
+    dest_dir = (
+        dest_raw.endswith("/")
+        or dest_raw in (".", "./")
+        or len(local) > 1
+        or any(s in (".", "./") or s.endswith("/") for s in local)
+        or "." not in base
+    )
+    session.copies.append(shellcmds.Copy(local, dest, dest_dir))
+
+
+def _run(inst: dparser.Instruction, session: shellcmds.Session) -> None:
+    for commands, omap, base in run_shells(inst):
+        shellcmds.run_script(session, commands, functools.partial(_span, omap, base))
 
 
 def _effective_user(

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from mlsec_lint.model import Notice, Span
-from mlsec_lint.parsers.shell import OffsetMap
+from mlsec_lint.parsers.shell import OffsetMap, Word, tokenize
 
 KNOWN = {
     "ADD",
@@ -38,6 +38,7 @@ KNOWN = {
     "WORKDIR",
 }
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
+_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
 _VAR = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
@@ -101,18 +102,28 @@ class Dockerfile:
         return self.stages[-1] if self.stages else None
 
 
-def substitute(text: str, variables: dict[str, str]) -> str:
-    """Expand ``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``${VAR:+alt}`` as Docker does."""
+def substitute(text: str, variables: dict[str, str], keep_undefined: bool = False) -> str:
+    """Expand ``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``${VAR:+alt}`` as Docker does.
+
+    With ``keep_undefined`` a variable without a value (an ``ARG`` without default, set
+    only with ``--build-arg``) stays as written, so the result is recognisably dynamic.
+    """
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(4)
         op, word = m.group(2), m.group(3) or ""
         value = variables.get(name)
         if op in (":-", "-"):
-            return value if value else word
+            if value or (op == "-" and value is not None):
+                return value
+            return word
         if op in (":+", "+"):
-            return word if value else ""
-        return value if value is not None else ""
+            if value or (op == "+" and value is not None):
+                return word
+            return ""
+        if value:
+            return value
+        return m.group(0) if keep_undefined else ""
 
     return _VAR.sub(repl, text)
 
@@ -126,8 +137,8 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
     seen_directives: set[str] = set()
     while i < n:
         m = _DIRECTIVE.match(lines[i].strip())
-        if not m or m.group(1).lower() in seen_directives:
-            break
+        if not m or m.group(1).lower() not in _DIRECTIVES or m.group(1).lower() in seen_directives:
+            break  # unknown directives are comments and end the directive block
         key = m.group(1).lower()
         seen_directives.add(key)
         if key == "escape":
@@ -295,10 +306,12 @@ def _parse_flags(inst: Instruction) -> None:
 
 
 def _arg_pairs(rest: str) -> list[tuple[str, str]]:
+    """``ARG A B=1 C="x y"`` -> [(A, ""), (B, "1"), (C, "x y")] (quotes removed)."""
     out = []
-    for token in rest.split():
-        name, _, value = token.partition("=")
-        out.append((name, value.strip("\"'")))
+    for token in tokenize(rest):
+        if isinstance(token, Word):
+            name, _, value = token.text.partition("=")
+            out.append((name, value))
     return out
 
 
@@ -309,7 +322,7 @@ def _add_stage(df: Dockerfile, inst: Instruction, stage_names: dict[str, int]) -
     name = m.group(2) if m and m.group(2) else None
     start = inst.rest_offset + (rest.find(raw) if raw else 0)
     base_span = inst.span_of(start, start + len(raw)) if raw else inst.span
-    base = substitute(raw, df.global_args)
+    base = substitute(raw, df.global_args, keep_undefined=True)
     parent = stage_names.get(base.lower())
     stage = Stage(len(df.stages), base, raw, base_span, name, inst, parent)
     if name:

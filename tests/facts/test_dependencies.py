@@ -51,7 +51,7 @@ def test_requirements_file_facts() -> None:
     facts = from_requirements(
         "--extra-index-url https://x/simple\ntorch==2.6.0 --hash=sha256:aa\n", "r.txt"
     )
-    assert [f.kind for f in facts] == ["package-index", "dependency"]
+    assert [f.kind for f in facts] == ["package-index", "dependency", "dependency-manifest"]
     assert facts[1].data["hashed"] is True and facts[1].anchor.line == 2
 
 
