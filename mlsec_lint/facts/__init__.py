@@ -31,6 +31,7 @@ FACT_KINDS: dict[str, str] = {
     "python-call": "a Python call with its fully qualified callee and literal arguments",
     "python-assign": "a Python attribute assignment (session.verify = False, c.App.token = '')",
     "model-source": "where a model comes from: a hub id, a URL, a bucket or registry reference",
+    "config-entry": "one key of a Kubernetes ConfigMap or Secret, with its (decoded) value",
 }
 
 
