@@ -55,6 +55,11 @@ ROUTE_VIAS = frozenset(
 )
 """Exposures that go through an HTTP(S) route (``tls_ingress`` is computed over these)."""
 
+CLUSTER_SCOPED = frozenset({"ClusterServingRuntime", "ClusterStorageContainer"})
+"""Templates whose pods run in the namespace of whatever uses them (never matched)."""
+BORROWED_ACCOUNT = frozenset({"runtime", "runtime-worker", "storage-initializer"})
+"""Components whose pods run as the ServiceAccount of the InferenceService that uses them."""
+
 MESH_ROOT = "istio-system"
 GATEWAY_API = "gateway.networking.k8s.io"
 ISTIO_NET = "networking.istio.io"
@@ -278,8 +283,9 @@ def _pods(containers: list[Fact], objects: Objects) -> list[Pod]:
             owner = objects.get(
                 str(wl.get("kind")), ns_of(wl.get("namespace")), str(wl.get("name"))
             )
+            cluster_scoped = str(wl.get("kind")) in CLUSTER_SCOPED
             p = Pod(
-                ns_of(wl.get("namespace")),
+                "" if cluster_scoped else ns_of(wl.get("namespace")),
                 _labels(pod.get("labels")),
                 _labels(pod.get("annotations")),
                 [],
@@ -727,7 +733,8 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
         ms = pod.model_server
         for c in pod.containers + pod.init:
             user = _workload_name(c)
-            usage.add("ServiceAccount", pod.ns, sa_name(c), user, ms)
+            if c.data.get("component") not in BORROWED_ACCOUNT:
+                usage.add("ServiceAccount", pod.ns, sa_name(c), user, ms)
             for e in c.data.get("envFrom") or []:
                 if isinstance(e, dict):
                     for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):

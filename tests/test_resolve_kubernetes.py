@@ -424,3 +424,70 @@ def test_resolution_is_linear_in_the_number_of_objects() -> None:
     elapsed = time.perf_counter() - start
     assert len(new) == 600 and all(len(f.data["targets"]) == 1 for f in new)
     assert elapsed < 1.5, elapsed
+
+
+BUNDLE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llm, namespace: ml}
+spec:
+  selector: {matchLabels: {app: llm}}
+  template:
+    metadata: {labels: {app: llm}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0
+          ports: [{containerPort: 8000}]
+        - name: torchserve
+          image: pytorch/torchserve:0.11.0-cpu
+          ports: [{containerPort: 8081}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: llm, namespace: ml}
+spec:
+  type: LoadBalancer
+  selector: {app: llm}
+  ports: [{name: api, port: 80, targetPort: 8000}, {name: mgmt, port: 8081}]
+"""
+
+POLICY = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: llm, namespace: ml}
+spec:
+  podSelector: {matchLabels: {app: llm}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {name: gateway}}}]}]
+"""
+
+
+def _severities(tmp_path, text: str) -> dict[tuple[str, int], Any]:
+    from mlsec_lint.api import ScanOptions
+    from mlsec_lint.api import scan as run
+
+    (tmp_path / "bundle.yaml").write_text(text, encoding="utf-8")
+    result = run(ScanOptions(paths=["."], base=str(tmp_path))).result
+    return {(f.rule_id, f.line): f for f in result.findings}
+
+
+def test_exposed_model_server_ranks_above_the_same_server_behind_a_network_policy(
+    tmp_path,
+) -> None:
+    exposed = _severities(tmp_path, BUNDLE)
+    isolated = _severities(tmp_path, BUNDLE + POLICY)
+    assert max(f.severity for f in exposed.values()) > max(f.severity for f in isolated.values())
+    # every exposure-sensitive finding is lower, and the message says why
+    lowered = 0
+    for key, finding in exposed.items():
+        other = isolated.get(key)
+        assert other is not None, key
+        assert other.severity <= finding.severity, key
+        if other.severity < finding.severity:
+            lowered += 1
+            assert "NetworkPolicy" in other.message, other.message
+    assert lowered >= 4
+    mgmt = exposed[("MLS-IMG-002", 23)]
+    assert mgmt.severity.label == "critical" and "management port of torchserve" in mgmt.message
+    assert isolated[("MLS-IMG-002", 23)].severity.label == "high"

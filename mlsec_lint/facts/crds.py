@@ -425,6 +425,14 @@ def object_extras(obj: PDict, fact: Fact) -> None:
             fact.data.put("ray", info, info.span)
 
 
+def container_extras(fact: Fact, containers: list[Fact]) -> None:
+    """Object-level settings a container rule needs (KubeRay authentication)."""
+    ray = fact.data.get("ray")
+    if isinstance(ray, PDict):
+        for c in containers:
+            c.data.put("ray", ray, ray.span)
+
+
 def _logger_entry(logger: PDict, component: str) -> PDict:
     entry = PDict(logger.span)
     for key in ("url", "mode"):
@@ -491,8 +499,9 @@ def _ray_info(obj: PDict) -> PDict | None:
     for hit in resolve(cluster, "authOptions.mode"):
         info.put("auth_mode", hit.value, hit.span, hit.span)
     modes = [(_env_value(c, "RAY_AUTH_MODE") or "").lower() for c in ray_containers]
-    info.put("token_env", bool(modes) and all(m == "token" for m in modes), cluster.span)
-    info.put("auth_disabled_env", any(m == "disabled" for m in modes), cluster.span)
+    # absences point at the object
+    info.put("token_env", bool(modes) and all(m == "token" for m in modes), obj.span)
+    info.put("auth_disabled_env", any(m == "disabled" for m in modes), obj.span)
     return info
 
 
@@ -522,6 +531,11 @@ def parse_model_uri(uri: str) -> dict[str, Any]:
         out["revision_pinned"] = bool(rev) and is_commit_sha(rev)
     if "@sha256:" in s:
         out["digest"] = "sha256:" + s.split("@sha256:", 1)[1].split("/", 1)[0]
+    if scheme == "oci":
+        ref = s[6:].split("@", 1)[0]
+        slash, colon = ref.rfind("/"), ref.rfind(":")
+        if colon > slash:
+            out["tag"] = ref[colon + 1 :]
     if scheme == "pvc":
         out["claim"] = s[6:].split("/", 1)[0]
     return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,12 +213,47 @@ def _volume_index(pod: PDict) -> dict[str, PDict]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _cache_knowledge() -> tuple[tuple[re.Pattern[str], ...], frozenset[str]]:
+    table = knowledge.table("kubernetes")
+    return (
+        tuple(re.compile(p) for p in table["model_cache_paths"]),
+        frozenset(table["cache_env"]),
+    )
+
+
+def _cache_dirs(container: PDict) -> list[str]:
+    """Directories the container's environment names as model caches (``HF_HOME`` …)."""
+    _, names = _cache_knowledge()
+    out = []
+    env = container.get("env")
+    if isinstance(env, PList):
+        for item in env:
+            if isinstance(item, PDict) and item.get("name") in names:
+                value = item.get("value")
+                if isinstance(value, str) and value.startswith("/"):
+                    out.append(value.rstrip("/") or "/")
+    return out
+
+
+def _is_model_cache(mount_path: Any, host_path: Any, cache_dirs: list[str]) -> bool:
+    patterns, _ = _cache_knowledge()
+    paths = [str(p) for p in (mount_path, host_path) if isinstance(p, str)]
+    if any(p.search(path) for p in patterns for path in paths):
+        return True
+    if isinstance(mount_path, str):
+        root = mount_path.rstrip("/") or "/"
+        return any(d == root or d.startswith(root + "/") for d in cache_dirs)
+    return False
+
+
 def _mounts(container: PDict, volumes: dict[str, PDict]) -> PList:
     """``volumeMounts`` joined with the pod's ``volumes``: what each mount path holds."""
     mounts = container.get("volumeMounts")
     out = PList(container.span)
     if not isinstance(mounts, PList):
         return out
+    cache_dirs = _cache_dirs(container)
     for i, m in enumerate(mounts):
         if not isinstance(m, PDict):
             continue
@@ -251,6 +288,11 @@ def _mounts(container: PDict, volumes: dict[str, PDict]) -> PList:
                     copy_field(rec, "host_path", src, "path")
             elif vtype == "emptyDir":
                 rec.put("medium", "", vol.field_span(vtype))
+        rec.put(
+            "model_cache",
+            _is_model_cache(m.get("mountPath"), rec.get("host_path"), cache_dirs),
+            span,
+        )
         out.push(rec, span)
     return out
 
@@ -460,6 +502,7 @@ def extract(docs: list[Any], path: str) -> list[Fact]:
                 for efact in env_facts_from_k8s(env, path, cfact.key, origin="kubernetes"):
                     efact.annotations = annotations_of(obj)
                     facts.append(efact)
+        crds.container_extras(ofact, containers)
         facts.extend(crds.model_sources(obj, path, containers))
         facts.extend(config_entries(obj, path))
     return facts
