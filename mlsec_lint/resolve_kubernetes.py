@@ -147,6 +147,10 @@ def _d(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _l(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _labels(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
@@ -168,7 +172,7 @@ def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
             if not isinstance(e, dict):
                 return False
             key, op = str(e.get("key")), str(e.get("operator"))
-            values = {str(v) for v in (e.get("values") or [])}
+            values = {str(v) for v in _l(e.get("values"))}
             if op == "In" and labels.get(key) not in values:
                 return False
             if op == "NotIn" and labels.get(key) in values:
@@ -277,7 +281,14 @@ def _pods(containers: list[Fact], objects: Objects) -> list[Pod]:
         pod_value = data.get("pod")
         pod = pod_value if isinstance(pod_value, PDict) else PDict(c.anchor)
         wl = _d(data.get("workload"))
-        key = (c.path, pod.span, data.get("component"), data.get("group"), wl.get("name"))
+        key = (
+            c.path,
+            pod.span,
+            str(data.get("component")),
+            str(data.get("group")),
+            str(wl.get("kind")),
+            str(wl.get("name")),
+        )
         p = groups.get(key)
         if p is None:
             owner = objects.get(
@@ -399,7 +410,7 @@ def _ingress_routes(f: Fact) -> Iterator[tuple[str, Any, Exposure]]:
             return True
         for entry in tls_entries:
             hosts = entry.get("hosts") if isinstance(entry, dict) else None
-            if not hosts or host is None or host in hosts:
+            if not hosts or host is None or host in _l(hosts):
                 return True
         return False
 
@@ -407,7 +418,7 @@ def _ingress_routes(f: Fact) -> Iterator[tuple[str, Any, Exposure]]:
         svc, ref = _backend(spec.get(key))
         if svc:
             yield svc, ref, Exposure("Ingress", name, path="/", tls=tls_for(None))
-    for rule in spec.get("rules") or []:
+    for rule in _l(spec.get("rules")):
         if not isinstance(rule, dict):
             continue
         host = rule.get("host")
@@ -430,7 +441,7 @@ def _gateway_tls(objects: Objects, ns: str, refs: Any) -> bool:
         gw = objects.get("Gateway", ns_of(ref.get("namespace") or ns), str(ref.get("name")))
         if gw is None or api_group(gw.data.get("object")) != GATEWAY_API:
             return False
-        for lst in _spec(gw).get("listeners") or []:
+        for lst in _l(_spec(gw).get("listeners")):
             if isinstance(lst, dict) and (
                 ref.get("sectionName") is None or lst.get("name") == ref.get("sectionName")
             ):
@@ -453,11 +464,11 @@ def _gateway_api_routes(objects: Objects, f: Fact) -> Iterator[tuple[str, str, A
     ):
         return  # attached to a Service (mesh routing) or to nothing: not an entry point
     tls = kind == "TLSRoute" or _gateway_tls(objects, ns, parents)
-    for rule in spec.get("rules") or []:
+    for rule in _l(spec.get("rules")):
         if not isinstance(rule, dict):
             continue
         paths = [m.value for m in lookup(rule, "matches[*].path.value")] or ["/"]
-        for ref in rule.get("backendRefs") or []:
+        for ref in _l(rule.get("backendRefs")):
             if not isinstance(ref, dict) or ref.get("kind", "Service") != "Service":
                 continue
             if ref.get("group", "") not in ("", "core"):
@@ -486,7 +497,7 @@ def _istio_gateway_tls(objects: Objects, ns: str, gateways: list[Any]) -> bool:
         gw = objects.get("Gateway", ns_of(gns or ns), gname)
         if gw is None or api_group(gw.data.get("object")) != ISTIO_NET:
             return False
-        servers.extend(s for s in _spec(gw).get("servers") or [] if isinstance(s, dict))
+        servers.extend(s for s in _l(_spec(gw).get("servers")) if isinstance(s, dict))
     if not servers:
         return False
     for s in servers:
@@ -499,13 +510,13 @@ def _istio_gateway_tls(objects: Objects, ns: str, gateways: list[Any]) -> bool:
 
 def _virtual_service_routes(objects: Objects, f: Fact) -> Iterator[tuple[str, str, Any, Exposure]]:
     spec = _spec(f)
-    gateways = [g for g in spec.get("gateways") or [] if str(g) != "mesh"]
+    gateways = [g for g in _l(spec.get("gateways")) if str(g) != "mesh"]
     if not gateways:
         return  # sidecar routing inside the mesh only
     ns, name = ns_of(f.data.get("namespace")), str(f.data.get("name") or "")
     tls = _istio_gateway_tls(objects, ns, gateways)
     for section in ("http", "tls", "tcp"):
-        for route in spec.get(section) or []:
+        for route in _l(spec.get(section)):
             if not isinstance(route, dict):
                 continue
             prefixes = [m.value for m in lookup(route, "match[*].uri.prefix")] or ["/"]
@@ -575,7 +586,7 @@ def _routes(objects: Objects, services: dict[tuple[str, str], ServiceInfo]) -> N
 
 
 def _pod_exposures(pod: Pod, exposures: dict[int, list[tuple[Exposure, int | None]]]) -> None:
-    host_network = any((c.data.get("pod") or {}).get("hostNetwork") is True for c in pod.containers)
+    host_network = any(_d(c.data.get("pod")).get("hostNetwork") is True for c in pod.containers)
     for c in pod.containers:
         for n, _, p in _declared(c):
             if p.get("hostPort") is not None:
@@ -585,7 +596,7 @@ def _pod_exposures(pod: Pod, exposures: dict[int, list[tuple[Exposure, int | Non
                 exposures[id(c)].append((Exposure("hostNetwork", str(c.data.get("name")), n), n))
         if host_network and not _declared(c):
             exposures[id(c)].append((Exposure("hostNetwork", str(c.data.get("name"))), None))
-        for h in c.data.get("exposure_hints") or []:
+        for h in _l(c.data.get("exposure_hints")):
             if isinstance(h, dict):
                 port = h.get("port")
                 exposures[id(c)].append(
@@ -610,7 +621,7 @@ def _allows_all(rule: Any) -> bool:
     sources = rule.get("from")
     if not sources:
         return True
-    for s in sources:
+    for s in _l(sources):
         block = s.get("ipBlock") if isinstance(s, dict) else None
         if (
             isinstance(block, dict)
@@ -631,7 +642,7 @@ def _network_policies(objects: Objects, by_ns: dict[str, list[Pod]]) -> None:
         selector = spec.get("podSelector")
         if selector is None:
             continue
-        open_ = any(_allows_all(r) for r in spec.get("ingress") or [])
+        open_ = any(_allows_all(r) for r in _l(spec.get("ingress")))
         for pod in by_ns.get(ns_of(f.data.get("namespace")), []):
             if selector_matches(selector, pod.labels):
                 pod.policies.append(name)
@@ -735,20 +746,20 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
             user = _workload_name(c)
             if c.data.get("component") not in BORROWED_ACCOUNT:
                 usage.add("ServiceAccount", pod.ns, sa_name(c), user, ms)
-            for e in c.data.get("envFrom") or []:
+            for e in _l(c.data.get("envFrom")):
                 if isinstance(e, dict):
                     for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
                         ref = e.get(key)
                         if isinstance(ref, dict) and ref.get("name"):
                             usage.add(kind, pod.ns, str(ref["name"]), user, ms)
-            for e in c.data.get("env") or []:
+            for e in _l(c.data.get("env")):
                 vf = e.get("valueFrom") if isinstance(e, dict) else None
                 if isinstance(vf, dict):
                     for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
                         ref = vf.get(key)
                         if isinstance(ref, dict) and ref.get("name"):
                             usage.add(kind, pod.ns, str(ref["name"]), user, ms)
-            for m in c.data.get("mounts") or []:
+            for m in _l(c.data.get("mounts")):
                 if not isinstance(m, dict):
                     continue
                 if m.get("type") == "persistentVolumeClaim" and m.get("claim"):
@@ -772,7 +783,7 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
         ns, name = ns_of(sa.data.get("namespace")), str(sa.data.get("name") or "")
         users = usage.users.get(("ServiceAccount", ns, name), [])
         obj = sa.data.get("object")
-        for ref in (obj.get("secrets") if isinstance(obj, dict) else None) or []:
+        for ref in _l(_d(obj).get("secrets")):
             if isinstance(ref, dict) and ref.get("name"):
                 for user, ms in users:
                     usage.add("Secret", ns, str(ref["name"]), user, ms)
@@ -877,7 +888,7 @@ def _container_context(
     _put(ctx, "service_account", info, span)
     # ConfigMaps and Secrets pulled in whole with envFrom
     env_from = PList(span)
-    for item in c.data.get("envFrom") or []:
+    for item in _l(c.data.get("envFrom")):
         if not isinstance(item, dict):
             continue
         for ref_key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
@@ -924,7 +935,7 @@ def _object_contexts(objects: Objects, pods: list[Pod], gateway_auth: list[str])
             exposure = PList(span)
             seen: set[tuple[Any, ...]] = set()
             for c in mains:
-                for e in (c.data.get("context") or {}).get("exposure") or []:
+                for e in _l(_d(c.data.get("context")).get("exposure")):
                     key = (e.get("via"), e.get("name"), e.get("port"))
                     if key not in seen:
                         seen.add(key)

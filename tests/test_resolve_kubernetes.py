@@ -491,3 +491,59 @@ def test_exposed_model_server_ranks_above_the_same_server_behind_a_network_polic
     mgmt = exposed[("MLS-IMG-002", 23)]
     assert mgmt.severity.label == "critical" and "management port of torchserve" in mgmt.message
     assert isolated[("MLS-IMG-002", 23)].severity.label == "high"
+
+
+def test_malformed_manifests_never_raise() -> None:
+    """Any field of the Kubernetes fixtures replaced by a value of the wrong type."""
+    import random
+    from pathlib import Path
+
+    from mlsec_lint.engine.evaluate import Evaluator
+    from mlsec_lint.engine.rules import builtin_rules
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    texts = [
+        p.read_text(encoding="utf-8")
+        for area in ("K8S", "KSV", "SEL", "RAY", "STO", "SEC", "IMG")
+        for p in sorted(root.glob(f"MLS-{area}-*/**/*.yaml"))
+    ]
+    weird: list[Any] = [None, 1, "x", True, [], {}, [1, None], {"a": None}, 3.5, [{"name": 1}]]
+    rng = random.Random(7)
+    evaluator = Evaluator(builtin_rules())
+
+    def mutate(node: Any) -> None:
+        keys = list(node) if isinstance(node, dict) else range(len(node))
+        for k in keys:
+            if rng.random() < 0.15:
+                node[k] = rng.choice(weird)
+            elif isinstance(node[k], (dict, list)):
+                mutate(node[k])
+
+    produced = 0
+    for _ in range(60):
+        docs = [d.value for text in rng.sample(texts, 3) for d in load_stream(text).docs]
+        for doc in docs:
+            mutate(doc)
+        facts = extract(docs, "fuzz.yaml")
+        produced += len(facts)
+        facts += resolve_all(facts)
+        findings = evaluator.run(facts, lambda path, line: "")
+        assert all(f.line >= 1 and f.column >= 1 for f in findings)
+    assert produced > 300  # the mutated objects were still read
+
+
+def test_cross_file_facts_carry_the_owning_object_annotations() -> None:
+    annotated = DEPLOYMENT.replace(
+        "metadata: {name: ts, namespace: ml}",
+        "metadata: {name: ts, namespace: ml, annotations: {team: serving}}",
+    ).replace("containerPort: 8081}", "containerPort: 8081, hostPort: 8081}")
+    svc = (
+        "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: ts, namespace: ml, annotations: {owner: netops}}\n"
+        "spec: {selector: {app: ts}, ports: [{port: 80, targetPort: 8080}]}\n"
+    )
+    facts, new = scan(annotated, svc)
+    assert all(f.annotations == {"team": "serving"} for f in facts if f.path == "f0.yaml")
+    by_type = {f.data["type"]: f for f in new}
+    assert by_type["hostPort"].annotations == {"team": "serving"}
+    assert by_type["ClusterIP"].annotations == {"owner": "netops"}

@@ -665,7 +665,7 @@ def model_sources(obj: PDict, path: str, containers: list[Fact]) -> Iterator[Fac
             )
     elif (group, kind) == (SELDON_V1, "SeldonDeployment"):
         by_name = {
-            (c.data.get("group"), c.data.get("name")): c
+            (str(c.data.get("group")), str(c.data.get("name"))): c
             for c in containers
             if c.data.get("component") == "predictor"
         }
@@ -676,7 +676,7 @@ def model_sources(obj: PDict, path: str, containers: list[Fact]) -> Iterator[Fac
             for node in _graph_nodes(p.get("graph")):
                 if "modelUri" in node:
                     impl = node.get("implementation")
-                    owner = by_name.get((p.get("name"), node.get("name")))
+                    owner = by_name.get((str(p.get("name")), str(node.get("name"))))
                     out.append(
                         _source_fact(
                             obj,

@@ -136,7 +136,7 @@ def iter_objects(docs: list[Any]) -> Iterator[PDict]:
         if doc["kind"] == "List" or (
             doc["kind"].endswith("List") and isinstance(doc.get("items"), list)
         ):
-            for item in doc.get("items") or []:
+            for item in doc["items"] if isinstance(doc.get("items"), list) else []:
                 if is_k8s_object(item):
                     yield item
             continue
@@ -229,7 +229,7 @@ def _cache_dirs(container: PDict) -> list[str]:
     env = container.get("env")
     if isinstance(env, PList):
         for item in env:
-            if isinstance(item, PDict) and item.get("name") in names:
+            if isinstance(item, PDict) and str(item.get("name")) in names:
                 value = item.get("value")
                 if isinstance(value, str) and value.startswith("/"):
                     out.append(value.rstrip("/") or "/")
