@@ -60,6 +60,16 @@ CLUSTER_SCOPED = frozenset({"ClusterServingRuntime", "ClusterStorageContainer"})
 BORROWED_ACCOUNT = frozenset({"runtime", "runtime-worker", "storage-initializer"})
 """Components whose pods run as the ServiceAccount of the InferenceService that uses them."""
 
+INTERNAL_LB = {
+    "service.beta.kubernetes.io/aws-load-balancer-internal": ("true", "0.0.0.0/0"),
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": ("internal",),
+    "networking.gke.io/load-balancer-type": ("internal",),
+    "cloud.google.com/load-balancer-type": ("internal",),
+    "service.beta.kubernetes.io/azure-load-balancer-internal": ("true",),
+    "service.beta.kubernetes.io/oci-load-balancer-internal": ("true",),
+}
+"""Service annotations that make a cloud load balancer private (value, lower case)."""
+
 MESH_ROOT = "istio-system"
 GATEWAY_API = "gateway.networking.k8s.io"
 ISTIO_NET = "networking.istio.io"
@@ -1072,11 +1082,32 @@ def _target_record(c: Fact, port: int | None) -> PDict:
         ("container_port", port),
         ("path", c.path),
         ("network_policy", bool(ctx.get("network_policy"))),
+        ("network_policies", [str(n) for n in _l(ctx.get("network_policies"))]),
         ("mesh_mtls", bool(ctx.get("mesh_mtls"))),
     ):
         if v is not None:
             t.put(k, v, c.anchor)
     return t
+
+
+def _restriction(data: PDict, svc: ServiceInfo | None, span: Span) -> None:
+    """``restricted``/``restricted_by``: a control that limits who reaches the port."""
+    targets = data.get("targets") or []
+    by = ""
+    if data.get("network_policy"):
+        names = [n for t in targets for n in t.get("network_policies") or []]
+        by = f"NetworkPolicy '{names[0]}'" if names else "a NetworkPolicy"
+    elif svc is not None and svc.type == "LoadBalancer":
+        ann = _labels(svc.fact.data.get("annotations"))
+        if any(ann.get(k, "").lower() in v for k, v in INTERNAL_LB.items()):
+            by = "an internal load balancer (reachable from the private network only)"
+        else:
+            ranges = [str(r) for r in _l(svc.spec.get("loadBalancerSourceRanges"))]
+            if ranges and not any(r in ("0.0.0.0/0", "::/0") for r in ranges):
+                by = f"loadBalancerSourceRanges ({', '.join(ranges[:3])})"
+    data.put("restricted", bool(by), span, span)
+    if by:
+        data.put("restricted_by", by, span, span)
 
 
 def _summarize(data: PDict, targets: PList, span: Span) -> None:
@@ -1154,6 +1185,7 @@ def _port_fact(
     if port.get("name"):
         put("port_name", port.get("name"))
     _summarize(data, targets, span)
+    _restriction(data, svc, span)
     well_known = _well_known(number, target)
     if well_known:
         put("well_known", well_known)
@@ -1191,6 +1223,7 @@ def _host_port_facts(pods: list[Pod]) -> Iterator[Fact]:
                 put("targetPort", n, p.vspan.get("containerPort", span))
                 targets = _plist([_target_record(c, n)], span)
                 _summarize(data, targets, span)
+                _restriction(data, None, span)
                 well_known = _well_known(n, None)
                 if well_known:
                     put("well_known", well_known)

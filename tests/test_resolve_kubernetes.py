@@ -547,3 +547,26 @@ def test_cross_file_facts_carry_the_owning_object_annotations() -> None:
     by_type = {f.data["type"]: f for f in new}
     assert by_type["hostPort"].annotations == {"team": "serving"}
     assert by_type["ClusterIP"].annotations == {"owner": "netops"}
+
+
+def test_private_load_balancers_and_source_ranges_restrict_a_port() -> None:
+    base = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: ts, namespace: ml%s}\n"
+        "spec: {type: LoadBalancer, selector: {app: ts}, ports: [{port: 8081}]%s}\n"
+    )
+    cases = {
+        "": (False, None),
+        ", annotations: {service.beta.kubernetes.io/aws-load-balancer-internal: 'true'}": (
+            True,
+            "an internal load balancer (reachable from the private network only)",
+        ),
+    }
+    for ann, (restricted, by) in cases.items():
+        _, (port,) = scan(DEPLOYMENT, base % (ann, ""))
+        assert (port.data["restricted"], port.data.get("restricted_by")) == (restricted, by)
+    _, (port,) = scan(DEPLOYMENT, base % ("", ", loadBalancerSourceRanges: [10.0.0.0/8]"))
+    assert port.data["restricted_by"] == "loadBalancerSourceRanges (10.0.0.0/8)"
+    _, (port,) = scan(DEPLOYMENT, base % ("", ", loadBalancerSourceRanges: [0.0.0.0/0]"))
+    assert port.data["restricted"] is False
+    _, (port,) = scan(DEPLOYMENT, base % ("", ""), POLICIES)
+    assert port.data["restricted_by"] == "NetworkPolicy 'expr'"

@@ -55,6 +55,12 @@ CONTAINER_FIELDS = (
     "securityContext",
     "workingDir",
     "imagePullPolicy",
+    # KServe predictor shorthand (the mapping is the container)
+    "runtime",
+    "runtimeVersion",
+    "modelFormat",
+    "storageUri",
+    "protocolVersion",
 )
 
 POD_FIELDS = (
