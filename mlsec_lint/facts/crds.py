@@ -499,9 +499,20 @@ def _ray_info(obj: PDict) -> PDict | None:
     for hit in resolve(cluster, "authOptions.mode"):
         info.put("auth_mode", hit.value, hit.span, hit.span)
     modes = [(_env_value(c, "RAY_AUTH_MODE") or "").lower() for c in ray_containers]
-    # absences point at the object
+    # absences point at the object; an explicit RAY_AUTH_MODE=disabled at its value
     info.put("token_env", bool(modes) and all(m == "token" for m in modes), obj.span)
-    info.put("auth_disabled_env", any(m == "disabled" for m in modes), obj.span)
+    disabled = next(
+        (
+            e.value.vspan.get("value", e.span)
+            for c in ray_containers
+            for e in resolve(c, "env[*]")
+            if isinstance(e.value, PDict)
+            and e.value.get("name") == "RAY_AUTH_MODE"
+            and str(e.value.get("value")).lower() == "disabled"
+        ),
+        None,
+    )
+    info.put("auth_disabled_env", disabled is not None, disabled or obj.span, disabled or obj.span)
     return info
 
 
