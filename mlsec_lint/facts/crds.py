@@ -124,7 +124,10 @@ def _inference_service(obj: PDict) -> Iterator[PodUnit]:
         return
     name, nspan = _name(obj)
     isvc_labels = _pd(meta_of(obj).get("labels"))
-    hints = [] if _cluster_local(obj) else [_hint(nspan, via="InferenceService", name=name)]
+    ann: dict[Any, Any] = annotations_of(obj) or {}
+    modelmesh = str(ann.get("serving.kserve.io/deploymentMode", "")).lower() == "modelmesh"
+    routed = not _cluster_local(obj) and not modelmesh
+    hints = [_hint(nspan, via="InferenceService", name=name)] if routed else []
     shorthand = {
         "predictor": _table()["kserve_frameworks"],
         "explainer": _table()["kserve_explainers"],

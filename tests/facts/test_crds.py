@@ -100,6 +100,15 @@ def test_inference_service_model_sources() -> None:
     assert (explainer.data["scheme"], explainer.data["model_format"]) == ("gs", "alibi")
 
 
+def test_modelmesh_inference_service_has_no_route_of_its_own() -> None:
+    text = ISVC.replace(
+        'annotations: {mlsec-lint.io/ignore: "x"}',
+        "annotations: {serving.kserve.io/deploymentMode: ModelMesh}",
+    )
+    model = next(f for f in of_kind(facts_of(text), "container") if f.anchor.line == 11)
+    assert model.data["exposure_hints"] == []
+
+
 def test_cluster_local_inference_service_has_no_route() -> None:
     text = ISVC.replace(
         "labels: {team: a}", "labels: {networking.kserve.io/visibility: cluster-local}"
