@@ -137,13 +137,20 @@ def _inference_service(obj: PDict) -> Iterator[PodUnit]:
         comp = _pd(spec.get(component))
         if comp is None:
             continue
-        containers = _lists(comp)
-        for key in keys:
-            fw = _pd(comp.get(key))
-            if fw is not None:
-                containers.append(
-                    (_with_name(fw, "kserve-container", comp.kspan.get(key, fw.span)), False)
-                )
+        # the shorthand mapping is the model container: first, before any sidecar; an
+        # explicit container named kserve-container customizes it (KServe merges them)
+        containers = [
+            (_with_name(fw, "kserve-container", comp.kspan.get(key, fw.span)), False)
+            for key in keys
+            if (fw := _pd(comp.get(key))) is not None
+        ]
+        for c, init in _lists(comp):
+            if containers and not init and c.get("name") == "kserve-container":
+                merged = containers[0][0]
+                for k, v in c.items():
+                    merged.put(k, v, c.kspan.get(k), c.vspan.get(k))
+            else:
+                containers.append((c, init))
         labels = (
             [(str(k), str(v), isvc_labels.kspan.get(k, nspan)) for k, v in isvc_labels.items()]
             if isvc_labels is not None
@@ -236,6 +243,7 @@ def _seldon_deployment(obj: PDict) -> Iterator[PodUnit]:
                 labels=[("seldon-deployment-id", name, nspan)],
                 ml=True,
                 model_server=True,
+                every_container=True,
             )
         explainer = _pd(pred.get("explainer"))
         container = _pd(explainer.get("containerSpec")) if explainer is not None else None
@@ -257,7 +265,9 @@ def _seldon_server(obj: PDict) -> Iterator[PodUnit]:
     spec = _pd(obj.get("spec"))
     pod = _pd(spec.get("podSpec")) if spec is not None else None
     if pod is not None:
-        yield PodUnit(pod, None, component="server", ml=True, model_server=True)
+        yield PodUnit(
+            pod, None, component="server", ml=True, model_server=True, every_container=True
+        )
 
 
 def _graph_nodes(node: Any, depth: int = 0) -> Iterator[PDict]:

@@ -117,6 +117,9 @@ class PodUnit:
     """Flags given as a map (KubeRay ``rayStartParams``), for the first container."""
     ml: bool = False
     model_server: bool = False
+    """The pod's main container (the first) is an ML runtime / a model server."""
+    every_container: bool = False
+    """``ml`` and ``model_server`` hold for every container, not only the first (Seldon)."""
     hints: list[PDict] = field(default_factory=list)
     """Exposure the object itself creates (a route, a load-balanced head Service)."""
 
@@ -362,10 +365,11 @@ def container_fact(
         if fam.user:
             info.put("user", fam.user, container.span)
     data.put("image_info", info, container.span)
-    data.put("ml", unit.ml or bool(fam and fam.ml), container.span)
+    main = primary or (unit.every_container and not init)
+    data.put("ml", (unit.ml and main) or bool(fam and fam.ml), container.span)
     data.put(
         "model_server",
-        not init and (unit.model_server or bool(fam and fam.server)),
+        not init and ((unit.model_server and main) or bool(fam and fam.server)),
         container.span,
     )
     data.put("primary", primary, container.span)

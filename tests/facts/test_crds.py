@@ -70,6 +70,10 @@ def test_inference_service_components_and_shorthand() -> None:
         "component": "predictor",
     }
     assert to_plain(model.data["exposure_hints"]) == [{"via": "InferenceService", "name": "iris"}]
+    # a sidecar next to the model container is not a model server
+    sidecar = containers["InferenceService/ml/iris/predictor/sidecar"]
+    assert (model.data["primary"], sidecar.data["primary"]) == (True, False)
+    assert (sidecar.data["ml"], sidecar.data["model_server"]) == (False, False)
     # every fact of the object carries the object's annotations (suppressions)
     assert all(f.annotations == {"mlsec-lint.io/ignore": "x"} for f in facts)
     envs = of_kind(facts, "env")
@@ -98,6 +102,20 @@ def test_inference_service_model_sources() -> None:
     )
     explainer = sources[("kserve-storageUri", "explainer")]
     assert (explainer.data["scheme"], explainer.data["model_format"]) == ("gs", "alibi")
+
+
+def test_kserve_container_customizes_the_shorthand_container() -> None:
+    text = ISVC.replace(
+        "      - name: sidecar\n        image: envoyproxy/envoy:v1.30.1",
+        "      - name: kserve-container\n        securityContext: {privileged: true}",
+    )
+    containers = [
+        f for f in of_kind(facts_of(text), "container") if f.data["component"] == "predictor"
+    ]
+    (model,) = containers
+    assert model.anchor.line == 11 and model.data["securityContext"] == {"privileged": True}
+    assert model.data["securityContext"].span.line == 19
+    assert model.data["storageUri"] == "s3://models/iris/model.joblib"
 
 
 def test_modelmesh_inference_service_has_no_route_of_its_own() -> None:
