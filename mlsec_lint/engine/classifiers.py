@@ -289,6 +289,18 @@ def is_embedded_credential(value: Any) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _model_cache_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in knowledge.table("kubernetes")["model_cache_paths"])
+
+
+def is_model_cache_path(value: Any) -> bool:
+    """A directory that holds model weights, hub caches or datasets (``/models``,
+    ``~/.cache/huggingface``, ``model-store`` … from ``data/kubernetes.yaml``)."""
+    s = _s(value)
+    return s is not None and any(p.search(s) for p in _model_cache_patterns())
+
+
 CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "public-host": is_public_host,
     "all-interfaces": is_all_interfaces,
@@ -311,4 +323,5 @@ CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "credential-key": is_credential_key,
     "default-credential": is_default_credential,
     "embedded-credential": is_embedded_credential,
+    "model-cache-path": is_model_cache_path,
 }

@@ -111,3 +111,17 @@ def test_credentials_embedded_in_config_files() -> None:
     assert not c.is_embedded_credential("password: changeme\n")
     assert not c.is_embedded_credential("-----BEGIN CERTIFICATE-----\nMIIB\n")
     assert not c.is_embedded_credential("max_tokens: 512\npassword_file: /run/pw\n")
+
+
+def test_model_cache_paths() -> None:
+    for path in (
+        "/models",
+        "/mnt/models/llama",
+        "/root/.cache/huggingface",
+        "/data",
+        "/home/model-server/model-store",
+        "/root/.ollama",
+    ):
+        assert c.is_model_cache_path(path), path
+    for path in ("/var/log/apps", "/dev/shm", "/tmp", "/opt/app/data-loader"):
+        assert not c.is_model_cache_path(path), path
