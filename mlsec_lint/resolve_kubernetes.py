@@ -271,11 +271,7 @@ def resolve(by_kind: dict[str, list[Fact]]) -> list[Fact]:
             _container_context(c, pod, exposures.get(id(c), []), objects)
     _object_contexts(objects, pods, gateway_auth)
     _usage_contexts(objects, usage, by_kind.get("config-entry", []))
-    new = [
-        _port_fact(svc, port, i, exposures)
-        for svc in services.values()
-        for i, port in _ports(svc.spec)
-    ]
+    new = [_port_fact(svc, port, i) for svc in services.values() for i, port in _ports(svc.spec)]
     new.extend(_host_port_facts(pods))
     return new
 
@@ -1136,7 +1132,6 @@ def _port_fact(
     svc: ServiceInfo,
     port: PDict,
     index: int,
-    exposures: dict[int, list[tuple[Exposure, int | None]]],
 ) -> Fact:
     ports = svc.spec.get("ports")
     span = ports.item_span(index) if isinstance(ports, PList) else svc.fact.anchor
