@@ -64,6 +64,46 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
             8,
             "MLS-DEP-001",
         ),
+        ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 19, "MLS-STO-003"),
+        ("kserve__kserve/docs/samples/kafka/s3_secret.yaml", 7, "MLS-KSV-003"),
+        ("kserve__kserve/docs/samples/kafka/s3_secret.yaml", 11, "MLS-SEC-004"),
+        (
+            "kubeflow__manifests/applications/pipeline/upstream/third-party/seaweedfs/base/"
+            "seaweedfs/mlpipeline-minio-artifact-secret.yaml",
+            10,
+            "MLS-SEC-004",
+        ),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-job.tpu-v6e-singlehost.yaml",
+            7,
+            "MLS-RAY-004",
+        ),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-job.tpu-v6e-singlehost.yaml",
+            45,
+            "MLS-K8S-003",
+        ),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-cluster.external-redis.yaml",
+            1,
+            "MLS-RAY-002",
+        ),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-cluster.external-redis.yaml",
+            100,
+            "MLS-SEC-003",
+        ),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-service.llm-serve.yaml",
+            36,
+            "MLS-RAY-001",
+        ),
+        (
+            "kserve__kserve/docs/samples/llmisvc/opt-125m-cpu/"
+            "llm-inference-service-facebook-opt-125m-cpu.yaml",
+            1,
+            "MLS-KSV-001",
+        ),
     ],
 )
 def test_known_true_positives(result, path: str, line: int, rule: str) -> None:
@@ -80,6 +120,22 @@ def test_servers_and_models_found_in_the_corpus(result) -> None:
         "pytorch__serve/examples/usecases/llm_diffusion_serving_app/docker/config.properties"
     )
     assert not any(path == diffusion for path, _ in found)
+
+
+def test_kubernetes_false_positives_stay_fixed(result) -> None:
+    got = {(f.path, f.rule_id) for f in result.findings}
+    # cluster-scoped runtimes do not borrow the default ServiceAccount of another file
+    assert not any(
+        f.rule_id == "MLS-SEC-004" and "ClusterServingRuntime" in f.message for f in result.findings
+    )
+    # the kserve-vllmserver runtime's emptyDir /dev/shm is not a hostPath cache
+    assert ("kserve__kserve/config/runtimes/kserve-vllmserver.yaml", "MLS-STO-003") not in got
+    # placeholder credentials in samples are ignored
+    assert ("kserve__kserve/docs/samples/fluid/s3creds.yaml", "MLS-SEC-005") not in got
+    assert (
+        "ray-project__kuberay/ray-operator/config/samples/ray-service.llm-serve.yaml",
+        "MLS-SEC-005",
+    ) not in got
 
 
 def test_positions_are_real(result) -> None:

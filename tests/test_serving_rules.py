@@ -44,10 +44,8 @@ spec:
       image: vllm/vllm-openai:v0.11.0
       args: ["--model=/mnt/models"]
 """
-    obj = load_stream(runtime).docs[0].value
-    container = kubernetes.container_fact(
-        obj["spec"]["containers"][0], obj["spec"], None, obj, "rt.yaml", False
-    )
+    docs = [d.value for d in load_stream(runtime).docs]
+    (container,) = [f for f in kubernetes.extract(docs, "rt.yaml") if f.kind == "container"]
     (server,) = [f for f in from_container(container, FileText(runtime)) if f.kind == "server"]
     rules = [r for r in builtin_rules() if r.id in ("MLS-LLM-001", "MLS-LLM-004")]
     got = {f.rule_id: f.severity.label for f in Evaluator(rules).run([server], lambda p, n: "")}

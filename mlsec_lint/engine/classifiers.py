@@ -8,6 +8,7 @@ knowledge tables. The set is closed and documented in ``docs/writing-rules.md``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -233,6 +234,73 @@ def is_falsy(value: Any) -> bool:
     return s is not None and s.strip().lower() in ("false", "no", "off", "0", "n")
 
 
+@functools.lru_cache(maxsize=1)
+def _credential_keys() -> tuple[frozenset[str], tuple[str, ...]]:
+    data = knowledge.table("credentials")
+    names = frozenset(re.sub(r"[^A-Z0-9]", "", str(n).upper()) for n in data["names"])
+    suffixes = tuple(re.sub(r"[^A-Z0-9]", "", str(n).upper()) for n in data["name_suffixes"])
+    return names, suffixes
+
+
+def is_credential_key(value: Any) -> bool:
+    """A credential name however it is spelled: ``secretkey``, ``secret-key``,
+    ``AWS_SECRET_ACCESS_KEY``, ``rclone.secret_access_key`` (ConfigMap and Secret keys)."""
+    s = _s(value)
+    if s is None:
+        return False
+    if knowledge.is_credential_name(s):
+        return True
+    compact = re.sub(r"[^A-Z0-9]", "", s.rsplit(".", 1)[-1].upper() if "." in s else s.upper())
+    names, suffixes = _credential_keys()
+    return compact in names or any(compact.endswith(x) and len(x) >= 5 for x in suffixes)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_values() -> frozenset[str]:
+    return frozenset(
+        str(v["value"]).lower() for v in knowledge.table("credentials")["default_values"]
+    )
+
+
+def is_default_credential(value: Any) -> bool:
+    """A password or key that an ML stack or its samples ship with (``minioadmin``,
+    ``minio123``, MLflow's ``password1234``, the Java keystore ``changeit`` …)."""
+    s = _s(value)
+    return s is not None and s.strip().strip("'\"").lower() in _default_values()
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in knowledge.table("credentials")["embedded_assignments"])
+
+
+def is_embedded_credential(value: Any) -> bool:
+    """A configuration file held as one value that writes a credential in clear
+    (``secret_access_key = …`` in rclone.conf, ``requirepass`` in redis.conf, a private
+    key); placeholders do not count."""
+    s = _s(value)
+    if s is None or len(s) > 200_000:
+        return False
+    for pattern in _embedded_patterns():
+        for m in pattern.finditer(s):
+            secret = m.group("v").strip().strip("'\"")
+            if secret.startswith("-----BEGIN") or not knowledge.is_placeholder(secret):
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _model_cache_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in knowledge.table("kubernetes")["model_cache_paths"])
+
+
+def is_model_cache_path(value: Any) -> bool:
+    """A directory that holds model weights, hub caches or datasets (``/models``,
+    ``~/.cache/huggingface``, ``model-store`` … from ``data/kubernetes.yaml``)."""
+    s = _s(value)
+    return s is not None and any(p.search(s) for p in _model_cache_patterns())
+
+
 CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "public-host": is_public_host,
     "all-interfaces": is_all_interfaces,
@@ -252,4 +320,8 @@ CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "ml-image": is_ml_image,
     "truthy": is_truthy,
     "falsy": is_falsy,
+    "credential-key": is_credential_key,
+    "default-credential": is_default_credential,
+    "embedded-credential": is_embedded_credential,
+    "model-cache-path": is_model_cache_path,
 }

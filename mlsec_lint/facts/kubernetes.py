@@ -1,18 +1,28 @@
-"""Kubernetes manifests -> ``k8s-object``, ``container``, ``image`` and ``env`` facts.
+"""Kubernetes manifests -> ``k8s-object``, ``container``, ``image``, ``env``,
+``model-source`` and ``config-entry`` facts.
 
-Pod templates are found through :data:`POD_SPECS`, a table of kind -> paths to pod specs,
-so supporting another workload kind or CRD that embeds a pod spec is one table entry.
+Pod templates of core kinds are found through :data:`POD_SPECS`, a table of kind -> paths
+to pod specs, so supporting another workload kind that embeds a pod spec is one table
+entry. ML custom resources (KServe, Seldon, KubeRay, Knative) embed pods, containers and
+model locations in their own shapes; :mod:`mlsec_lint.facts.crds` walks them into the
+same :class:`PodUnit` records, so every container becomes the same ``container`` fact.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, copy_field, record
 from mlsec_lint.facts.common import env_facts_from_k8s, image_fact
 from mlsec_lint.model import Span
-from mlsec_lint.tree import PDict, PList, resolve
+from mlsec_lint.tree import UNKNOWN, PDict, PList, resolve
 
 POD_SPECS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -25,9 +35,93 @@ POD_SPECS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec.jobTemplate.spec.template.spec",),
     "PodTemplate": ("template.spec",),
 }
-"""Where each kind keeps its pod specs (a kind may have several, e.g. head and workers)."""
+"""Where each core kind keeps its pod specs; the template metadata sits next to ``spec``."""
+
+CORE_GROUPS = frozenset({"", "v1", "apps", "batch", "extensions"})
+"""API groups of the kinds in :data:`POD_SPECS` (a CRD may reuse a core kind name)."""
 
 CONTAINER_LISTS = (("containers", False), ("initContainers", True), ("ephemeralContainers", True))
+
+CONTAINER_FIELDS = (
+    "name",
+    "image",
+    "command",
+    "args",
+    "env",
+    "envFrom",
+    "ports",
+    "volumeMounts",
+    "resources",
+    "securityContext",
+    "workingDir",
+    "imagePullPolicy",
+    # KServe predictor shorthand (the mapping is the container)
+    "runtime",
+    "runtimeVersion",
+    "modelFormat",
+    "storageUri",
+    "protocolVersion",
+)
+
+POD_FIELDS = (
+    "securityContext",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "serviceAccountName",
+    "serviceAccount",
+    "automountServiceAccountToken",
+    "volumes",
+    "nodeSelector",
+    "runtimeClassName",
+)
+
+VOLUME_TYPES = (
+    "hostPath",
+    "emptyDir",
+    "persistentVolumeClaim",
+    "configMap",
+    "secret",
+    "projected",
+    "nfs",
+    "csi",
+    "ephemeral",
+    "downwardAPI",
+    "image",
+    "awsElasticBlockStore",
+    "gcePersistentDisk",
+    "azureDisk",
+    "azureFile",
+)
+
+
+@dataclass(slots=True)
+class PodUnit:
+    """One pod template of a workload object, normalized across core kinds and CRDs."""
+
+    pod: PDict
+    """The pod spec, or the mapping that holds pod-level fields (KServe components)."""
+    meta: PDict | None
+    """Template metadata (labels, annotations) when the object has one."""
+    component: str = ""
+    """Role inside the object: ``predictor``, ``runtime``, ``head``, ``worker`` …"""
+    group: str | None = None
+    """KubeRay worker group name."""
+    containers: list[tuple[PDict, bool]] | None = None
+    """Explicit containers (container, init); ``None`` reads the pod's container lists."""
+    labels: list[tuple[str, str, Span]] = field(default_factory=list)
+    """Labels the controller adds to the pods (``ray.io/node-type``, KServe's …)."""
+    annotations: PDict | None = None
+    """Pod annotations when they do not come from ``meta`` (propagated by the controller)."""
+    launch_params: PDict | None = None
+    """Flags given as a map (KubeRay ``rayStartParams``), for the first container."""
+    ml: bool = False
+    model_server: bool = False
+    """The pod's main container (the first) is an ML runtime / a model server."""
+    every_container: bool = False
+    """``ml`` and ``model_server`` hold for every container, not only the first (Seldon)."""
+    hints: list[PDict] = field(default_factory=list)
+    """Exposure the object itself creates (a route, a load-balanced head Service)."""
 
 
 def is_k8s_object(value: Any) -> bool:
@@ -38,6 +132,11 @@ def is_k8s_object(value: Any) -> bool:
     )
 
 
+def api_group(obj: Any) -> str:
+    version = str(obj.get("apiVersion") or "") if isinstance(obj, dict) else ""
+    return version.rsplit("/", 1)[0] if "/" in version else ""
+
+
 def iter_objects(docs: list[Any]) -> Iterator[PDict]:
     """Objects in a stream, with ``kind: List`` (and ``*List``) expanded."""
     for doc in docs:
@@ -46,30 +145,33 @@ def iter_objects(docs: list[Any]) -> Iterator[PDict]:
         if doc["kind"] == "List" or (
             doc["kind"].endswith("List") and isinstance(doc.get("items"), list)
         ):
-            for item in doc.get("items") or []:
+            for item in doc["items"] if isinstance(doc.get("items"), list) else []:
                 if is_k8s_object(item):
                     yield item
             continue
         yield doc
 
 
-def _meta(obj: PDict) -> PDict:
+def meta_of(obj: PDict) -> PDict:
     meta = obj.get("metadata")
     return meta if isinstance(meta, PDict) else PDict(obj.span)
 
 
+_meta = meta_of
+
+
 def annotations_of(obj: PDict) -> PDict | None:
-    ann = _meta(obj).get("annotations")
+    ann = meta_of(obj).get("annotations")
     return ann if isinstance(ann, PDict) else None
 
 
 def object_key(obj: PDict) -> str:
-    meta = _meta(obj)
+    meta = meta_of(obj)
     return f"{obj.get('kind')}/{meta.get('namespace') or ''}/{meta.get('name') or ''}"
 
 
 def object_fact(obj: PDict, path: str) -> Fact:
-    meta = _meta(obj)
+    meta = meta_of(obj)
     data = PDict(obj.span)
     copy_field(data, "kind", obj)
     copy_field(data, "apiVersion", obj)
@@ -82,32 +184,153 @@ def object_fact(obj: PDict, path: str) -> Fact:
     return Fact("k8s-object", path, data, obj.span, object_key(obj), annotations_of(obj))
 
 
+def _core_units(obj: PDict) -> Iterator[PodUnit]:
+    kind = str(obj.get("kind"))
+    for spec_path in POD_SPECS.get(kind, ()):
+        parent_path, _, last = spec_path.rpartition(".")
+        parents = [obj] if not parent_path else [h.value for h in resolve(obj, parent_path)]
+        for parent in parents:
+            if not isinstance(parent, PDict) or not isinstance(parent.get(last), PDict):
+                continue
+            meta = parent.get("metadata")
+            yield PodUnit(parent[last], meta if isinstance(meta, PDict) else None)
+
+
+def pod_units(obj: PDict) -> Iterator[PodUnit]:
+    """Every pod template of an object: core workload kinds and ML custom resources."""
+    from mlsec_lint.facts import crds
+
+    if str(obj.get("kind")) in POD_SPECS and api_group(obj) in CORE_GROUPS:
+        yield from _core_units(obj)
+        return
+    yield from crds.pod_units(obj)
+
+
 def pod_specs(obj: PDict) -> Iterator[tuple[PDict, PDict | None]]:
     """(pod spec, pod template metadata) pairs of a workload object."""
-    for spec_path in POD_SPECS.get(str(obj.get("kind")), ()):
-        for hit in resolve(obj, spec_path):
-            if isinstance(hit.value, PDict):
-                meta = None
-                parent = spec_path.rsplit(".", 1)[0] if "." in spec_path else ""
-                if parent:
-                    for m in resolve(obj, parent + ".metadata"):
-                        if isinstance(m.value, PDict):
-                            meta = m.value
-                elif str(obj.get("kind")) == "Pod":
-                    meta = _meta(obj)
-                yield hit.value, meta
+    for unit in pod_units(obj):
+        yield unit.pod, unit.meta
+
+
+def _volume_index(pod: PDict) -> dict[str, PDict]:
+    vols = pod.get("volumes")
+    out: dict[str, PDict] = {}
+    if isinstance(vols, PList):
+        for v in vols:
+            if isinstance(v, PDict) and isinstance(v.get("name"), str):
+                out[v["name"]] = v
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _cache_knowledge() -> tuple[tuple[re.Pattern[str], ...], frozenset[str]]:
+    table = knowledge.table("kubernetes")
+    return (
+        tuple(re.compile(p) for p in table["model_cache_paths"]),
+        frozenset(table["cache_env"]),
+    )
+
+
+def _cache_dirs(container: PDict) -> list[str]:
+    """Directories the container's environment names as model caches (``HF_HOME`` …)."""
+    _, names = _cache_knowledge()
+    out = []
+    env = container.get("env")
+    if isinstance(env, PList):
+        for item in env:
+            if isinstance(item, PDict) and str(item.get("name")) in names:
+                value = item.get("value")
+                if isinstance(value, str) and value.startswith("/"):
+                    out.append(value.rstrip("/") or "/")
+    return out
+
+
+def _is_model_cache(mount_path: Any, host_path: Any, cache_dirs: list[str]) -> bool:
+    patterns, _ = _cache_knowledge()
+    paths = [str(p) for p in (mount_path, host_path) if isinstance(p, str)]
+    if any(p.search(path) for p in patterns for path in paths):
+        return True
+    if isinstance(mount_path, str):
+        root = mount_path.rstrip("/") or "/"
+        return any(d == root or d.startswith(root + "/") for d in cache_dirs)
+    return False
+
+
+def _mounts(container: PDict, volumes: dict[str, PDict]) -> PList:
+    """``volumeMounts`` joined with the pod's ``volumes``: what each mount path holds."""
+    mounts = container.get("volumeMounts")
+    out = PList(container.span)
+    if not isinstance(mounts, PList):
+        return out
+    cache_dirs = _cache_dirs(container)
+    for i, m in enumerate(mounts):
+        if not isinstance(m, PDict):
+            continue
+        span = mounts.item_span(i)
+        rec = PDict(span)
+        copy_field(rec, "name", m)
+        copy_field(rec, "mountPath", m)
+        copy_field(rec, "subPath", m)
+        rec.put(
+            "readOnly",
+            bool(m.get("readOnly")),
+            m.field_span("readOnly") if "readOnly" in m else span,
+        )
+        vol = volumes.get(str(m.get("name")))
+        if vol is not None:
+            vtype = next((t for t in VOLUME_TYPES if t in vol), "other")
+            rec.put("type", vtype, vol.field_span(vtype) if vtype in vol else vol.span)
+            src = vol.get(vtype)
+            if isinstance(src, PDict):
+                if vtype == "hostPath":
+                    copy_field(rec, "host_path", src, "path")
+                elif vtype == "emptyDir":
+                    copy_field(rec, "medium", src)
+                elif vtype == "persistentVolumeClaim":
+                    copy_field(rec, "claim", src, "claimName")
+                elif vtype in ("configMap", "secret"):
+                    copy_field(
+                        rec, "source_name", src, "name" if vtype == "configMap" else "secretName"
+                    )
+                elif vtype == "nfs":
+                    copy_field(rec, "server", src)
+                    copy_field(rec, "host_path", src, "path")
+            elif vtype == "emptyDir":
+                rec.put("medium", "", vol.field_span(vtype))
+        rec.put(
+            "model_cache",
+            _is_model_cache(m.get("mountPath"), rec.get("host_path"), cache_dirs),
+            span,
+        )
+        out.push(rec, span)
+    return out
+
+
+def _merged_labels(unit: PodUnit) -> PDict | None:
+    template = unit.meta.get("labels") if unit.meta is not None else None
+    if not unit.labels:
+        return template if isinstance(template, PDict) else None
+    merged = PDict(template.span if isinstance(template, PDict) else unit.labels[0][2])
+    if isinstance(template, PDict):
+        for k, v in template.items():
+            merged.put(k, v, template.kspan.get(k), template.vspan.get(k))
+    for k, v, span in unit.labels:
+        merged.put(k, v, span, span)
+    return merged
 
 
 def container_fact(
     container: PDict,
-    pod: PDict,
-    pod_meta: PDict | None,
+    unit: PodUnit,
     owner: PDict,
     path: str,
     init: bool,
     source: str = "kubernetes",
+    primary: bool = False,
+    launch_params: PDict | None = None,
 ) -> Fact:
-    meta = _meta(owner)
+    meta = meta_of(owner)
+    pod = unit.pod
     workload = record(
         owner.span,
         kind=(owner.get("kind"), owner.kspan.get("kind", owner.span)),
@@ -118,81 +341,180 @@ def container_fact(
     data.put("source", source, container.span)
     data.put("workload", workload, owner.span)
     data.put("init", init, container.span)
-    for key in (
-        "name",
-        "image",
-        "command",
-        "args",
-        "env",
-        "envFrom",
-        "ports",
-        "volumeMounts",
-        "resources",
-        "securityContext",
-        "workingDir",
-        "imagePullPolicy",
-    ):
+    for key in CONTAINER_FIELDS:
         copy_field(data, key, container)
     podinfo = PDict(pod.span)
-    for key in (
-        "securityContext",
-        "hostNetwork",
-        "hostPID",
-        "hostIPC",
-        "serviceAccountName",
-        "automountServiceAccountToken",
-        "volumes",
-        "nodeSelector",
-        "runtimeClassName",
-    ):
+    for key in POD_FIELDS:
         copy_field(podinfo, key, pod)
-    if pod_meta is not None:
-        copy_field(podinfo, "labels", pod_meta)
-        copy_field(podinfo, "annotations", pod_meta)
+    labels = _merged_labels(unit)
+    if labels is not None:
+        podinfo.put("labels", labels, labels.span, labels.span)
+    if unit.meta is not None and isinstance(unit.meta.get("annotations"), PDict):
+        copy_field(podinfo, "annotations", unit.meta)
+    elif unit.annotations is not None:
+        podinfo.put("annotations", unit.annotations, unit.annotations.span)
     data.put("pod", podinfo, pod.span)
+    image = container.get("image")
+    fam = knowledge.image_family(image) if isinstance(image, str) and image else None
+    info = PDict(container.span)
+    if fam is not None:
+        info.put("family", fam.family, container.span)
+        info.put("ml", fam.ml, container.span)
+        if fam.server:
+            info.put("server", fam.server, container.span)
+        if fam.user:
+            info.put("user", fam.user, container.span)
+    data.put("image_info", info, container.span)
+    main = primary or (unit.every_container and not init)
+    data.put("ml", (unit.ml and main) or bool(fam and fam.ml), container.span)
+    data.put(
+        "model_server",
+        not init and ((unit.model_server and main) or bool(fam and fam.server)),
+        container.span,
+    )
+    data.put("primary", primary, container.span)
+    if unit.component:
+        data.put("component", unit.component, container.span)
+    if unit.group:
+        data.put("group", unit.group, container.span)
+    if launch_params is not None:
+        data.put("launch_params", launch_params, launch_params.span)
+    data.put("mounts", _mounts(container, _volume_index(pod)), container.span)
+    hints = PList(container.span)
+    for h in unit.hints:
+        hints.push(h, h.span)
+    data.put("exposure_hints", hints, container.span)
     data.put("context", PDict(container.span), container.span)
     name = container.get("name") or "?"
-    return Fact(
-        "container",
-        path,
-        data,
-        container.span,
-        f"{object_key(owner)}/{name}",
-        annotations_of(owner),
-    )
+    parts = [object_key(owner), unit.component, unit.group or "", str(name)]
+    key = "/".join(p for p in parts if p)
+    return Fact("container", path, data, container.span, key, annotations_of(owner))
 
 
 def containers_of(obj: PDict, path: str) -> Iterator[Fact]:
-    for pod, pod_meta in pod_specs(obj):
-        for list_key, init in CONTAINER_LISTS:
-            items = pod.get(list_key)
-            if not isinstance(items, PList):
-                continue
-            for item in items:
-                if isinstance(item, PDict):
-                    yield container_fact(item, pod, pod_meta, obj, path, init)
+    for unit in pod_units(obj):
+        items: list[tuple[PDict, bool]] = []
+        if unit.containers is not None:
+            items = list(unit.containers)
+        else:
+            for list_key, init in CONTAINER_LISTS:
+                lst = unit.pod.get(list_key)
+                if isinstance(lst, PList):
+                    items.extend((c, init) for c in lst if isinstance(c, PDict))
+        first = True
+        for container, init in items:
+            primary = first and not init
+            yield container_fact(
+                container,
+                unit,
+                obj,
+                path,
+                init,
+                primary=primary,
+                launch_params=unit.launch_params if primary else None,
+            )
+            if primary:
+                first = False
+
+
+# ------------------------------------------------------------------ ConfigMaps, Secrets
+
+
+def _decode(value: str) -> str | None:
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def config_entries(obj: PDict, path: str) -> Iterator[Fact]:
+    """One ``config-entry`` fact per key of a ConfigMap or Secret."""
+    kind = str(obj.get("kind"))
+    if kind not in ("ConfigMap", "Secret") or api_group(obj) not in CORE_GROUPS:
+        return
+    meta = meta_of(obj)
+    for field_name in ("data", "stringData", "binaryData"):
+        entries = obj.get(field_name)
+        if not isinstance(entries, PDict):
+            continue
+        encoded = field_name == "binaryData" or (kind == "Secret" and field_name == "data")
+        for key, raw in entries.items():
+            span = entries.field_span(key)
+            vspan = entries.vspan.get(key, span)
+            data = PDict(span)
+            data.put("kind", kind, obj.kspan.get("kind", obj.span), obj.vspan.get("kind"))
+            copy_field(data, "name", meta)
+            copy_field(data, "namespace", meta)
+            data.put("key", str(key), entries.kspan.get(key, span), entries.kspan.get(key, span))
+            data.put("field", field_name, span)
+            data.put("encoded", encoded, span)
+            if raw is None:
+                text: Any = ""
+            elif encoded:
+                decoded = _decode(str(raw))
+                text = UNKNOWN if decoded is None else decoded
+            elif isinstance(raw, bool):
+                text = "true" if raw else "false"
+            else:
+                text = raw if isinstance(raw, str) else str(raw)
+            data.put("value", text, vspan, vspan)
+            if kind == "Secret":
+                copy_field(data, "secret_type", obj, "type")
+            copy_field(data, "annotations", meta)
+            data.put("context", PDict(span), span)
+            yield Fact(
+                "config-entry",
+                path,
+                data,
+                span,
+                f"{object_key(obj)}/{field_name}/{key}",
+                annotations_of(obj),
+            )
+
+
+# ------------------------------------------------------------------ extraction
 
 
 def extract(docs: list[Any], path: str) -> list[Fact]:
+    from mlsec_lint.facts import crds
+
     facts: list[Fact] = []
     for obj in iter_objects(docs):
-        facts.append(object_fact(obj, path))
+        ofact = object_fact(obj, path)
+        facts.append(ofact)
+        crds.object_extras(obj, ofact)
+        containers: list[Fact] = []
         for cfact in containers_of(obj, path):
+            containers.append(cfact)
             facts.append(cfact)
             c = cfact.data
             if isinstance(c.get("image"), str):
-                facts.append(
-                    image_fact(
-                        c["image"],
-                        c.vspan.get("image", cfact.anchor),
-                        path,
-                        origin="kubernetes",
-                        key=cfact.key,
-                    )
+                img = image_fact(
+                    c["image"],
+                    c.vspan.get("image", cfact.anchor),
+                    path,
+                    origin="kubernetes",
+                    key=cfact.key,
                 )
+                if c.get("ml") and not img.data.get("ml"):
+                    # an image placed in a serving CRD is a model-server runtime image
+                    img.data.put("ml", True, img.anchor)
+                if api_group(obj) not in CORE_GROUPS:
+                    img.data.put("crd", obj.get("kind"), img.anchor)
+                img.annotations = annotations_of(obj)
+                facts.append(img)
             env = c.get("env")
             if isinstance(env, PList):
-                facts.extend(env_facts_from_k8s(env, path, cfact.key, origin="kubernetes"))
+                for efact in env_facts_from_k8s(env, path, cfact.key, origin="kubernetes"):
+                    efact.annotations = annotations_of(obj)
+                    facts.append(efact)
+        crds.container_extras(ofact, containers)
+        facts.extend(crds.model_sources(obj, path, containers))
+        facts.extend(config_entries(obj, path))
     return facts
 
 

@@ -75,3 +75,53 @@ def test_frameworks_and_images() -> None:
 def test_truthiness() -> None:
     assert c.is_truthy("True") and c.is_truthy(1) and not c.is_truthy("false")
     assert c.is_falsy("0") and c.is_falsy(False) and not c.is_falsy(None)
+
+
+def test_credential_keys_however_they_are_spelled() -> None:
+    for key in (
+        "secretkey",
+        "secret-key",
+        "AWS_SECRET_ACCESS_KEY",
+        "rclone.secret_access_key",
+        "keystore_pass",
+        "client-secret",
+        "DEX_USER_PASSWORD",
+    ):
+        assert c.is_credential_key(key), key
+    for key in ("max_tokens", "tokenizer", "TOKEN_EXPIRY", "secretName", "key", "monkey"):
+        assert not c.is_credential_key(key), key
+
+
+def test_default_credentials() -> None:
+    assert c.is_default_credential("minioadmin") and c.is_default_credential("'minio123'")
+    assert c.is_default_credential("Password1234") and c.is_default_credential("changeit")
+    assert not c.is_default_credential("minio123x") and not c.is_default_credential(None)
+
+
+def test_credentials_embedded_in_config_files() -> None:
+    assert c.is_embedded_credential("[s3]\ntype = s3\nsecret_access_key = Zk9uQ2xhc3M\n")
+    assert c.is_embedded_credential("bind 0.0.0.0\nrequirepass 5241590000000000\n")
+    assert c.is_embedded_credential(
+        '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg"}'
+    )
+    assert c.is_embedded_credential("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n")
+    # placeholders, code and certificates are not credentials
+    assert not c.is_embedded_credential("[s3]\nsecret_access_key = ${S3_SECRET}\n")
+    assert not c.is_embedded_credential('token = os.environ["HF_TOKEN"]\n')
+    assert not c.is_embedded_credential("password: changeme\n")
+    assert not c.is_embedded_credential("-----BEGIN CERTIFICATE-----\nMIIB\n")
+    assert not c.is_embedded_credential("max_tokens: 512\npassword_file: /run/pw\n")
+
+
+def test_model_cache_paths() -> None:
+    for path in (
+        "/models",
+        "/mnt/models/llama",
+        "/root/.cache/huggingface",
+        "/data",
+        "/home/model-server/model-store",
+        "/root/.ollama",
+    ):
+        assert c.is_model_cache_path(path), path
+    for path in ("/var/log/apps", "/dev/shm", "/tmp", "/opt/app/data-loader"):
+        assert not c.is_model_cache_path(path), path
