@@ -57,11 +57,14 @@ def _requirements(source: Source, kind: str) -> FileAnalysis:
 
 
 def _python(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts import python, serving
+    from mlsec_lint.facts import python
 
     fa = python.extract(source.text, source.path, source.lines)
-    if serving.is_jupyter_config(source.path):
-        fa.facts.extend(serving.from_jupyter_config(source.text, source.path, source.lines))
+    if "jupyter" in os.path.basename(source.path):  # cheap test first: keeps start-up lean
+        from mlsec_lint.facts import serving
+
+        if serving.is_jupyter_config(source.path):
+            fa.facts.extend(serving.from_jupyter_config(source.text, source.path, source.lines))
     return fa
 
 

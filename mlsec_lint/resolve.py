@@ -23,6 +23,8 @@ def resolve_all(facts: list[Fact]) -> list[Fact]:
         by_kind[f.kind].append(f)
     _supply_chain(by_kind)
     _attach_versions(by_kind)
+    if not by_kind.get("k8s-object"):
+        return []  # every Kubernetes relation starts from an object (kept lazy for start-up)
     from mlsec_lint import resolve_kubernetes
 
     return resolve_kubernetes.resolve(by_kind)

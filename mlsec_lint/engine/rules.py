@@ -101,9 +101,36 @@ def parse_rule(data: Any, source: str, builtin: bool = True) -> Rule:
         raise MlsecLintError(f"invalid rule {source}: {detail}") from None
 
 
+class LazyCondition:
+    """Compiles a condition the first time it is evaluated.
+
+    Built-in rules are compiled only for the fact kinds a scan meets (most single-file
+    scans touch a handful of the ~100 rules); their syntax is checked by the test suite.
+    Rules from user directories are compiled eagerly, so mistakes surface at load time.
+    """
+
+    __slots__ = ("_fn", "_spec")
+
+    def __init__(self, spec: Any) -> None:
+        self._spec = spec
+        self._fn: Cond | None = None
+
+    def __call__(self, node: Any, root: Any) -> Any:
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = compile_condition(self._spec)
+        return fn(node, root)
+
+    def force(self) -> None:
+        """Compile now (raises RuleSyntaxError on a bad condition)."""
+        if self._fn is None:
+            self._fn = compile_condition(self._spec)
+
+
 def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
     if not isinstance(data, dict):
         raise ValueError("a rule file must contain a mapping")
+    cond: Any = LazyCondition if builtin else compile_condition
     target = data["target"]
     if target not in FACT_KINDS:
         raise ValueError(f"unknown target {target!r} (known: {', '.join(sorted(FACT_KINDS))})")
@@ -111,7 +138,7 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     adjust = tuple(
-        Adjust(compile_condition(a["when"]), Severity.parse(a["severity"]), str(a.get("note", "")))
+        Adjust(cond(a["when"]), Severity.parse(a["severity"]), str(a.get("note", "")))
         for a in data.get("adjust", []) or []
     )
     at = data.get("at", ())
@@ -122,7 +149,7 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
         category=category,
         severity=Severity.parse(data["severity"]),
         target=target,
-        when=compile_condition(data["when"]),
+        when=cond(data["when"]),
         message=str(data["message"]).strip(),
         select=compile_select(data.get("select")),
         select_spec=dict(data.get("select") or {}),
@@ -187,9 +214,76 @@ def load_rules_from(directory: Path, builtin: bool, validate: bool) -> list[Rule
     return rules
 
 
+BUNDLE_NAME = "_bundle.json"
+"""The built-in rules as parsed data, keyed by a hash of the YAML files' contents.
+
+Parsing ~100 YAML files costs ~25 ms at every start; reading them and checking the hash
+costs ~2 ms. The bundle is only used when the hash matches, so an edited rule is never
+served stale; ``python -m mlsec_lint.engine.rules`` regenerates it (a test checks it)."""
+
+
+def _digest(files: list[tuple[str, bytes]]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, content in files:
+        h.update(name.encode("utf-8") + b"\0" + hashlib.sha256(content).digest())
+    return h.hexdigest()
+
+
+def _read_all(directory: Path) -> list[tuple[str, bytes]]:
+    out = []
+    for path in rule_files(directory):
+        try:
+            out.append((path.relative_to(directory).as_posix(), path.read_bytes()))
+        except OSError as exc:
+            raise MlsecLintError(f"cannot read rule file {path}: {exc}") from None
+    return out
+
+
+def write_bundle(directory: Path | None = None) -> Path:
+    """Regenerate the bundle of the built-in rules; returns its path."""
+    directory = directory or builtin_rules_dir()
+    files = _read_all(directory)
+    data = {
+        "digest": _digest(files),
+        "rules": [[name, yaml.load(content, Loader=_Loader)] for name, content in files],
+    }
+    path = directory / BUNDLE_NAME
+    path.write_text(
+        json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
+    return path
+
+
 @functools.lru_cache(maxsize=1)
 def builtin_rules() -> tuple[Rule, ...]:
-    return tuple(load_rules_from(builtin_rules_dir(), builtin=True, validate=False))
+    return load_builtin(builtin_rules_dir())
+
+
+def load_builtin(directory: Path) -> tuple[Rule, ...]:
+    """Rules of a built-in rules directory, through its bundle when that is current."""
+    files = _read_all(directory)
+    parsed: list[tuple[str, Any]] | None = None
+    try:
+        with open(directory / BUNDLE_NAME, encoding="utf-8") as fh:
+            bundle = json.load(fh)
+        if bundle.get("digest") == _digest(files):
+            parsed = [(str(name), data) for name, data in bundle["rules"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        parsed = None
+    if parsed is None:  # a rule was edited since the bundle was written: read the YAML
+        parsed = []
+        for name, content in files:
+            try:
+                parsed.append((name, yaml.load(content, Loader=_Loader)))
+            except yaml.YAMLError as exc:
+                raise MlsecLintError(f"cannot read rule file {directory / name}: {exc}") from None
+    return tuple(parse_rule(data, str(directory / name), True) for name, data in parsed)
+
+
+if __name__ == "__main__":  # pragma: no cover - developer entry point
+    print(write_bundle())
 
 
 def load_ruleset(extra_dirs: Iterable[str | Path] = ()) -> list[Rule]:
