@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mlsec_lint import semgrep
 from mlsec_lint.analyze import analyze
-from mlsec_lint.discovery import discover, find_repo_root, name_kind
+from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
@@ -60,6 +60,10 @@ class ScanOptions:
     """Where the selectors came from, for error messages."""
     semgrep_configs: Sequence[str] = ()
     """The user's own Semgrep rule files, run by the optional Semgrep engine."""
+    jobs: int = 0
+    """Worker processes for per-file analysis: 0 picks by the number of files and CPUs."""
+    progress: Callable[[str, int, int], None] | None = None
+    """Called with (phase, done, total) as the scan advances (a terminal progress bar)."""
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Scan:
     baseline_used: bool = False
     base: str = ""
     """Directory the display paths are relative to (default: the working directory)."""
+    settings: dict[str, str] = field(default_factory=dict)
+    """How the scan was configured (paths, configuration file, selection …), for reports."""
 
     def relpath(self, path: str) -> str | None:
         """``path`` (as in findings) relative to :attr:`root` with '/' separators, or None
@@ -139,6 +145,43 @@ def apply_severity(
     ]
 
 
+PARALLEL_MIN_FILES = 200
+"""Below this many files the process pool costs more than it saves."""
+
+
+def _analyze_target(target: Target) -> tuple[Source | None, list[Notice], FileAnalysis | None, str]:
+    """Read and analyse one file (runs in a worker process for large scans)."""
+    src, notices = read_source(target.abspath, target.display)
+    return src, notices, (analyze(src, target.kind) if src is not None else None), target.kind
+
+
+def _workers(jobs: int, files: int) -> int:
+    if jobs > 0:
+        return jobs
+    if files < PARALLEL_MIN_FILES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _analyze_all(
+    targets: Sequence[Target], jobs: int
+) -> Iterator[tuple[Source | None, list[Notice], FileAnalysis | None, str]]:
+    """Per-file analysis, in the order of ``targets`` whatever the number of workers, so a
+    parallel scan reports exactly what a serial one does."""
+    workers = _workers(jobs, len(targets))
+    if workers <= 1 or len(targets) < 2:
+        yield from map(_analyze_target, targets)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    chunk = max(1, min(64, len(targets) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_analyze_target, targets, chunksize=chunk)
+
+
 def scan(options: ScanOptions) -> Scan:
     all_rules = (
         list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
@@ -152,11 +195,14 @@ def scan(options: ScanOptions) -> Scan:
     kinds: dict[str, str] = {}
     analyses: list[FileAnalysis] = []
 
-    def take(source: Source | None, notices: list[Notice], kind: str) -> None:
+    def take(
+        source: Source | None, notices: list[Notice], kind: str, fa: FileAnalysis | None = None
+    ) -> None:
         result.notices.extend(notices)
         if source is None:
             return
-        fa = analyze(source, kind)
+        if fa is None:
+            fa = analyze(source, kind)
         sources[source.path] = source
         kinds[source.path] = kind
         analyses.append(fa)
@@ -181,12 +227,17 @@ def scan(options: ScanOptions) -> Scan:
             extra_excludes=options.config_excludes,
         )
         result.notices.extend(notices)
-        for t in targets:
-            src, read_notices = read_source(t.abspath, t.display)
-            take(src, read_notices, t.kind)
+        for i, (src, read_notices, fa, kind) in enumerate(_analyze_all(targets, options.jobs), 1):
+            take(src, read_notices, kind, fa)
+            if options.progress is not None:
+                options.progress("analysing", i, len(targets))
 
+    if options.progress is not None:
+        options.progress("resolving", 0, 0)
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
     facts.extend(resolve_all(facts))
+    if options.progress is not None:
+        options.progress("evaluating", 0, 0)
 
     def line_of(path: str, line: int) -> str:
         src = sources.get(path)

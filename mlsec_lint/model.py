@@ -48,6 +48,10 @@ class Span:
     end_line: int
     end_col: int
 
+    def __reduce__(self) -> tuple[type[Span], tuple[int, int, int, int]]:
+        # spans are the most numerous objects sent back by analysis workers
+        return (Span, (self.line, self.col, self.end_line, self.end_col))
+
     @classmethod
     def point(cls, line: int, col: int = 1) -> Span:
         return cls(line, col, line, col + 1)

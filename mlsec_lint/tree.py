@@ -208,17 +208,87 @@ def parse_path(path: str) -> tuple[Seg, ...]:
     return tuple(segs)
 
 
-@dataclass(frozen=True, slots=True)
 class Hit:
-    """A value found at a path, with the span of the field that holds it."""
+    """A value found at a path, with the span of the field that holds it.
 
-    value: Any
-    span: Span
+    The span is computed on first use: rules test many values, and only the few that
+    end up in a finding need a position.
+    """
+
+    __slots__ = ("_holder", "_index", "_span", "value")
+
+    def __init__(
+        self, value: Any, span: Span | None = None, holder: Any = None, index: Any = None
+    ) -> None:
+        self.value = value
+        self._span = span
+        self._holder = holder
+        self._index = index
+
+    @property
+    def span(self) -> Span:
+        span = self._span
+        if span is None:
+            holder = self._holder
+            if isinstance(holder, PDict):
+                span = holder.field_span(self._index)
+            elif isinstance(holder, PList):
+                span = holder.item_span(self._index)
+            else:
+                span = getattr(holder, "span", None) or Span(1, 1, 1, 1)
+            self._span = span
+        return span
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hit) and (self.value, self.span) == (other.value, other.span)
+
+    def __hash__(self) -> int:
+        return hash((id(self.value), self.span))
+
+    def __repr__(self) -> str:
+        return f"Hit({self.value!r}, {self.span!r})"
+
+
+@functools.lru_cache(maxsize=4096)
+def key_path(segs: tuple[Seg, ...]) -> tuple[Any, ...] | None:
+    """The keys of a path made only of plain keys (``a.b.c``), else None."""
+    if all(seg.kind == "key" for seg in segs):
+        return tuple(seg.key for seg in segs)
+    return None
+
+
+MISSING = object()
+"""What :func:`lookup` returns for a path that does not exist."""
+
+
+def lookup(root: Any, keys: tuple[Any, ...]) -> Any:
+    """The value at a path of keys and list indexes (``a.b[0]``), or :data:`MISSING`
+    (no span, no allocation)."""
+    cur = root
+    for key in keys:
+        if isinstance(cur, dict):
+            if key not in cur:
+                return MISSING
+            cur = cur[key]
+        elif isinstance(cur, list) and type(key) is int and -len(cur) <= key < len(cur):
+            cur = cur[key]
+        else:
+            return MISSING
+    return cur
 
 
 def resolve(root: Any, path: str | tuple[Seg, ...], anchor: Span | None = None) -> list[Hit]:
     """Every value at ``path`` below ``root``; empty when the path does not exist."""
     segs = parse_path(path) if isinstance(path, str) else path
+    keys = key_path(segs)
+    if keys:  # the common case: plain keys, no wildcard
+        holder: Any = None
+        cur = root
+        for key in keys:
+            if not isinstance(cur, dict) or key not in cur:
+                return []
+            holder, cur = cur, cur[key]
+        return [Hit(cur, None, holder, keys[-1])]
     start = Hit(root, getattr(root, "span", anchor or Span(1, 1, 1, 1)))
     current = [start]
     for seg in segs:
@@ -250,31 +320,19 @@ def deepest(root: Any, path: str, anchor: Span) -> Span:
 def _step(value: Any, seg: Seg) -> Iterator[Hit]:
     if seg.kind == "key":
         if isinstance(value, dict) and seg.key in value:
-            yield Hit(value[seg.key], _field(value, seg.key))
+            yield Hit(value[seg.key], None, value, seg.key)
     elif seg.kind == "keys":
         if isinstance(value, dict):
             for key in value:
-                yield Hit(value[key], _field(value, key))
+                yield Hit(value[key], None, value, key)
     elif seg.kind == "items":
         if isinstance(value, list):
             for i, item in enumerate(value):
-                yield Hit(item, _item(value, i))
+                yield Hit(item, None, value, i)
     elif seg.kind == "index" and isinstance(value, list):
         idx = seg.key
         if -len(value) <= idx < len(value):
-            yield Hit(value[idx], _item(value, idx % len(value)))
-
-
-def _field(d: dict[Any, Any], key: Any) -> Span:
-    if isinstance(d, PDict):
-        return d.field_span(key)
-    return getattr(d, "span", Span(1, 1, 1, 1))
-
-
-def _item(lst: list[Any], index: int) -> Span:
-    if isinstance(lst, PList):
-        return lst.item_span(index)
-    return getattr(lst, "span", Span(1, 1, 1, 1))
+            yield Hit(value[idx], None, value, idx % len(value))
 
 
 def get(root: Any, path: str, default: Any = None) -> Any:

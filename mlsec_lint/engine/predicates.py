@@ -26,7 +26,7 @@ from typing import Any
 
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.model import Span
-from mlsec_lint.tree import UNKNOWN, Hit, parse_path, resolve
+from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve
 
 Cond = Callable[[Any, Any], "list[Hit] | None"]
 """(current value, fact root) -> witnesses, or None when the condition does not hold."""
@@ -204,6 +204,20 @@ def _resolver(path: str) -> Callable[[Any, Any], list[Hit]]:
     return lambda node, root: resolve(node, segs)
 
 
+def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
+    """(keys, from the fact root) for a path of keys and list indexes, else None."""
+    from_root = path.startswith("$root.")
+    if path == "$root":
+        return None
+    try:
+        segs = parse_path(path[6:] if from_root else path)
+    except ValueError:
+        return None
+    if all(seg.kind in ("key", "index") for seg in segs):
+        return tuple(seg.key for seg in segs), from_root
+    return None
+
+
 def compile_condition(spec: Any) -> Cond:
     """Compile a condition mapping; raises :class:`RuleSyntaxError` on a bad spec."""
     if not isinstance(spec, dict) or not spec:
@@ -300,8 +314,30 @@ def _compile_leaf(spec: dict[str, Any]) -> Cond:
             raise RuleSyntaxError(
                 f"'exists: false' cannot be combined with value operators ({path!r})"
             )
+        absent = _plain_keys(path)
+        if absent is not None:
+            keys_, top = absent
+            return lambda node, root: (
+                [] if lookup(root if top else node, keys_) is MISSING else None
+            )
         return lambda node, root: [] if not get(node, root) else None
     tests = [VALUE_OPS[name](arg) for name, arg in ops.items()]
+    plain = _plain_keys(path)
+    if plain is not None:
+        # a path of plain keys: test the value by direct lookup and build a Hit (with its
+        # span) only for a match; most tests fail, and this is the hot loop of a scan
+        keys, from_root = plain
+
+        def plain_leaf(node: Any, root: Any) -> list[Hit] | None:
+            value = lookup(root if from_root else node, keys)
+            if value is MISSING:
+                return None
+            for t in tests:
+                if not t(value):
+                    return None
+            return get(node, root)[:1]
+
+        return plain_leaf
     if not tests:
         return lambda node, root: hits[:1] if (hits := get(node, root)) else None
 

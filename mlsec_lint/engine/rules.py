@@ -50,6 +50,8 @@ class Rule:
     select_spec: Mapping[str, Any] = field(default_factory=dict)
     each: str | None = None
     """Evaluate ``when`` once per value at this path (one finding per match)."""
+    when_spec: Any = None
+    """The condition as written (the evaluator derives index guards from it)."""
     at: tuple[str, ...] = ()
     adjust: tuple[Adjust, ...] = ()
     docs: Mapping[str, str] = field(default_factory=dict)
@@ -150,6 +152,7 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
         severity=Severity.parse(data["severity"]),
         target=target,
         when=cond(data["when"]),
+        when_spec=data["when"],
         message=str(data["message"]).strip(),
         select=compile_select(data.get("select")),
         select_spec=dict(data.get("select") or {}),

@@ -50,6 +50,9 @@ class Fact:
     annotations: PDict | None = None
     """``metadata.annotations`` of the Kubernetes object the fact comes from (suppressions)."""
 
+    def __reduce__(self) -> Any:
+        return (Fact, (self.kind, self.path, self.data, self.anchor, self.key, self.annotations))
+
 
 @dataclass(slots=True)
 class FileAnalysis:
