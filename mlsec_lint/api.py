@@ -22,7 +22,7 @@ from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.fingerprints import finding_fingerprint, span_text
 from mlsec_lint.model import Finding, Notice, ScanResult, Severity, Suppression
-from mlsec_lint.resolve import resolve_all
+from mlsec_lint.resolve import VersionIndex, attach_versions, resolve_all
 from mlsec_lint.source import Source, read_source, source_from_bytes
 
 if TYPE_CHECKING:
@@ -163,23 +163,50 @@ def _workers(jobs: int, files: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _analyze_all(
-    targets: Sequence[Target], jobs: int
-) -> Iterator[tuple[Source | None, list[Notice], FileAnalysis | None, str]]:
-    """Per-file analysis, in the order of ``targets`` whatever the number of workers, so a
-    parallel scan reports exactly what a serial one does."""
-    workers = _workers(jobs, len(targets))
-    if workers <= 1 or len(targets) < 2:
-        yield from map(_analyze_target, targets)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+PythonResult = tuple[Source | None, list[Notice], FileAnalysis | None, list[Finding]]
+_PYTHON_STATE: dict[str, tuple[Evaluator, VersionIndex]] = {}
+"""What a forked worker inherits: the evaluator (compiled rules) and the version index."""
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    chunk = max(1, min(64, len(targets) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_analyze_target, targets, chunksize=chunk)
+
+def _scan_python_file(target: Target) -> PythonResult:
+    """Analyse one Python file and evaluate its facts. Only the source, notices and
+    findings cross back to the parent: the facts stay in the worker."""
+    evaluator, index = _PYTHON_STATE["current"]
+    src, notices, fa, _ = _analyze_target(target)
+    if src is None or fa is None:
+        return src, notices, fa, []
+    attach_versions(fa.facts, index)
+    findings = evaluator.run(fa.facts, lambda _path, line: src.line(line))
+    fa.facts = []
+    return src, notices, fa, findings
+
+
+def _scan_python(
+    targets: Sequence[Target], evaluator: Evaluator, index: VersionIndex, jobs: int
+) -> Iterator[PythonResult]:
+    """Results in the order of ``targets`` whatever the number of workers, so a parallel
+    scan reports exactly what a serial one does. Workers are forked (they inherit the
+    compiled rules); where fork is unavailable the scan stays serial."""
+    _PYTHON_STATE["current"] = (evaluator, index)
+    try:
+        import multiprocessing
+
+        workers = _workers(jobs, len(targets))
+        if (
+            workers <= 1
+            or len(targets) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()
+        ):
+            yield from map(_scan_python_file, targets)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunk = max(1, min(32, len(targets) // (workers * 8)))
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(_scan_python_file, targets, chunksize=chunk)
+    finally:
+        _PYTHON_STATE.clear()
 
 
 def scan(options: ScanOptions) -> Scan:
@@ -227,24 +254,41 @@ def scan(options: ScanOptions) -> Scan:
             extra_excludes=options.config_excludes,
         )
         result.notices.extend(notices)
-        for i, (src, read_notices, fa, kind) in enumerate(_analyze_all(targets, options.jobs), 1):
-            take(src, read_notices, kind, fa)
-            if options.progress is not None:
-                options.progress("analysing", i, len(targets))
+    else:
+        targets = []
+    # Python files are self-contained but for the package versions pinned elsewhere, so
+    # they are analysed and evaluated together after everything else is resolved (in
+    # worker processes when there are many); all other files first.
+    python = [t for t in targets if t.kind == "python"]
+    others = [t for t in targets if t.kind != "python"]
+    total, done = len(targets), 0
+    for src, read_notices, fa, kind in map(_analyze_target, others):
+        take(src, read_notices, kind, fa)
+        done += 1
+        if options.progress is not None:
+            options.progress("analysing", done, total)
 
     if options.progress is not None:
-        options.progress("resolving", 0, 0)
+        options.progress("resolving", done, total)
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
-    facts.extend(resolve_all(facts))
-    if options.progress is not None:
-        options.progress("evaluating", 0, 0)
+    index: list[VersionIndex] = []
+    facts.extend(resolve_all(facts, index))
 
     def line_of(path: str, line: int) -> str:
         src = sources.get(path)
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
-    raw = evaluator.run(facts, line_of)
+    raw: list[Finding] = []
+    for src, read_notices, fa, found in _scan_python(python, evaluator, index[0], options.jobs):
+        take(src, read_notices, "python", fa)
+        raw.extend(found)
+        done += 1
+        if options.progress is not None:
+            options.progress("analysing", done, total)
+    if options.progress is not None:
+        options.progress("evaluating", done, total)
+    raw.extend(evaluator.run(facts, line_of))
     raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
     findings = _dedupe(raw)
 

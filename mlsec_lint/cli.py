@@ -37,6 +37,7 @@ class Format(str, Enum):
     github = "github"
     gitlab = "gitlab"
     junit = "junit"
+    html = "html"
 
 
 class ListFormat(str, Enum):
@@ -131,6 +132,21 @@ def scan(
             help="Also write a SARIF report to FILE (whatever --format is).",
         ),
     ] = None,
+    html_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--html-output",
+            help="Also write a self-contained HTML report to FILE (whatever --format is).",
+        ),
+    ] = None,
+    statistics: Annotated[
+        bool,
+        typer.Option(
+            "--statistics",
+            help="Print counts per rule, severity, category and file kind, including "
+            "suppressed and baselined findings.",
+        ),
+    ] = False,
     sarif_category: Annotated[
         str,
         typer.Option(
@@ -229,6 +245,15 @@ def scan(
             help="Record the current findings in FILE (and exit 0); use it with --baseline.",
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Worker processes for large scans (0: by the number of files and CPUs).",
+        ),
+    ] = 0,
     semgrep_config: Annotated[
         list[Path] | None,
         typer.Option(
@@ -298,8 +323,30 @@ def scan(
         baseline=loaded_baseline,
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
+        jobs=jobs,
     )
-    result = run_scan(options)
+    from mlsec_lint import progress as progress_line
+    from mlsec_lint.reporters import MACHINE_FORMATS
+
+    machine = format.value in MACHINE_FORMATS and output is None
+    bar = None
+    if not quiet and progress_line.wanted(sys.stderr, machine):
+        bar = progress_line.Progress(sys.stderr)
+        options.progress = bar
+    try:
+        result = run_scan(options)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.settings = {
+        "Paths": ", ".join(targets),
+        "Configuration": cfg.label if cfg.path else "none",
+        "Selected rules": ", ".join(chosen) if chosen else "the default set",
+        "Ignored rules": ", ".join(ignored) or "none",
+        "Fail on": (fail_on or cfg.fail_on or "low").lower(),
+        "Inline suppressions": "honoured" if not no_inline_suppressions else "ignored (audit)",
+        "Baseline": str(baseline_path) if baseline_path else "none",
+    }
     reporter = get_reporter(format.value)
     stream = sys.stdout
     opts = ReportOptions(
@@ -314,6 +361,12 @@ def scan(
         buf = io.StringIO()
         get_reporter("sarif")(result, buf, opts)
         _write_atomic(sarif_output, buf.getvalue())
+    if html_output is not None:
+        import io
+
+        buf = io.StringIO()
+        get_reporter("html")(result, buf, opts)
+        _write_atomic(html_output, buf.getvalue())
     if output is not None:
         import io
 
@@ -325,6 +378,11 @@ def scan(
         stream.flush()
     if format in (Format.text, Format.github):
         _print_notices(result.result.notices, quiet)
+    if statistics:
+        from mlsec_lint.reporters import statistics as stats
+
+        # machine-readable reports on standard output stay pure: statistics go to stderr
+        print(stats.render(result), file=sys.stderr if machine else sys.stdout, end="")
     if write_baseline is not None:
         from mlsec_lint.baseline import render
 

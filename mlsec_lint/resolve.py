@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.tree import PDict, PList
 
 
-def resolve_all(facts: list[Fact]) -> list[Fact]:
-    """Annotate ``facts`` in place and return new cross-file facts."""
+def resolve_all(facts: list[Fact], index_out: list[VersionIndex] | None = None) -> list[Fact]:
+    """Annotate ``facts`` in place and return new cross-file facts.
+
+    ``index_out`` receives the version index, for files analysed after this pass."""
     by_kind: dict[str, list[Fact]] = defaultdict(list)
     for f in facts:
         by_kind[f.kind].append(f)
     _supply_chain(by_kind)
-    _attach_versions(by_kind)
+    index = versions_index(by_kind)
+    attach_versions([f for kind in VERSIONED for f in by_kind.get(kind, [])], index)
+    if index_out is not None:
+        index_out.append(index)
     if not by_kind.get("k8s-object"):
         return []  # every Kubernetes relation starts from an object (kept lazy for start-up)
     from mlsec_lint import resolve_kubernetes
@@ -33,8 +39,29 @@ def resolve_all(facts: list[Fact]) -> list[Fact]:
 # ------------------------------------------------------------------ versions
 
 
-def _attach_versions(by_kind: dict[str, list[Fact]]) -> None:
-    """``context.versions``: exact pins from the nearest dependency manifests.
+VersionIndex = Callable[[str], "PDict | None"]
+"""path -> ``{versions, sources}`` for facts of that file (None: nothing is pinned)."""
+
+
+VERSIONED = ("python-call", "server", "container", "python-assign")
+"""Fact kinds whose ``context`` receives the pinned versions."""
+
+
+def attach_versions(facts: list[Fact], index: VersionIndex) -> None:
+    """Set ``context.versions`` / ``context.version_sources`` on facts of versioned kinds."""
+    for fact in facts:
+        if fact.kind not in VERSIONED:
+            continue
+        ctx = fact.data.get("context")
+        if isinstance(ctx, PDict):
+            holder = index(fact.path)
+            if holder is not None:
+                ctx.put("versions", holder["versions"], None)
+                ctx.put("version_sources", holder["sources"], None)
+
+
+def versions_index(by_kind: dict[str, list[Fact]]) -> VersionIndex:
+    """Exact pins from the nearest dependency manifests (and versioned ML images).
 
     For a file, pins in its own directory win, then its parents'; a package pinned to
     one version everywhere in the scan is used when nothing nearer pins it.
@@ -53,7 +80,7 @@ def _attach_versions(by_kind: dict[str, list[Fact]]) -> None:
         where.setdefault(f"{name}={version}", loc)
     _image_pins(by_kind, per_dir)
     if not per_dir:
-        return
+        return lambda path: None
     unique = {n: next(iter(v)) for n, v in global_pins.items() if len(v) == 1}
     cache: dict[str, PDict] = {}
 
@@ -85,13 +112,7 @@ def _attach_versions(by_kind: dict[str, list[Fact]]) -> None:
         cache[directory] = holder
         return holder
 
-    for kind in ("python-call", "server", "container", "python-assign"):
-        for fact in by_kind.get(kind, []):
-            ctx = fact.data.get("context")
-            if isinstance(ctx, PDict):
-                holder = versions_for(fact.path)
-                ctx.put("versions", holder["versions"], None)
-                ctx.put("version_sources", holder["sources"], None)
+    return versions_for
 
 
 def _image_pins(

@@ -221,3 +221,34 @@ def test_format_from_the_environment(project, capsys, monkeypatch) -> None:
     monkeypatch.setenv("MLSEC_LINT_FORMAT", "json")
     _, out, _ = run(capsys, "scan")
     assert json.loads(out)["findings"] == []
+
+
+def test_html_format_and_extra_output(project, capsys) -> None:
+    project("requirements.txt", VULNERABLE)
+    code, out, _ = run(capsys, "scan", "--format", "html")
+    assert code == 1 and out.startswith("<!DOCTYPE html>") and "MLS-DEP-001" in out
+    assert "Selected rules" in out  # the scan's configuration is part of the report
+    code, out, _ = run(capsys, "scan", "--format", "json", "--html-output", "report.html")
+    assert code == 1 and json.loads(out)["summary"]["findings"] == 1
+    assert "MLS-DEP-001" in (project.root / "report.html").read_text(encoding="utf-8")
+
+
+def test_statistics_go_to_stdout_for_text_and_stderr_for_machine_formats(project, capsys) -> None:
+    project("requirements.txt", VULNERABLE)
+    project("ok/requirements.txt", "torch  # mlsec-lint: ignore[MLS-DEP-001] -- sandbox only\n")
+    code, out, _ = run(capsys, "scan", "--statistics")
+    assert code == 1 and "Statistics" in out
+    import re
+
+    row = re.search(r"MLS-DEP-001 ml-framework-not-pinned\s+(\d+)\s+(\d+)\s+(\d+)", out)
+    assert row and row.groups() == ("1", "1", "0")
+    assert re.search(r"requirements\s+2\s+1\s+1\s+0", out)
+    code, out, err = run(capsys, "scan", "--statistics", "--format", "json")
+    assert "Statistics" not in out and "Statistics" in err
+    json.loads(out)
+
+
+def test_no_progress_line_when_stderr_is_not_a_terminal(project, capsys) -> None:
+    project("requirements.txt", VULNERABLE)
+    _, _, err = run(capsys, "scan")
+    assert "\x1b[2K" not in err and "files  analysing" not in err

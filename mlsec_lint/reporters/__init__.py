@@ -50,7 +50,13 @@ def get_reporter(name: str) -> Reporter:
         from mlsec_lint.reporters import junit
 
         return junit.report
+    if name == "html":
+        from mlsec_lint.reporters import html
+
+        return html.report
     raise ValueError(f"unknown format {name!r}")
 
 
-FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "html")
+MACHINE_FORMATS = ("json", "sarif", "github", "gitlab", "junit")
+"""Formats read by programs: no banners, progress or statistics on standard output."""
