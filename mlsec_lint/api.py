@@ -11,9 +11,8 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from mlsec_lint import semgrep
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind
 from mlsec_lint.engine.evaluate import Evaluator
@@ -184,29 +183,41 @@ def _scan_python_file(target: Target) -> PythonResult:
 def _scan_python(
     targets: Sequence[Target], evaluator: Evaluator, index: VersionIndex, jobs: int
 ) -> Iterator[PythonResult]:
-    """Results in the order of ``targets`` whatever the number of workers, so a parallel
-    scan reports exactly what a serial one does. Workers are forked (they inherit the
-    compiled rules); where fork is unavailable the scan stays serial."""
+    """Python files are analysed and evaluated in one step (in workers that inherit the
+    compiled rules), so only their findings travel back."""
     _PYTHON_STATE["current"] = (evaluator, index)
     try:
-        import multiprocessing
-
-        workers = _workers(jobs, len(targets))
-        if (
-            workers <= 1
-            or len(targets) < 2
-            or "fork" not in multiprocessing.get_all_start_methods()
-        ):
-            yield from map(_scan_python_file, targets)
-            return
-        from concurrent.futures import ProcessPoolExecutor
-
-        chunk = max(1, min(32, len(targets) // (workers * 8)))
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from pool.map(_scan_python_file, targets, chunksize=chunk)
+        yield from _ordered_map(_scan_python_file, targets, jobs)
     finally:
         _PYTHON_STATE.clear()
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _ordered_map(fn: Callable[[_T], _R], items: Sequence[_T], jobs: int) -> Iterator[_R]:
+    """``map(fn, items)``, in forked worker processes when there are many items.
+
+    Results come back in the order of ``items`` whatever the number of workers, so a
+    parallel scan reports exactly what a serial one does. Where fork is unavailable the
+    scan stays serial.
+    """
+    workers = _workers(jobs, len(items))
+    if workers <= 1 or len(items) < 2:
+        yield from map(fn, items)
+        return
+    import multiprocessing  # only for a parallel scan (~4 ms to import)
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(fn, items)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(32, len(items) // (workers * 8)))
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(fn, items, chunksize=chunk)
 
 
 def scan(options: ScanOptions) -> Scan:
@@ -262,7 +273,7 @@ def scan(options: ScanOptions) -> Scan:
     python = [t for t in targets if t.kind == "python"]
     others = [t for t in targets if t.kind != "python"]
     total, done = len(targets), 0
-    for src, read_notices, fa, kind in map(_analyze_target, others):
+    for src, read_notices, fa, kind in _ordered_map(_analyze_target, others, options.jobs):
         take(src, read_notices, kind, fa)
         done += 1
         if options.progress is not None:
@@ -289,7 +300,10 @@ def scan(options: ScanOptions) -> Scan:
     if options.progress is not None:
         options.progress("evaluating", done, total)
     raw.extend(evaluator.run(facts, line_of))
-    raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
+    if options.semgrep_configs or any(r.target == "semgrep-match" for r in rules):
+        from mlsec_lint import semgrep
+
+        raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
     findings = _dedupe(raw)
 
     base = os.path.abspath(options.base or os.getcwd())

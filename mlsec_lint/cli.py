@@ -8,6 +8,7 @@ code 2, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 from enum import Enum
@@ -23,6 +24,7 @@ app = typer.Typer(
     name="mlsec-lint",
     help="Policy-as-code security linter for ML deployments.",
     add_completion=False,
+    suggest_commands=False,  # the CLI library already suggests a close command name
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -541,9 +543,29 @@ def test_rules(
     return 1 if problems else 0
 
 
+def _command_names(info: Any) -> str:
+    return typer.main.get_command_name(info.name or info.callback.__name__)
+
+
+def _cli(args: list[str]) -> Any:
+    """The command-line interface, built for the subcommand ``args`` name.
+
+    Building every subcommand's options costs ~10 ms at each start; the one being run is
+    enough. Without a known subcommand (``--help``, a typo) the whole interface is built,
+    so help and "no such command" messages list every command.
+    """
+    name = next((a for a in args if not a.startswith("-")), None)
+    chosen = [c for c in app.registered_commands if _command_names(c) == name]
+    if not chosen:
+        return typer.main.get_command(app)
+    narrow = copy.copy(app)
+    narrow.registered_commands = chosen
+    return typer.main.get_command(narrow)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every outcome to an exit code (0, 1 or 2)."""
-    command = typer.main.get_command(app)
+    command = _cli(sys.argv[1:] if argv is None else list(argv))
     try:
         rv = command.main(args=argv, prog_name="mlsec-lint", standalone_mode=False)
     except MlsecLintError as exc:

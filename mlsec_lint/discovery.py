@@ -211,21 +211,26 @@ class _Ignore:
             ]
 
     def load_dir(self, directory: str) -> None:
+        """Read ``directory/.gitignore``; it is compiled when a path is first checked."""
         if not self.use_gitignore or directory in self.specs:
             return
         path = os.path.join(directory, ".gitignore")
-        spec = None
+        lines: list[str] = []
         if os.path.isfile(path):
             try:
                 with open(path, encoding="utf-8", errors="replace") as fh:
                     lines = fh.read().splitlines()
             except OSError:
                 lines = []
-            if lines:
-                import pathspec
+        self.specs[directory] = lines or None
 
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        self.specs[directory] = spec
+    def _spec(self, directory: str) -> Any:
+        spec = self.specs.get(directory)
+        if isinstance(spec, list):  # explicit files are never checked: pathspec stays unloaded
+            import pathspec
+
+            spec = self.specs[directory] = pathspec.GitIgnoreSpec.from_lines(spec)
+        return spec
 
     def ignored(self, abspath: str, is_dir: bool) -> bool:
         suffix = "/" if is_dir else ""
@@ -241,7 +246,7 @@ class _Ignore:
             return False
         directory = os.path.dirname(abspath)
         while True:
-            spec = self.specs.get(directory)
+            spec = self._spec(directory)
             if spec is not None:
                 rel = os.path.relpath(abspath, directory).replace(os.sep, "/")
                 res = spec.check_file(rel + suffix)

@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mlsec_lint import databundle
 
 DATA_DIR = Path(__file__).parent / "data"
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 @functools.cache
+def _tables() -> dict[str, Any]:
+    return {name.rsplit(".", 1)[0]: data for name, data in databundle.load(DATA_DIR)}
+
+
 def table(name: str) -> Any:
-    with open(DATA_DIR / f"{name}.yaml", encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_Loader)
+    """One table by name (``servers`` is ``data/servers.yaml``)."""
+    return _tables()[name]
 
 
 def normalize_package(name: str) -> str:

@@ -252,3 +252,26 @@ def test_no_progress_line_when_stderr_is_not_a_terminal(project, capsys) -> None
     project("requirements.txt", VULNERABLE)
     _, _, err = run(capsys, "scan")
     assert "\x1b[2K" not in err and "files  analysing" not in err
+
+
+def test_an_unknown_command_is_suggested_once(capsys) -> None:
+    code, out, err = run(capsys, "scna")
+    assert code == 2
+    assert (out + err).count("Did you mean 'scan'?") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--help"], ["scan", "rules", "explain", "init", "test-rules"]),
+        (["scan", "--help"], ["--format", "--fail-on", "--baseline"]),
+        (["rules", "--help"], ["--format"]),
+        (["--version", "scan"], ["mlsec-lint "]),
+    ],
+)
+def test_help_and_version_whatever_the_subcommand(capsys, args, expected) -> None:
+    """Only the subcommand being run is built; the top level still lists every command."""
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    for text in expected:
+        assert text in out

@@ -19,13 +19,27 @@ LAZY = (
 )
 
 
-def _imported(cwd: Path, *args: str) -> set[str]:
+NOT_FOR_ONE_FILE = (
+    "yaml",
+    "pathspec",
+    "multiprocessing",
+    "concurrent.futures",
+    "mlsec_lint.semgrep",
+    "mlsec_lint.parsers.yamldoc",
+    *LAZY,
+)
+"""What a pre-commit run on one Python file or Dockerfile does without: YAML (rules and
+tables come from JSON bundles), .gitignore matching (explicit files are not checked
+against it), the process pool and the Semgrep engine."""
+
+
+def _imported(cwd: Path, *args: str, watch: tuple[str, ...] = LAZY) -> set[str]:
     code = (
         "import sys, json, contextlib, io\n"
         "from mlsec_lint.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    main({list(args)!r})\n"
-        f"print(json.dumps([m for m in {list(LAZY)!r} if m in sys.modules]))\n"
+        f"print(json.dumps([m for m in {list(watch)!r} if m in sys.modules]))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
@@ -46,6 +60,35 @@ def test_suppressions_load_only_when_a_file_mentions_them(tmp_path: Path) -> Non
         "torch  # mlsec-lint: ignore[MLS-DEP-001] -- pinned by the image\n", encoding="utf-8"
     )
     assert "mlsec_lint.suppressions" in _imported(tmp_path, "scan", "-q")
+
+
+def test_one_file_scans_import_only_what_they_use(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("build/\n*.log\n", encoding="utf-8")
+    (tmp_path / "serve.py").write_text(
+        'import torch\nmodel = torch.load("model.pt")\n', encoding="utf-8"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nRUN pip install torch\n", encoding="utf-8"
+    )
+    for name in ("serve.py", "Dockerfile"):
+        assert _imported(tmp_path, "scan", name, watch=NOT_FOR_ONE_FILE) == set(), name
+
+
+def test_a_directory_walk_still_honours_gitignore(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("build/\n", encoding="utf-8")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "Dockerfile").write_text("FROM python:latest\n", encoding="utf-8")
+    assert "pathspec" in _imported(tmp_path, "scan", ".", watch=("pathspec",))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlsec_lint", "scan", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0 and "0 files scanned" in proc.stdout
 
 
 def test_markers_agree() -> None:

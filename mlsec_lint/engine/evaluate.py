@@ -211,13 +211,21 @@ class Evaluator:
         self.by_target: dict[str, list[Rule]] = defaultdict(list)
         for rule in rules:
             self.by_target[rule.target].append(rule)
-        self.plans = {target: _Plan(rs, guards) for target, rs in self.by_target.items()}
+        self.guards = guards
+        self.plans: dict[str, _Plan | None] = {}
+        """Built on first use: a scan of one file meets a few of the fact kinds."""
+
+    def plan(self, kind: str) -> _Plan | None:
+        if kind not in self.plans:
+            rules = self.by_target.get(kind)
+            self.plans[kind] = _Plan(rules, self.guards) if rules else None
+        return self.plans[kind]
 
     def run(self, facts: Iterable[Fact], line_of: Callable[[str, int], str]) -> list[Finding]:
         findings: list[Finding] = []
         plans = self.plans
         for fact in facts:
-            plan = plans.get(fact.kind)
+            plan = plans[fact.kind] if fact.kind in plans else self.plan(fact.kind)
             if plan is None:
                 continue
             for rule, clauses in plan.candidates(fact.data):

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mlsec_lint import databundle
 from mlsec_lint.engine.predicates import Cond, RuleSyntaxError, compile_condition, compile_select
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import FACT_KINDS
 from mlsec_lint.model import CATEGORIES, Severity
-
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DOCS_URL = "https://github.com/mlsec-lint/mlsec-lint/blob/main/docs/rules/{id}.md"
 SCHEMA_NAME = "rule.schema.json"
@@ -84,14 +80,7 @@ def builtin_rules_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
-def rule_files(directory: Path) -> list[Path]:
-    out = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                out.append(Path(root) / name)
-    return out
+rule_files = databundle.yaml_files
 
 
 def parse_rule(data: Any, source: str, builtin: bool = True) -> Rule:
@@ -179,9 +168,12 @@ def _each_path(value: Any) -> str | None:
 
 
 def _load_yaml(path: Path) -> Any:
+    import yaml
+
+    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)
+            return yaml.load(fh, Loader=loader)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise MlsecLintError(f"cannot read rule file {path}: {exc}") from None
 
@@ -217,48 +209,6 @@ def load_rules_from(directory: Path, builtin: bool, validate: bool) -> list[Rule
     return rules
 
 
-BUNDLE_NAME = "_bundle.json"
-"""The built-in rules as parsed data, keyed by a hash of the YAML files' contents.
-
-Parsing ~100 YAML files costs ~25 ms at every start; reading them and checking the hash
-costs ~2 ms. The bundle is only used when the hash matches, so an edited rule is never
-served stale; ``python -m mlsec_lint.engine.rules`` regenerates it (a test checks it)."""
-
-
-def _digest(files: list[tuple[str, bytes]]) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for name, content in files:
-        h.update(name.encode("utf-8") + b"\0" + hashlib.sha256(content).digest())
-    return h.hexdigest()
-
-
-def _read_all(directory: Path) -> list[tuple[str, bytes]]:
-    out = []
-    for path in rule_files(directory):
-        try:
-            out.append((path.relative_to(directory).as_posix(), path.read_bytes()))
-        except OSError as exc:
-            raise MlsecLintError(f"cannot read rule file {path}: {exc}") from None
-    return out
-
-
-def write_bundle(directory: Path | None = None) -> Path:
-    """Regenerate the bundle of the built-in rules; returns its path."""
-    directory = directory or builtin_rules_dir()
-    files = _read_all(directory)
-    data = {
-        "digest": _digest(files),
-        "rules": [[name, yaml.load(content, Loader=_Loader)] for name, content in files],
-    }
-    path = directory / BUNDLE_NAME
-    path.write_text(
-        json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
-    )
-    return path
-
-
 @functools.lru_cache(maxsize=1)
 def builtin_rules() -> tuple[Rule, ...]:
     return load_builtin(builtin_rules_dir())
@@ -266,27 +216,9 @@ def builtin_rules() -> tuple[Rule, ...]:
 
 def load_builtin(directory: Path) -> tuple[Rule, ...]:
     """Rules of a built-in rules directory, through its bundle when that is current."""
-    files = _read_all(directory)
-    parsed: list[tuple[str, Any]] | None = None
-    try:
-        with open(directory / BUNDLE_NAME, encoding="utf-8") as fh:
-            bundle = json.load(fh)
-        if bundle.get("digest") == _digest(files):
-            parsed = [(str(name), data) for name, data in bundle["rules"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        parsed = None
-    if parsed is None:  # a rule was edited since the bundle was written: read the YAML
-        parsed = []
-        for name, content in files:
-            try:
-                parsed.append((name, yaml.load(content, Loader=_Loader)))
-            except yaml.YAMLError as exc:
-                raise MlsecLintError(f"cannot read rule file {directory / name}: {exc}") from None
-    return tuple(parse_rule(data, str(directory / name), True) for name, data in parsed)
-
-
-if __name__ == "__main__":  # pragma: no cover - developer entry point
-    print(write_bundle())
+    return tuple(
+        parse_rule(data, str(directory / name), True) for name, data in databundle.load(directory)
+    )
 
 
 def load_ruleset(extra_dirs: Iterable[str | Path] = ()) -> list[Rule]:

@@ -1,0 +1,116 @@
+"""JSON bundles of the YAML data the tool ships: the built-in rules and knowledge tables.
+
+Importing a YAML library and parsing ~100 small files costs tens of milliseconds at every
+start, which a pre-commit hook pays on every commit. Each data directory therefore holds
+a ``_bundle.json`` with the parsed files and a checksum of their bytes. A bundle is used
+only when the checksum matches the files on disk, so an edited rule or table is never
+served stale; otherwise the YAML is read (and ``python -m mlsec_lint.databundle``
+rewrites the bundles; a test checks they are current).
+
+The checksum guards against stale data, not against tampering (whoever can edit these
+files can edit the program), so a CRC is enough and avoids loading OpenSSL at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from mlsec_lint.errors import MlsecLintError
+
+BUNDLE_NAME = "_bundle.json"
+
+
+def yaml_files(directory: Path) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files under ``directory``, sorted, hidden ones excluded."""
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                out.append(Path(root) / name)
+    return out
+
+
+def read_all(directory: Path) -> list[tuple[str, bytes]]:
+    """(relative POSIX name, bytes) of every YAML file of ``directory``."""
+    out = []
+    for path in yaml_files(directory):
+        try:
+            out.append((path.relative_to(directory).as_posix(), path.read_bytes()))
+        except OSError as exc:
+            raise MlsecLintError(f"cannot read {path}: {exc}") from None
+    return out
+
+
+def checksum(files: list[tuple[str, bytes]]) -> str:
+    crc = 0
+    for name, content in files:
+        head = f"{name}\0{len(content)}\0".encode()
+        crc = zlib.crc32(content, zlib.crc32(head, crc))
+    return f"crc32:{len(files)}:{crc:08x}"
+
+
+def _parse_yaml(directory: Path, files: list[tuple[str, bytes]]) -> list[tuple[str, Any]]:
+    import yaml
+
+    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    out = []
+    for name, content in files:
+        try:
+            data = yaml.load(content, Loader=loader)
+            # the data a bundle would give: JSON types only (mapping keys become strings)
+            out.append((name, json.loads(json.dumps(data))))
+        except yaml.YAMLError as exc:
+            raise MlsecLintError(f"cannot read {directory / name}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise MlsecLintError(f"{directory / name}: not JSON-compatible data: {exc}") from None
+    return out
+
+
+def load(directory: Path) -> list[tuple[str, Any]]:
+    """The parsed YAML files of ``directory``, through its bundle when that is current."""
+    files = read_all(directory)
+    try:
+        with open(directory / BUNDLE_NAME, encoding="utf-8") as fh:
+            bundle = json.load(fh)
+        if bundle.get("checksum") == checksum(files):
+            return [(str(name), data) for name, data in bundle["files"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # missing, unreadable or malformed: read the YAML instead
+    return _parse_yaml(directory, files)
+
+
+def is_current(directory: Path) -> bool:
+    try:
+        with open(directory / BUNDLE_NAME, encoding="utf-8") as fh:
+            return bool(json.load(fh).get("checksum") == checksum(read_all(directory)))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def write(directory: Path) -> Path:
+    """Rewrite the bundle of ``directory``; returns its path."""
+    files = read_all(directory)
+    data = {"checksum": checksum(files), "files": _parse_yaml(directory, files)}
+    path = directory / BUNDLE_NAME
+    path.write_text(
+        json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def directories() -> list[Path]:
+    """The data directories that carry a bundle: built-in rules and knowledge tables."""
+    from mlsec_lint.engine.rules import builtin_rules_dir
+    from mlsec_lint.knowledge import DATA_DIR
+
+    return [builtin_rules_dir(), DATA_DIR]
+
+
+if __name__ == "__main__":  # pragma: no cover - developer entry point
+    for d in directories():
+        print(write(d))
