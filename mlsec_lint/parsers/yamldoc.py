@@ -24,9 +24,26 @@ from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_RESOLVED: dict[tuple[str, bool], str] = {}
+"""Tags of plain and quoted scalars already resolved (keys and values repeat a lot)."""
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, bool(implicit[0]))
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) > 50_000:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
+        return tag
+
 
 MAX_NODES = 1_000_000
 """Upper bound on values in one file, counting every alias expansion (never materialized)."""
@@ -266,9 +283,11 @@ class _NodeBuilder:
             index += 1
 
     def build(self, node: Any, depth: int) -> Any:
-        return self._build(node, depth, {})[0]
+        return self._build(node, _span(node.start_mark, node.end_mark), depth, {})[0]
 
-    def _build(self, node: Any, depth: int, memo: dict[int, tuple[Any, int]]) -> tuple[Any, int]:
+    def _build(
+        self, node: Any, span: Span, depth: int, memo: dict[int, tuple[Any, int]]
+    ) -> tuple[Any, int]:
         """(value, expanded size); a node reached again through an alias is reused."""
         seen = memo.get(id(node))
         if seen is not None:
@@ -277,7 +296,6 @@ class _NodeBuilder:
         if depth > MAX_DEPTH:
             raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; not scanned", _line(node))
         self.events.charge(1, node.start_mark)
-        span = _span(node.start_mark, node.end_mark)
         if isinstance(node, yaml.ScalarNode):
             if span.line != span.end_line:
                 self.stream.scalar_spans.append(span)
@@ -289,8 +307,9 @@ class _NodeBuilder:
             lst = PList(span)
             size = 1
             for item in node.value:
-                value, n = self._build(item, depth + 1, memo)
-                lst.push(value, _span(item.start_mark, item.end_mark))
+                ispan = _span(item.start_mark, item.end_mark)
+                value, n = self._build(item, ispan, depth + 1, memo)
+                lst.push(value, ispan)
                 size += n
             result = (lst, size)
         else:
@@ -298,11 +317,11 @@ class _NodeBuilder:
             size = 1
             merges: list[tuple[Any, Span]] = []
             for knode, vnode in node.value:
-                key, kn = self._build(knode, depth + 1, memo)
-                value, vn = self._build(vnode, depth + 1, memo)
-                size += kn + vn
                 kspan = _span(knode.start_mark, knode.end_mark)
                 vspan = _span(vnode.start_mark, vnode.end_mark)
+                key, kn = self._build(knode, kspan, depth + 1, memo)
+                value, vn = self._build(vnode, vspan, depth + 1, memo)
+                size += kn + vn
                 if key is _MERGE_KEY:
                     merges.append((value, vspan))
                     continue

@@ -24,6 +24,8 @@ _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 def _sanitize(text: str) -> str:
     """Scanned text never reaches the terminal with control characters."""
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in text)
 
 
