@@ -1102,6 +1102,12 @@ def from_container(fact: Fact, text: FileText | None) -> list[Fact]:
     params = c.get("launch_params")
     if isinstance(params, PDict):
         facts.extend(_params_facts(params, c.kspan.get("launch_params", fact.anchor), env, site))
+    written = command + args  # what the manifest runs (not the image's defaults)
+    if written:
+        from mlsec_lint.facts.shellcmds import from_argv
+
+        origin = "compose" if compose else "kubernetes"
+        facts.extend(from_argv([(a.text, a.span) for a in written], fact.path, origin, fact.key))
     return facts
 
 
