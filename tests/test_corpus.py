@@ -39,6 +39,12 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
         ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-TS-004"),
         ("pytorch__serve/kubernetes/kserve/config.properties", 8, "MLS-TS-005"),
         (
+            "kserve__website/docs/model-serving/generative-inference/multi-node/"
+            "download-model-to-pvc.yaml",
+            46,
+            "MLS-DEP-001",
+        ),
+        (
             "kserve__website/docs/model-serving/inferencegraph/image-pipeline/config/"
             "config.properties",
             11,
