@@ -1184,11 +1184,7 @@ def _port_fact(
         put("nodePort", port["nodePort"], port.vspan.get("nodePort", span))
     if port.get("name"):
         put("port_name", port.get("name"))
-    _summarize(data, targets, span)
-    _restriction(data, svc, span)
-    well_known = _well_known(number, target)
-    if well_known:
-        put("well_known", well_known)
+    _describe(data, targets, svc, number, target, span)
     return Fact(
         "service-port",
         svc.fact.path,
@@ -1197,6 +1193,18 @@ def _port_fact(
         f"{svc.fact.key}/port/{number}",
         svc.fact.annotations,
     )
+
+
+def _describe(
+    data: PDict, targets: PList, svc: ServiceInfo | None, number: Any, target: Any, span: Span
+) -> None:
+    """What a service port and a host port share: the pods behind it, who may reach it,
+    and the well-known server port it is."""
+    _summarize(data, targets, span)
+    _restriction(data, svc, span)
+    well_known = _well_known(number, target)
+    if well_known:
+        data.put("well_known", well_known, span, span)
 
 
 def _host_port_facts(pods: list[Pod]) -> Iterator[Fact]:
@@ -1222,11 +1230,7 @@ def _host_port_facts(pods: list[Pod]) -> Iterator[Fact]:
                 put("port", p["hostPort"], p.vspan.get("hostPort", span))
                 put("targetPort", n, p.vspan.get("containerPort", span))
                 targets = _plist([_target_record(c, n)], span)
-                _summarize(data, targets, span)
-                _restriction(data, None, span)
-                well_known = _well_known(n, None)
-                if well_known:
-                    put("well_known", well_known)
+                _describe(data, targets, None, n, None, span)
                 yield Fact(
                     "service-port",
                     c.path,

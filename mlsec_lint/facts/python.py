@@ -603,7 +603,9 @@ class _Analyzer:
             self.bind_name(node.name, _UNKNOWN_VALUE)
         self.visit_all(node.body)
 
-    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp) -> None:
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
         scope = _Scope("function")
         self.scopes.append(scope)
         try:
@@ -611,26 +613,18 @@ class _Analyzer:
                 self.visit(gen.iter)
                 self.bind_target(gen.target, None)
                 self.visit_all(gen.ifs)
-            self.visit(node.elt)
+            if isinstance(node, ast.DictComp):
+                self.visit(node.key)
+                self.visit(node.value)
+            else:
+                self.visit(node.elt)
         finally:
             self.scopes.pop()
 
     visit_ListComp = _comprehension
     visit_SetComp = _comprehension
     visit_GeneratorExp = _comprehension
-
-    def visit_DictComp(self, node: ast.DictComp) -> None:
-        scope = _Scope("function")
-        self.scopes.append(scope)
-        try:
-            for gen in node.generators:
-                self.visit(gen.iter)
-                self.bind_target(gen.target, None)
-                self.visit_all(gen.ifs)
-            self.visit(node.key)
-            self.visit(node.value)
-        finally:
-            self.scopes.pop()
+    visit_DictComp = _comprehension
 
     def _assign_target(self, target: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
         if isinstance(target, ast.Attribute):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
@@ -25,36 +26,13 @@ Reporter = Callable[["Scan", TextIO, ReportOptions], None]
 
 
 def get_reporter(name: str) -> Reporter:
-    """Import the reporter for ``name`` lazily (keeps start-up fast)."""
-    if name == "text":
-        from mlsec_lint.reporters import text
-
-        return text.report
-    if name == "json":
-        from mlsec_lint.reporters import json as json_reporter
-
-        return json_reporter.report
-    if name == "sarif":
-        from mlsec_lint.reporters import sarif
-
-        return sarif.report
-    if name == "github":
-        from mlsec_lint.reporters import github
-
-        return github.report
-    if name == "gitlab":
-        from mlsec_lint.reporters import gitlab
-
-        return gitlab.report
-    if name == "junit":
-        from mlsec_lint.reporters import junit
-
-        return junit.report
-    if name == "html":
-        from mlsec_lint.reporters import html
-
-        return html.report
-    raise ValueError(f"unknown format {name!r}")
+    """Import the reporter for ``name`` lazily (keeps start-up fast): one module per
+    format, ``mlsec_lint/reporters/<format>.py``."""
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}")
+    module = importlib.import_module(f"mlsec_lint.reporters.{name}")
+    report: Reporter = module.report
+    return report
 
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "html")
