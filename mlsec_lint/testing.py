@@ -11,7 +11,9 @@ Fixtures live in one directory per rule (``fixtures/<RULE-ID>/…``). Each direc
 scanned as one project (so cross-file rules work), and for every file the reported
 (rule, line) pairs must equal the expected ones exactly, for the directory's rule and
 every rule named in the file's annotations. ``todo-expect`` / ``todo-ok`` record known
-false negatives / positives and are left out of the comparison.
+false negatives / positives: they are left out of the comparison, and become a problem
+once fixed (a ``todo-expect`` reported, a ``todo-ok`` no longer reported), so the
+annotation is promoted.
 
 This is public API: ``mlsec-lint test-rules`` runs it on a user's own rules.
 """
@@ -38,9 +40,20 @@ SIDECAR = ".expect.yaml"
 class Expectations:
     expect: set[tuple[str, int]] = field(default_factory=set)
     ok: set[tuple[str, int]] = field(default_factory=set)
-    todo: set[tuple[str, int]] = field(default_factory=set)
+    todo_expect: set[tuple[str, int]] = field(default_factory=set)
+    """Known false negatives: must not be reported yet (then promote them to expect)."""
+    todo_ok: set[tuple[str, int]] = field(default_factory=set)
+    """Known false positives: must still be reported (then promote them to ok)."""
     rules: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+
+    def bucket(self, kind: str) -> set[tuple[str, int]]:
+        return {
+            "expect": self.expect,
+            "ok": self.ok,
+            "todo-expect": self.todo_expect,
+            "todo-ok": self.todo_ok,
+        }[kind]
 
 
 def parse_annotations(path: Path) -> Expectations:
@@ -66,7 +79,7 @@ def parse_annotations(path: Path) -> Expectations:
             for kind, ids, _ in pending:
                 for rid in ids:
                     exp.rules.add(rid)
-                    {"expect": exp.expect, "ok": exp.ok}.get(kind, exp.todo).add((rid, i))
+                    exp.bucket(kind).add((rid, i))
             pending = []
     for _, _, i in pending:
         exp.errors.append(f"{path}:{i}: annotation is not followed by a line to check")
@@ -87,7 +100,7 @@ def _parse_sidecar(sidecar: Path, exp: Expectations) -> Expectations:
                 exp.errors.append(f"{sidecar}: each {kind} entry needs 'rule' and 'line'")
                 continue
             exp.rules.add(pair[0])
-            {"expect": exp.expect, "ok": exp.ok}.get(kind, exp.todo).add(pair)
+            exp.bucket(kind).add(pair)
     return exp
 
 
@@ -140,13 +153,21 @@ def check_rule_dir(
             problems.append(f"{directory / n.path}: {n.message}")
     for rel, exp in sorted(by_file.items()):
         scope = set(exp.rules) | ({rule_id} if rule_id else set())
-        got = {(r, ln) for r, ln in actual.get(rel, set()) if r in scope} - exp.todo
-        want = exp.expect - exp.todo
+        reported = {(r, ln) for r, ln in actual.get(rel, set()) if r in scope}
+        todo = exp.todo_expect | exp.todo_ok
+        got = reported - todo
+        want = exp.expect - todo
         for r, ln in sorted(want - got):
             problems.append(f"{directory / rel}:{ln}: expected {r}, not reported")
         for r, ln in sorted(got - want):
             msg = messages.get((rel, r, ln), "")
             problems.append(f"{directory / rel}:{ln}: unexpected {r}: {msg}")
+        # a known miss that is now found, or a known false positive that is gone, is
+        # progress the annotations must record
+        for r, ln in sorted(exp.todo_expect & reported):
+            problems.append(f"{directory / rel}:{ln}: todo-expect {r} is now reported: use expect")
+        for r, ln in sorted(exp.todo_ok - reported):
+            problems.append(f"{directory / rel}:{ln}: todo-ok {r} is no longer reported: use ok")
     return problems, by_file
 
 

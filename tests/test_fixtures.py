@@ -71,7 +71,32 @@ def test_annotations_apply_to_the_next_non_annotation_line(tmp_path: Path) -> No
     exp = parse_annotations(f)
     assert exp.expect == {("A-001", 4)}
     assert exp.ok == {("B-002", 4), ("C-003", 4)}
-    assert exp.todo == {("D-004", 6)}
+    assert exp.todo_expect == {("D-004", 6)}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("# todo-expect: MLS-DEP-001\ntorch\n", "todo-expect MLS-DEP-001 is now reported"),
+        ("# todo-ok: MLS-DEP-001\ntorch==2.6.0\n", "todo-ok MLS-DEP-001 is no longer reported"),
+    ],
+)
+def test_a_fixed_todo_must_be_promoted(tmp_path: Path, text: str, problem: str) -> None:
+    d = tmp_path / "MLS-DEP-001"
+    d.mkdir()
+    (d / "requirements.txt").write_text(text, encoding="utf-8")
+    problems, _ = check_rule_dir(d, RULES, "MLS-DEP-001")
+    assert any(problem in p and ":2:" in p for p in problems), problems
+
+
+def test_open_todos_are_not_problems(tmp_path: Path) -> None:
+    d = tmp_path / "MLS-DEP-001"
+    d.mkdir()
+    (d / "requirements.txt").write_text(
+        "# todo-ok: MLS-DEP-001\ntorch\n# todo-expect: MLS-DEP-001\ntorch==2.6.0\n",
+        encoding="utf-8",
+    )
+    assert check_rule_dir(d, RULES, "MLS-DEP-001")[0] == []
 
 
 def test_dangling_annotation_is_an_error(tmp_path: Path) -> None:
