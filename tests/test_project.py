@@ -27,6 +27,11 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert "pytest" in COMMANDS[1]
 
 
+def test_readme_counts_the_rules() -> None:
+    m = re.search(r"Its (\d+) rules cover", README)
+    assert m and int(m.group(1)) == len(builtin_rules())
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert COMMANDS[1] in ci.splitlines()

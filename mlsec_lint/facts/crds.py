@@ -170,7 +170,30 @@ def _inference_service(obj: PDict) -> Iterator[PodUnit]:
             ml=True,
             model_server=True,
             hints=list(hints),
+            runtime_argv=_default_runtime(comp, keys),
         )
+
+
+def _default_runtime(comp: PDict, keys: list[str]) -> PList | None:
+    """What KServe runs for a predictor shorthand that names no image, command or custom
+    runtime: its default runtime's command, pointing at the shorthand key."""
+    for key in keys:
+        fw = _pd(comp.get(key))
+        if fw is None:
+            continue
+        if fw.get("image") or fw.get("command") or fw.get("runtime"):
+            return None
+        fmt = fw.get("modelFormat")
+        name = fmt.get("name") if key == "model" and isinstance(fmt, PDict) else key
+        argv = _table().get("kserve_runtimes", {}).get(str(name).lower())
+        if not argv:
+            return None
+        span = comp.kspan.get(key, fw.span)
+        out = PList(span)
+        for word in argv:
+            out.push(str(word), span)
+        return out
+    return None
 
 
 def _serving_runtime(obj: PDict) -> Iterator[PodUnit]:

@@ -115,6 +115,9 @@ class PodUnit:
     """Pod annotations when they do not come from ``meta`` (propagated by the controller)."""
     launch_params: PDict | None = None
     """Flags given as a map (KubeRay ``rayStartParams``), for the first container."""
+    runtime_argv: PList | None = None
+    """The command a platform runs in the first container when the object names none
+    (KServe's default runtime for a predictor's model format)."""
     ml: bool = False
     model_server: bool = False
     """The pod's main container (the first) is an ML runtime / a model server."""
@@ -328,6 +331,7 @@ def container_fact(
     source: str = "kubernetes",
     primary: bool = False,
     launch_params: PDict | None = None,
+    runtime_argv: PList | None = None,
 ) -> Fact:
     meta = meta_of(owner)
     pod = unit.pod
@@ -379,6 +383,8 @@ def container_fact(
         data.put("group", unit.group, container.span)
     if launch_params is not None:
         data.put("launch_params", launch_params, launch_params.span)
+    if runtime_argv is not None:
+        data.put("runtime_argv", runtime_argv, runtime_argv.span)
     data.put("mounts", _mounts(container, _volume_index(pod)), container.span)
     hints = PList(container.span)
     for h in unit.hints:
@@ -412,6 +418,7 @@ def containers_of(obj: PDict, path: str) -> Iterator[Fact]:
                 init,
                 primary=primary,
                 launch_params=unit.launch_params if primary else None,
+                runtime_argv=unit.runtime_argv if primary else None,
             )
             if primary:
                 first = False

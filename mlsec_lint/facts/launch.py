@@ -1095,6 +1095,10 @@ def from_container(fact: Fact, text: FileText | None) -> list[Fact]:
     command_key, args_key = ("entrypoint", "command") if compose else ("command", "args")
     command = _words_of(c.get(command_key), c.vspan.get(command_key, fact.anchor), text)
     args = _words_of(c.get(args_key), c.vspan.get(args_key, fact.anchor), text)
+    written = command + args  # what the manifest runs (not the image's defaults)
+    runtime = c.get("runtime_argv")
+    if not command and image is None and isinstance(runtime, PList):
+        command = [Arg.image(str(w), runtime.item_span(i)) for i, w in enumerate(runtime)]
     argv = _effective_argv(command, args, img, image_span)
     style = "none" if compose else "k8s"
     launches = list(run_argv(argv, env, style)) if argv else []
@@ -1102,7 +1106,6 @@ def from_container(fact: Fact, text: FileText | None) -> list[Fact]:
     params = c.get("launch_params")
     if isinstance(params, PDict):
         facts.extend(_params_facts(params, c.kspan.get("launch_params", fact.anchor), env, site))
-    written = command + args  # what the manifest runs (not the image's defaults)
     if written:
         from mlsec_lint.facts.shellcmds import from_argv
 
