@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts.common import env_fact
 from mlsec_lint.facts.dependencies import (
     ManifestInfo,
     conda_spec_info,
@@ -203,7 +204,7 @@ def _command(
         name, _, value = w.text.partition("=")
         if not cmd.words:
             shell.variables[name] = expand(value, shell.variables)
-        _index_env(session, name, value, w, span_of, shell.variables)
+        _assignment(session, name, value, w, span_of, shell.variables)
     words = strip_run_wrappers(list(cmd.words))
     if not words:
         return
@@ -213,13 +214,13 @@ def _command(
             if "=" in w.text and not w.text.startswith("-"):
                 name, _, value = w.text.partition("=")
                 shell.variables[name] = expand(value, shell.variables)
-                _index_env(session, name, value, w, span_of, shell.variables)
+                _assignment(session, name, value, w, span_of, shell.variables)
         return
     if program == "env":
         for w in words[1:]:
             if "=" in w.text and not w.text.startswith("-"):
                 name, _, value = w.text.partition("=")
-                _index_env(session, name, value, w, span_of, shell.variables)
+                _assignment(session, name, value, w, span_of, shell.variables)
     if program == "cd" and len(words) >= 2:
         target = expand(words[1].text, shell.variables)
         if "$" not in target:
@@ -277,6 +278,28 @@ def _command_fact(session: Session, words: Sequence[Word], span_of: SpanOf) -> F
 
 def _put(data: PDict, key: str, value: Any, span: Span) -> None:
     data.put(key, value, span, span)
+
+
+def _assignment(
+    session: Session,
+    name: str,
+    value: str,
+    word: Word,
+    span_of: SpanOf,
+    variables: dict[str, str],
+) -> None:
+    """``NAME=value`` (alone, before a command, after ``export`` or ``env``): an ``env``
+    fact (a literal unless the value expands something) and any package-index setting."""
+    if _ENV_NAME.fullmatch(name):
+        span = span_of(word)
+        literal = not any(c in value for c in "$`")
+        session.facts.append(
+            env_fact(name, value, span, span, session.path, session.origin, session.owner, literal)
+        )
+    _index_env(session, name, value, word, span_of, variables)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _index_env(
