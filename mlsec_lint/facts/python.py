@@ -708,8 +708,17 @@ class _Analyzer:
             if kw.arg is None:
                 lit = self.literal(kw.value)
                 if isinstance(lit, PDict):
+                    # a dict written in the call keeps its own positions; one defined
+                    # elsewhere is reported where it is spread into this call
+                    inline = isinstance(kw.value, (ast.Dict, ast.Call))
+                    here = self.pos.span(kw)
                     for k, v in lit.items():
-                        kwargs.put(k, v, lit.kspan.get(k), lit.vspan.get(k))
+                        kwargs.put(
+                            k,
+                            v,
+                            lit.kspan.get(k) if inline else here,
+                            lit.vspan.get(k) if inline else here,
+                        )
                 else:
                     star = True
                 continue
