@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mlsec_lint.api import ScanOptions, scan
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import builtin_rules
@@ -89,3 +91,97 @@ def test_vllm_default_cors_is_low_only_on_a_public_bind(project) -> None:
     )
     got = findings(project.root, "MLS-XRT-001")
     assert got == {("serve.sh", 1): "low", ("serve.sh", 3): "high"}
+
+
+_SERVER_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: srv, namespace: ml}}
+spec:
+  selector: {{matchLabels: {{app: srv}}}}
+  template:
+    metadata: {{labels: {{app: srv}}}}
+    spec:
+      containers:
+        - name: srv
+          image: {image}
+          command: {command}
+          ports: [{{containerPort: {port}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: srv, namespace: ml}}
+spec:
+  type: {service_type}
+  selector: {{app: srv}}
+  ports: [{{port: {port}, targetPort: {port}}}]
+"""
+_POLICY = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: srv-gateway-only, namespace: ml}
+spec:
+  podSelector: {matchLabels: {app: srv}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {matchLabels: {app: gateway}}}]}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "image", "command", "port"),
+    [
+        (
+            "MLS-MLF-001",
+            "ghcr.io/mlflow/mlflow:v2.16.2",
+            '["mlflow", "server", "--host", "0.0.0.0"]',
+            5000,
+        ),
+        (
+            "MLS-TRT-001",
+            "nvcr.io/nvidia/tritonserver:25.08-py3",
+            '["tritonserver", "--model-repository=/models", "--model-control-mode=explicit"]',
+            8000,
+        ),
+        (
+            "MLS-TRT-002",
+            "nvcr.io/nvidia/tritonserver:25.08-py3",
+            '["tritonserver", "--model-repository=/models"]',
+            8000,
+        ),
+        (
+            "MLS-LLM-001",
+            "vllm/vllm-openai:v0.11.0",
+            '["vllm", "serve", "org/model", "--host", "0.0.0.0"]',
+            8000,
+        ),
+        ("MLS-LLM-003", "ollama/ollama:0.12.3", '["ollama", "serve"]', 11434),
+        (
+            "MLS-TS-001",
+            "pytorch/torchserve:0.12.0-cpu",
+            '["torchserve", "--start", "--foreground"]',
+            8081,
+        ),
+    ],
+)
+def test_an_exposed_server_ranks_above_the_same_server_behind_a_network_policy(
+    tmp_path: Path, rule: str, image: str, command: str, port: int
+) -> None:
+    def severity(name: str, service_type: str, policy: str) -> tuple[int, str]:
+        root = tmp_path / name
+        root.mkdir()
+        text = _SERVER_DEPLOYMENT.format(
+            image=image, command=command, port=port, service_type=service_type
+        )
+        (root / "bundle.yaml").write_text(text + policy, encoding="utf-8")
+        result = scan(ScanOptions(paths=["."], base=str(root), respect_gitignore=False)).result
+        found = [f for f in result.findings if f.rule_id == rule]
+        assert len(found) <= 1
+        # not reported at all ranks below every severity
+        return (int(found[0].severity), found[0].message) if found else (-1, "")
+
+    exposed, why_exposed = severity("exposed", "LoadBalancer", "")
+    isolated, why_isolated = severity("isolated", "ClusterIP", _POLICY)
+    assert exposed > isolated >= -1 and exposed >= 0
+    assert isolated == -1 or "NetworkPolicy" in why_isolated
+    assert "published outside" in why_exposed or "LoadBalancer" in why_exposed
