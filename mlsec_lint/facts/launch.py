@@ -1110,8 +1110,23 @@ def from_container(fact: Fact, text: FileText | None) -> list[Fact]:
         from mlsec_lint.facts.shellcmds import from_argv
 
         origin = "compose" if compose else "kubernetes"
-        facts.extend(from_argv([(a.text, a.span) for a in written], fact.path, origin, fact.key))
+        inner = [_inner_spans(a) for a in written]
+        facts.extend(
+            from_argv([(a.text, a.span) for a in written], fact.path, origin, fact.key, inner)
+        )
     return facts
+
+
+def _inner_spans(arg: Arg) -> Callable[[int, int], Span]:
+    """Spans of character ranges of a word's text (a ``sh -c`` script's commands)."""
+    doc: list[Doc] = []
+
+    def span(start: int, end: int) -> Span:
+        if not doc:
+            doc.append(arg.inner())
+        return doc[0].span(start, end)
+
+    return span
 
 
 def _effective_argv(

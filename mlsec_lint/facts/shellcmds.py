@@ -1597,16 +1597,35 @@ def extract_script(text: str, path: str) -> FileAnalysis:
 
 
 def from_argv(
-    items: Sequence[tuple[str, Span]], path: str, origin: str, owner: str = "argv"
+    items: Sequence[tuple[str, Span]],
+    path: str,
+    origin: str,
+    owner: str = "argv",
+    inner: Sequence[Callable[[int, int], Span] | None] | None = None,
 ) -> list[Fact]:
     """Facts of one argv given as (word, span) pairs: a container ``command``/``args``, a
     compose ``command``, an exec-form ``CMD``. ``sh -c "…"`` scripts are analysed too;
-    their words point at the script's item."""
+    with ``inner`` (for each item, the span of a character range of its text) their words
+    point at themselves, otherwise at the script's item."""
     words = [Word(text, i, i + 1) for i, (text, _span) in enumerate(items)]
 
     def span_of(w: Word) -> Span:
         return items[min(max(w.start, 0), len(items) - 1)][1]
 
     session = Session(path, origin, owner)
+    stripped = strip_wrappers(words)
+    offset = len(words) - len(stripped)
+    if (
+        inner is not None
+        and len(stripped) >= 3
+        and _base(stripped[0].text) in SHELLS
+        and _SHELL_C.match(stripped[1].text)
+        and inner[offset + 2] is not None
+    ):
+        mapper = inner[offset + 2]
+        assert mapper is not None
+        script = items[offset + 2][0]
+        run_script(session, split_commands(script), lambda w: mapper(w.start, w.end))
+        return session.facts
     run_script(session, [Command(words=words)], span_of)
     return session.facts

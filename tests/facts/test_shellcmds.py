@@ -284,3 +284,41 @@ def test_argv_from_other_extractors() -> None:
     found = from_argv(items, "pod.yaml", "kubernetes", "Pod/x/fetch")
     (src,) = [f for f in found if f.kind == "model-source"]
     assert src.data["scheme"] == "http" and src.anchor.line == 6
+
+
+def test_argv_scripts_point_at_their_own_words() -> None:
+    from mlsec_lint.facts.shellcmds import from_argv
+    from mlsec_lint.model import Span
+
+    script = "cd /m && wget -q http://m.example/model.bin -O model.bin"
+    items = [("sh", Span(5, 3, 5, 5)), ("-c", Span(5, 7, 5, 9)), (script, Span(6, 3, 6, 60))]
+
+    def inner(start: int, end: int) -> Span:  # the script starts at line 6, column 3
+        return Span(6, 3 + start, 6, 3 + end)
+
+    found = from_argv(items, "pod.yaml", "kubernetes", "Pod/x/fetch", [None, None, inner])
+    (src,) = [f for f in found if f.kind == "model-source"]
+    url = script.index("http://")
+    assert src.data.vspan["uri"] == Span(6, 3 + url, 6, 3 + url + len("http://m.example/model.bin"))
+
+
+def test_container_commands_report_inside_the_script(tmp_path) -> None:
+    from mlsec_lint.api import ScanOptions, scan
+
+    (tmp_path / "job.yaml").write_text(
+        "apiVersion: batch/v1\n"
+        "kind: Job\n"
+        "metadata: {name: fetch}\n"
+        "spec:\n"
+        "  template:\n"
+        "    spec:\n"
+        "      containers:\n"
+        "        - name: fetch\n"
+        "          image: busybox:1.36.1\n"
+        "          command: [sh, -c, 'cd /m && wget http://m.example/model.bin']\n",
+        encoding="utf-8",
+    )
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path), select=["MLS-XRT-005"])).result
+    (finding,) = result.findings
+    line = "          command: [sh, -c, 'cd /m && wget http://m.example/model.bin']"
+    assert (finding.line, finding.column) == (10, line.index("http://") + 1)
