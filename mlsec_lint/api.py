@@ -278,6 +278,19 @@ def scan(options: ScanOptions) -> Scan:
         done += 1
         if options.progress is not None:
             options.progress("analysing", done, total)
+    # requirements files included with -r/-c count whatever their name
+    read = {os.path.realpath(t.abspath) for t in targets}
+    here = os.path.abspath(options.base or os.getcwd())
+    roots = _scan_roots(paths, here)
+    pending = _included(analyses, sources, read, roots, here)
+    while pending:
+        batch: list[FileAnalysis] = []
+        for target in pending:
+            src, read_notices, fa, kind = _analyze_target(target)
+            take(src, read_notices, kind, fa)
+            if fa is not None:
+                batch.append(fa)
+        pending = _included(batch, sources, read, roots, here)
 
     if options.progress is not None:
         options.progress("resolving", done, total)
@@ -378,6 +391,49 @@ def _finish(f: Finding, scan_: Scan) -> None:
     )
     path = scan_.relpath(f.path) or f.path
     f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
+
+
+def _scan_roots(paths: Sequence[str], base: str) -> list[str]:
+    """Real paths of the scanned directories (a file's own directory)."""
+    roots = []
+    for raw in paths:
+        p = os.path.realpath(os.path.join(base, raw))
+        roots.append(p if os.path.isdir(p) else os.path.dirname(p))
+    return roots
+
+
+def _included(
+    analyses: Sequence[FileAnalysis],
+    sources: Mapping[str, Source],
+    known: set[str],
+    roots: Sequence[str],
+    base: str,
+) -> list[Target]:
+    """Files that scanned requirements files include (``-r``/``-c``) and that discovery
+    did not pick because of their name: they are installed just the same. Only files
+    inside the scanned ``roots`` are read; ``known`` (real paths) is updated."""
+    from mlsec_lint.discovery import display_path
+
+    out: list[Target] = []
+    for fa in analyses:
+        src = sources.get(fa.path)
+        if src is None or not src.abspath:
+            continue
+        for fact in fa.facts:
+            if fact.kind != "dependency-manifest":
+                continue
+            for inc in fact.data.get("includes") or []:
+                path = inc.get("path") if isinstance(inc, dict) else None
+                if not isinstance(path, str) or not path or "$" in path or "://" in path:
+                    continue
+                abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
+                real = os.path.realpath(abspath)
+                inside = any(real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+                if real in known or not inside or not os.path.isfile(real):
+                    continue
+                known.add(real)
+                out.append(Target(abspath, display_path(abspath, base), "requirements", False))
+    return out
 
 
 def _per_file_ignores(

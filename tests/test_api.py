@@ -1,0 +1,35 @@
+"""The scan driver: files that requirements files include are read whatever their name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsec_lint.api import ScanOptions, scan
+
+
+def _scan(root: Path, *paths: str) -> tuple[set[tuple[str, str, int]], int]:
+    result = scan(ScanOptions(paths=list(paths) or ["."], base=str(root))).result
+    return {(f.rule_id, f.path, f.line) for f in result.findings}, result.files_scanned
+
+
+def test_included_files_are_read_once_even_in_a_cycle(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n", encoding="utf-8")
+    (tmp_path / "base.txt").write_text("-r requirements.txt\n-r base.txt\ntorch\n", "utf-8")
+    found, scanned = _scan(tmp_path)
+    assert ("MLS-DEP-001", "base.txt", 3) in found and scanned == 2
+
+
+def test_includes_outside_the_scanned_tree_are_not_read(tmp_path: Path) -> None:
+    inside = tmp_path / "svc"
+    inside.mkdir()
+    (tmp_path / "shared.txt").write_text("torch\n", encoding="utf-8")
+    (inside / "requirements.txt").write_text("-r ../shared.txt\n-r missing.txt\n", "utf-8")
+    found, scanned = _scan(inside)
+    assert found == set() and scanned == 1
+
+
+def test_an_explicitly_named_file_brings_its_includes(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-c pins.txt\ntorch\n", encoding="utf-8")
+    (tmp_path / "pins.txt").write_text("torch==2.6.0\n", encoding="utf-8")
+    found, scanned = _scan(tmp_path, "requirements.txt")
+    assert found == set() and scanned == 2  # the constraint pins torch
