@@ -420,11 +420,8 @@ def _included(
         if src is None or not src.abspath:
             continue
         for fact in fa.facts:
-            if fact.kind != "dependency-manifest":
-                continue
-            for inc in fact.data.get("includes") or []:
-                path = inc.get("path") if isinstance(inc, dict) else None
-                if not isinstance(path, str) or not path or "$" in path or "://" in path:
+            for path in _named_requirements(fact):
+                if not path or "$" in path or "://" in path:
                     continue
                 abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
                 real = os.path.realpath(abspath)
@@ -434,6 +431,21 @@ def _included(
                 known.add(real)
                 out.append(Target(abspath, display_path(abspath, base), "requirements", False))
     return out
+
+
+def _named_requirements(fact: Fact) -> Iterator[str]:
+    """Requirements files a fact names: a manifest's ``-r``/``-c`` includes, and the
+    ``-r``/``-c`` files of an install command (where the build context may hold them)."""
+    if fact.kind == "dependency-manifest":
+        for inc in fact.data.get("includes") or []:
+            if isinstance(inc, dict) and isinstance(inc.get("path"), str):
+                yield inc["path"]
+    elif fact.kind == "command":
+        for key in ("requirement_files", "constraint_files"):
+            for ref in fact.data.get(key) or []:
+                for cand in (ref.get("candidates") if isinstance(ref, dict) else None) or []:
+                    if isinstance(cand, str):
+                        yield cand
 
 
 def _per_file_ignores(

@@ -33,3 +33,15 @@ def test_an_explicitly_named_file_brings_its_includes(tmp_path: Path) -> None:
     (tmp_path / "pins.txt").write_text("torch==2.6.0\n", encoding="utf-8")
     found, scanned = _scan(tmp_path, "requirements.txt")
     assert found == set() and scanned == 2  # the constraint pins torch
+
+
+def test_files_a_dockerfile_installs_are_read_whatever_their_name(tmp_path: Path) -> None:
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "serving.txt").write_text("vllm>=0.6\n", encoding="utf-8")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nCOPY deps/ /app/deps/\nRUN pip install -r /app/deps/serving.txt\n"
+        "USER 1000\n",
+        encoding="utf-8",
+    )
+    found, scanned = _scan(tmp_path)
+    assert found == {("MLS-DEP-001", "deps/serving.txt", 1)} and scanned == 2
