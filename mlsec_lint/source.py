@@ -18,6 +18,20 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_LINE_CHARS = 200_000
 """Files with a longer line are not parsed (one ``line-too-long`` notice each)."""
 
+SOURCE_LINE_CHARS = 240
+"""The source line a finding carries is cut to this many characters around its column,
+so a long line with many findings cannot blow up reports."""
+
+
+def excerpt(line: str, col: int, width: int = SOURCE_LINE_CHARS) -> str:
+    """At most ``width`` characters of ``line`` around 1-based column ``col``; an
+    ellipsis marks each cut end."""
+    if len(line) <= width:
+        return line
+    start = max(0, min(col - 1 - width // 3, len(line) - width))
+    end = start + width
+    return ("…" if start > 0 else "") + line[start:end] + ("…" if end < len(line) else "")
+
 
 @dataclass(slots=True)
 class Source:

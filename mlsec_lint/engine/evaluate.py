@@ -11,6 +11,7 @@ from mlsec_lint.engine.predicates import VALUE_OPS, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Finding, Span
+from mlsec_lint.source import excerpt
 from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve, to_plain
 
 _PLACEHOLDER = re.compile(r"\{(\$?[^{}\s]+)\}")
@@ -276,7 +277,7 @@ class Evaluator:
             path=fact.path,
             span=span,
             message=message,
-            source_line=line_of(fact.path, span.line),
+            source_line=excerpt(line_of(fact.path, span.line), span.col),
             key=fact.key,
             annotations=fact.annotations,
         )
