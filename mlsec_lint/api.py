@@ -279,18 +279,19 @@ def scan(options: ScanOptions) -> Scan:
         if options.progress is not None:
             options.progress("analysing", done, total)
     # requirements files included with -r/-c count whatever their name
-    read = {os.path.realpath(t.abspath) for t in targets}
-    here = os.path.abspath(options.base or os.getcwd())
-    roots = _scan_roots(paths, here)
-    pending = _included(analyses, sources, read, roots, here)
-    while pending:
-        batch: list[FileAnalysis] = []
-        for target in pending:
-            src, read_notices, fa, kind = _analyze_target(target)
-            take(src, read_notices, kind, fa)
-            if fa is not None:
-                batch.append(fa)
-        pending = _included(batch, sources, read, roots, here)
+    if any(_named_requirements(f) for fa in analyses for f in fa.facts if f.kind in _NAMING):
+        read = {os.path.realpath(t.abspath) for t in targets}
+        here = os.path.abspath(options.base or os.getcwd())
+        roots = _scan_roots(paths, here)
+        pending = _included(analyses, sources, read, roots, here)
+        while pending:
+            batch: list[FileAnalysis] = []
+            for target in pending:
+                src, read_notices, fa, kind = _analyze_target(target)
+                take(src, read_notices, kind, fa)
+                if fa is not None:
+                    batch.append(fa)
+            pending = _included(batch, sources, read, roots, here)
 
     if options.progress is not None:
         options.progress("resolving", done, total)
@@ -393,20 +394,32 @@ def _finish(f: Finding, scan_: Scan) -> None:
     f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
 
 
-def _scan_roots(paths: Sequence[str], base: str) -> list[str]:
+def _scan_roots(paths: Sequence[str], base: str) -> set[str]:
     """Real paths of the scanned directories (a file's own directory)."""
-    roots = []
-    for raw in paths:
-        p = os.path.realpath(os.path.join(base, raw))
-        roots.append(p if os.path.isdir(p) else os.path.dirname(p))
+    roots = set()
+    for directory in {os.path.dirname(os.path.join(base, raw)) for raw in paths} | {
+        os.path.join(base, raw) for raw in paths if os.path.isdir(os.path.join(base, raw))
+    }:
+        roots.add(os.path.realpath(directory))
     return roots
+
+
+def _inside(path: str, roots: set[str]) -> bool:
+    parent = os.path.dirname(path)
+    while True:
+        if parent in roots:
+            return True
+        up = os.path.dirname(parent)
+        if up == parent:
+            return False
+        parent = up
 
 
 def _included(
     analyses: Sequence[FileAnalysis],
     sources: Mapping[str, Source],
     known: set[str],
-    roots: Sequence[str],
+    roots: set[str],
     base: str,
 ) -> list[Target]:
     """Files that scanned requirements files include (``-r``/``-c``) and that discovery
@@ -420,32 +433,43 @@ def _included(
         if src is None or not src.abspath:
             continue
         for fact in fa.facts:
+            if fact.kind not in _NAMING:
+                continue
             for path in _named_requirements(fact):
                 if not path or "$" in path or "://" in path:
                     continue
                 abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
                 real = os.path.realpath(abspath)
-                inside = any(real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-                if real in known or not inside or not os.path.isfile(real):
+                if (
+                    real in known
+                    or name_kind(abspath) is not None  # discovery's to pick (or not)
+                    or not _inside(real, roots)
+                    or not os.path.isfile(real)
+                ):
                     continue
                 known.add(real)
                 out.append(Target(abspath, display_path(abspath, base), "requirements", False))
     return out
 
 
-def _named_requirements(fact: Fact) -> Iterator[str]:
+_NAMING = ("dependency-manifest", "command")
+
+
+def _named_requirements(fact: Fact) -> list[str]:
     """Requirements files a fact names: a manifest's ``-r``/``-c`` includes, and the
     ``-r``/``-c`` files of an install command (where the build context may hold them)."""
+    out: list[str] = []
     if fact.kind == "dependency-manifest":
         for inc in fact.data.get("includes") or []:
             if isinstance(inc, dict) and isinstance(inc.get("path"), str):
-                yield inc["path"]
+                out.append(inc["path"])
     elif fact.kind == "command":
         for key in ("requirement_files", "constraint_files"):
             for ref in fact.data.get(key) or []:
                 for cand in (ref.get("candidates") if isinstance(ref, dict) else None) or []:
                     if isinstance(cand, str):
-                        yield cand
+                        out.append(cand)
+    return out
 
 
 def _per_file_ignores(

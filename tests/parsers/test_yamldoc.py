@@ -159,9 +159,12 @@ def test_hostile_nesting_is_refused_quickly_without_crashing(text: str) -> None:
 
     assert _may_nest_deeply(text)
     start = time.perf_counter()
-    with pytest.raises(YamlError, match="nesting deeper"):
+    # Refused (by our depth limit or by libyaml's own, whichever comes first: the wording is
+    # the library's business), quickly, as a YamlError that analysis turns into a notice.
+    with pytest.raises(YamlError) as refused:
         load_stream(text)
     assert time.perf_counter() - start < 1.0
+    assert str(refused.value).strip()
 
 
 def test_ordinary_manifests_take_the_fast_path() -> None:
