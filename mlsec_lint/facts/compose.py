@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import is_loopback
-from mlsec_lint.facts import Fact, copy_field
+from mlsec_lint.facts import Fact, copy_field, hardening
 from mlsec_lint.facts.common import env_fact, image_fact
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
@@ -50,8 +51,20 @@ def extract(doc: PDict, path: str) -> list[Fact]:
             "cap_add",
             "volumes",
             "read_only",
+            "pid",
+            "ipc",
+            "uts",
+            "userns_mode",
+            "devices",
+            "security_opt",
+            "cap_drop",
         ):
             copy_field(data, field, svc)
+        image = svc.get("image")
+        fam = knowledge.image_family(image) if isinstance(image, str) and image else None
+        data.put("ml", bool(fam and fam.ml), svc.span)
+        data.put("model_server", bool(fam and fam.server), svc.span)
+        data.put("hardening", hardening.compose_record(svc), svc.span)
         data.put("context", exposure_context(svc), svc.span)
         facts.append(Fact("container", path, data, services.kspan.get(name, svc.span), key))
         if isinstance(svc.get("image"), str):

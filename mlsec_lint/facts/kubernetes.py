@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts import Fact, copy_field, record
+from mlsec_lint.facts import Fact, copy_field, hardening, record
 from mlsec_lint.facts.common import env_facts_from_k8s, image_fact
 from mlsec_lint.model import Span
 from mlsec_lint.tree import UNKNOWN, PDict, PList, resolve
@@ -386,6 +386,12 @@ def container_fact(
     if runtime_argv is not None:
         data.put("runtime_argv", runtime_argv, runtime_argv.span)
     data.put("mounts", _mounts(container, _volume_index(pod)), container.span)
+    pod_annotations = unit.meta.get("annotations") if unit.meta is not None else None
+    data.put(
+        "hardening",
+        hardening.k8s_record(container, pod, pod_annotations or unit.annotations, primary),
+        container.span,
+    )
     hints = PList(container.span)
     for h in unit.hints:
         hints.push(h, h.span)
