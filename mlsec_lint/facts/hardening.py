@@ -88,7 +88,7 @@ def _put(rec: PDict, key: str, value: Any, span: Span) -> None:
 
 
 def _caps(rec: PDict, caps: Any, container_span: Span) -> None:
-    """``caps_added[*]`` (every added capability) and ``caps_dangerous[*]``."""
+    """``caps_added[*]`` (every added capability) and ``caps_dangerous[*].name``."""
     added = PList(container_span)
     dangerous = PList(container_span)
     if isinstance(caps, PList):
@@ -99,7 +99,9 @@ def _caps(rec: PDict, caps: Any, container_span: Span) -> None:
             span = caps.item_span(i)
             added.push(name, span)
             if dangerous_capability(name):
-                dangerous.push(name, span)
+                item = PDict(span)
+                _put(item, "name", name, span)
+                dangerous.push(item, span)
     _put(rec, "caps_added", added, added.span)
     _put(rec, "caps_dangerous", dangerous, dangerous.span)
 
