@@ -34,11 +34,13 @@ POD_SPECS: dict[str, tuple[str, ...]] = {
     "Job": ("spec.template.spec",),
     "CronJob": ("spec.jobTemplate.spec.template.spec",),
     "PodTemplate": ("template.spec",),
+    "DeploymentConfig": ("spec.template.spec",),
 }
 """Where each core kind keeps its pod specs; the template metadata sits next to ``spec``."""
 
-CORE_GROUPS = frozenset({"", "v1", "apps", "batch", "extensions"})
-"""API groups of the kinds in :data:`POD_SPECS` (a CRD may reuse a core kind name)."""
+CORE_GROUPS = frozenset({"", "v1", "apps", "batch", "extensions", "apps.openshift.io"})
+"""API groups of the kinds in :data:`POD_SPECS` (a CRD may reuse a core kind name);
+OpenShift's ``DeploymentConfig`` embeds the same pod template."""
 
 CONTAINER_LISTS = (("containers", False), ("initContainers", True), ("ephemeralContainers", True))
 
