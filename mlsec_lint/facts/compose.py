@@ -3,6 +3,9 @@
 A service's ``context.exposed`` is true when one of its ports is published on all host
 interfaces (``"8081:8081"``, ``"8080"``, ``0.0.0.0:…``) or it uses the host network;
 ``"127.0.0.1:8081:8081"`` is not exposed. ``context.exposure[*]`` lists how.
+``context.published`` is false when no port is published at all or every one only on a
+loopback address (and the service is not on the host network): a server that listens
+on every interface inside such a container is not an open endpoint.
 """
 
 from __future__ import annotations
@@ -135,6 +138,7 @@ def exposure_context(svc: PDict) -> PDict:
     ctx = PDict(svc.span)
     exposure = PList(svc.span)
     ports = svc.get("ports")
+    loopback_only = ports is None or isinstance(ports, PList)
     if isinstance(ports, PList):
         for i, item in enumerate(ports):
             span = ports.item_span(i)
@@ -145,8 +149,11 @@ def exposure_context(svc: PDict) -> PDict:
             else:
                 parsed = parse_port(item)
                 if parsed is None:
+                    loopback_only = False
                     continue
                 host_ip, published, target = parsed
+            if not (isinstance(host_ip, str) and is_loopback(host_ip)):
+                loopback_only = False
             if not _published_on_all(host_ip):
                 continue
             entry = PDict(span)
@@ -160,6 +167,10 @@ def exposure_context(svc: PDict) -> PDict:
         entry = PDict(span)
         entry.put("via", "compose/network_mode", span, span)
         exposure.push(entry, span)
+    if loopback_only and svc.get("network_mode") != "host":
+        # a listener on 0.0.0.0 inside the container is reachable only from the
+        # stack's own network and, through a 127.0.0.1 publication, from the host
+        ctx.put("published", False, svc.span, svc.span)
     if exposure:
         first: Span = exposure.item_span(0)
         ctx.put("exposed", True, first, first)

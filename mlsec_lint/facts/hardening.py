@@ -264,6 +264,31 @@ def _security_opts(rec: PDict, opts: Any, span: Span) -> None:
             _put(rec, "no_new_privileges", value in ("", "true", "1"), ispan)
 
 
+_GPU_DEVICE = re.compile(r"^/dev/(nvidia[a-z0-9-]*|dri(/.*)?|kfd)$")
+
+
+def _devices(devices: Any, span: Span) -> PList:
+    """``devices[*]``: ``device`` (the host side) and ``gpu`` (a GPU device node)."""
+    out = PList(span)
+    if not isinstance(devices, PList):
+        return out
+    for i, item in enumerate(devices):
+        if isinstance(item, PDict):
+            host = item.get("source")
+        elif isinstance(item, str) and len(item) <= _MAX_PATH:
+            host = item.split(":", 1)[0]
+        else:
+            continue
+        if not isinstance(host, str) or not host:
+            continue
+        ispan = devices.item_span(i)
+        rec = PDict(ispan)
+        _put(rec, "device", host, ispan)
+        _put(rec, "gpu", bool(_GPU_DEVICE.match(host)), ispan)
+        out.push(rec, ispan)
+    return out
+
+
 def compose_record(svc: PDict) -> PDict:
     """The ``hardening`` record of a compose service."""
     span = svc.span
@@ -291,6 +316,7 @@ def compose_record(svc: PDict) -> PDict:
                 _put(b, "kind", kind, ispan)
             binds.push(b, ispan)
     _put(rec, "host_volumes", binds, span)
+    _put(rec, "devices", _devices(svc.get("devices"), span), span)
     env = svc.get("environment")
     cred = None
     if isinstance(env, PDict):
