@@ -6,6 +6,7 @@ This is the unit of work that runs in parallel; it touches nothing but its input
 from __future__ import annotations
 
 import os
+import re
 
 from mlsec_lint.facts import FileAnalysis
 from mlsec_lint.model import Notice
@@ -18,6 +19,7 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
     try:
         fa = _DISPATCH.get(kind, _unsupported)(source, kind)
         _serving(fa, source)
+        _invalid_requirements(fa)
         return fa
     except RecursionError:
         return FileAnalysis(
@@ -26,6 +28,28 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
             notices=[
                 Notice(path, "parse-error", "input nested too deeply; not scanned", "warning")
             ],
+        )
+
+
+def _invalid_requirements(fa: FileAnalysis) -> None:
+    """A requirement that is not valid PEP 508 (``torch=2.7.0``) cannot be checked for
+    pinning or known vulnerabilities; say so instead of passing it silently."""
+    for f in fa.facts:
+        if f.kind != "dependency" or f.data.get("kind") != "invalid":
+            continue
+        spec = str(f.data.get("spec") or f.data.get("name") or "")[:200]
+        hint = ""
+        if re.search(r"[A-Za-z0-9\]][ \t]*=[ \t]*[0-9]", spec) and "==" not in spec:
+            hint = " ('=' is not a version operator: use '==' for an exact pin)"
+        fa.notices.append(
+            Notice(
+                f.path,
+                "invalid-requirement",
+                f"requirement '{spec}' is not a valid specifier{hint}; pip rejects it, and"
+                " its pinning and known vulnerabilities are not checked",
+                "warning",
+                f.anchor.line,
+            )
         )
 
 

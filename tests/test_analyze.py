@@ -99,3 +99,15 @@ def test_kustomize_output_without_a_file_name_is_read_as_yaml() -> None:
     result = scan(ScanOptions(paths=["-"], stdin=stream.encode())).result
     lines = {(f.rule_id, f.line) for f in result.findings if f.path == "<stdin>"}
     assert ("MLS-K8S-002", 39) in lines and ("MLS-IMG-002", 19) in lines
+
+
+def test_invalid_requirement_specifiers_get_a_notice(tmp_path) -> None:
+    (tmp_path / "requirements.txt").write_text("torch=2.7.0\nnumpy==1.26.4\n")
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.12-slim\nRUN pip install "transformers==4.48.3" torch=2.7.0\n'
+    )
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    got = sorted((n.path, n.line) for n in result.notices if n.code == "invalid-requirement")
+    assert got == [("Dockerfile", 2), ("requirements.txt", 1)]
+    message = next(n.message for n in result.notices if n.code == "invalid-requirement")
+    assert "torch=2.7.0" in message and "'=='" in message

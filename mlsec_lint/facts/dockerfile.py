@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts import Fact, FileAnalysis, launch, shellcmds
+from mlsec_lint.facts import Fact, FileAnalysis, hardening, launch, shellcmds
 from mlsec_lint.facts.common import env_fact, image_fact
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import dockerfile as dparser
@@ -22,7 +22,8 @@ from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, t
 from mlsec_lint.tree import PDict
 
 _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_ROOT_USERS = {"root", "0", "0:0", "root:root", "root:0", "0:root"}
+_NONROOT_TAG = re.compile(r"(^|[-_.])nonroot($|[-_.])")
+"""Image tags that select a non-root variant (distroless ``:nonroot``, ``:debug-nonroot``)."""
 
 
 def exec_words(inst: dparser.Instruction) -> list[Word]:
@@ -159,7 +160,12 @@ def extract(text: str, path: str) -> FileAnalysis:
             if inst.keyword in ("ENV", "ARG"):
                 fa.facts.extend(_variables(df, inst, session))
             elif inst.keyword == "USER":
-                user = (inst.rest.strip(), inst.span)
+                # build arguments with a default are resolved; one without stays $NAME
+                written = inst.rest.strip()
+                user = (
+                    dparser.substitute(written, session.variables, keep_undefined=True),
+                    inst.span,
+                )
             elif inst.keyword == "WORKDIR":
                 _workdir(inst, session)
             elif inst.keyword in ("COPY", "ADD"):
@@ -316,6 +322,8 @@ def _effective_user(
             fam = knowledge.image_family(cur.base)
             if fam and fam.user:
                 return fam.user, cur.base_span, "image-default"
+            if _NONROOT_TAG.search(knowledge.parse_image(cur.base).tag or ""):
+                return "nonroot", cur.base_span, "image-default"
             return None
         cur = df.stages[cur.parent_stage]
     return None
@@ -343,7 +351,9 @@ def _dockerfile_fact(
         user, span, how = eff
         fin.put("user", user, span, span)
         fin.put("user_source", how, span)
-        fin.put("root", user.strip().lower() in _ROOT_USERS, span)
+        fin.put("root", "$" not in user and hardening.is_root_user(user), span)
         fin.put("dynamic_user", "$" in user, span)
+    if final.parent_stage is None and final.base.strip().lower() == "scratch":
+        fin.put("scratch", True, final.base_span)
     data.put("final", fin, anchor)
     return Fact("dockerfile", path, data, anchor, "dockerfile")

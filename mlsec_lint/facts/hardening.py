@@ -99,9 +99,9 @@ def _caps(rec: PDict, caps: Any, container_span: Span) -> None:
             span = caps.item_span(i)
             added.push(name, span)
             if dangerous_capability(name):
-                item = PDict(span)
-                _put(item, "name", name, span)
-                dangerous.push(item, span)
+                rec_cap = PDict(span)
+                _put(rec_cap, "name", name, span)
+                dangerous.push(rec_cap, span)
     _put(rec, "caps_added", added, added.span)
     _put(rec, "caps_dangerous", dangerous, dangerous.span)
 

@@ -134,3 +134,25 @@ def test_unknown_directive_ends_the_directive_block() -> None:
 )
 def test_never_raises_on_arbitrary_dockerfiles(parts: list[str]) -> None:
     extract(" ".join(parts), "Dockerfile")
+
+
+def _final(text: str) -> dict[str, Any]:
+    (fact,) = of(text, "dockerfile")
+    final: dict[str, Any] = fact["final"]
+    return final
+
+
+def test_final_user_root_spellings_arguments_and_bases() -> None:
+    assert _final("FROM python:3.12\nUSER 0:1000\n")["root"] is True
+    assert _final("FROM python:3.12\nUSER root:wheel\n")["root"] is True
+    assert _final("FROM python:3.12\nUSER 1000:0\n")["root"] is False
+    # a build argument's default is resolved; one without a default is not assumed root
+    resolved = _final("FROM python:3.12\nARG U=root\nUSER $U\n")
+    assert resolved["user"] == "root" and resolved["root"] is True
+    unresolved = _final("FROM python:3.12\nARG U\nUSER ${U}\n")
+    assert unresolved["dynamic_user"] is True and unresolved["root"] is False
+    scratch = _final("FROM scratch\nCOPY app /app\n")
+    assert scratch.get("scratch") is True and "user" not in scratch
+    nonroot = _final("FROM gcr.io/distroless/static-debian12:nonroot\n")
+    assert nonroot["user_source"] == "image-default" and nonroot["root"] is False
+    assert "user" not in _final("FROM gcr.io/distroless/python3-debian12\n")
