@@ -31,9 +31,11 @@ def resolve_all(facts: list[Fact], index_out: list[VersionIndex] | None = None) 
         index_out.append(index)
     if not by_kind.get("k8s-object"):
         return []  # every Kubernetes relation starts from an object (kept lazy for start-up)
-    from mlsec_lint import resolve_kubernetes
+    from mlsec_lint import resolve_kubernetes, resolve_rbac
 
-    return resolve_kubernetes.resolve(by_kind)
+    new = resolve_kubernetes.resolve(by_kind)
+    resolve_rbac.resolve(by_kind)  # after the container contexts (exposure) are filled
+    return new
 
 
 # ------------------------------------------------------------------ versions
