@@ -4,8 +4,9 @@ A service's ``context.exposed`` is true when one of its ports is published on al
 interfaces (``"8081:8081"``, ``"8080"``, ``0.0.0.0:…``) or it uses the host network;
 ``"127.0.0.1:8081:8081"`` is not exposed. ``context.exposure[*]`` lists how.
 ``context.published`` is false when no port is published at all or every one only on a
-loopback address (and the service is not on the host network): a server that listens
-on every interface inside such a container is not an open endpoint.
+loopback address (and the service is not on the host network nor on another
+service's): a server that listens on every interface inside such a container is not an
+open endpoint.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def exposure_context(svc: PDict) -> PDict:
         entry = PDict(span)
         entry.put("via", "compose/network_mode", span, span)
         exposure.push(entry, span)
-    if loopback_only and svc.get("network_mode") != "host":
+    mode = str(svc.get("network_mode") or "")
+    if loopback_only and mode != "host" and not mode.startswith(("service:", "container:")):
         # a listener on 0.0.0.0 inside the container is reachable only from the
         # stack's own network and, through a 127.0.0.1 publication, from the host
         ctx.put("published", False, svc.span, svc.span)

@@ -159,6 +159,9 @@ services:
   open:
     image: ollama/ollama:0.5.7
     ports: ["11434:11434"]
+  sidecar:
+    image: ollama/ollama:0.5.7
+    network_mode: "service:open"
 """
 
 
@@ -185,3 +188,5 @@ def test_compose_record_and_publication() -> None:
     assert facts["compose/local"]["context"]["published"] is False
     assert "published" not in facts["compose/open"]["context"]
     assert facts["compose/open"]["context"]["exposed"] is True
+    # on another service's network: published (or not) through that service
+    assert "published" not in facts["compose/sidecar"]["context"]
