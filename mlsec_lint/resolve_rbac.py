@@ -48,12 +48,16 @@ class Usage:
     """The scanned workloads that run as one ServiceAccount."""
 
     workloads: list[str] = field(default_factory=list)
+    servers: list[str] = field(default_factory=list)
+    """The workloads among them that run a model server."""
     model_server: bool = False
     exposed: bool = False
 
     def add(self, workload: str, model_server: bool, exposed: bool) -> None:
         if workload not in self.workloads:
             self.workloads.append(workload)
+        if model_server and workload not in self.servers:
+            self.servers.append(workload)
         self.model_server = self.model_server or model_server
         self.exposed = self.exposed or exposed
 
@@ -177,8 +181,7 @@ def _users(subjects: list[str], usage: dict[tuple[str, str], Usage]) -> Usage:
         for (uns, uname), u in usage.items():
             if (ns in ("*", uns)) and (name in ("*", uname)):
                 for w in u.workloads:
-                    total.add(w, False, False)
-                total.model_server = total.model_server or u.model_server
+                    total.add(w, w in u.servers, False)
                 total.exposed = total.exposed or u.exposed
     return total
 
@@ -191,11 +194,12 @@ def _phrase(bindings: list[Binding], users: Usage) -> str:
     who = ", ".join(f"ServiceAccount '{s}'" for s in subjects[:3]) or "its subjects"
     if not users.workloads:
         return f"{via} gives it to {who}; no scanned workload runs as it"
-    names = users.workloads[:_MAX_WORKLOADS]
-    extra = len(users.workloads) - len(names)
+    # model servers first: they are why the power matters
+    ordered = users.servers + [w for w in users.workloads if w not in users.servers]
+    names = [f"{w} (model server)" if w in users.servers else w for w in ordered[:_MAX_WORKLOADS]]
+    extra = len(ordered) - len(names)
     more = f" and {extra} more" if extra > 0 else ""
-    what = ", among them a model server," if users.model_server else ""
-    return f"{via} gives it to {who}; pods of {', '.join(names)}{more}{what} run as it"
+    return f"{via} gives it to {who}; pods of {', '.join(names)}{more} run as it"
 
 
 def _summary(ctx: PDict, span: Span, bindings: list[Binding], users: Usage) -> None:

@@ -97,7 +97,7 @@ def test_role_grants_and_the_workloads_that_get_them() -> None:
     assert reader["model_server"] is True
     # a ClusterRole given by a RoleBinding is scoped to that namespace
     assert reader["scope"] == "namespace 'llm'"
-    assert "Deployment/vllm" in reader["bound_to"] and "model server" in reader["bound_to"]
+    assert "pods of Deployment/vllm (model server) run as it" in reader["bound_to"]
 
     unbound = got["Role/unbound"]
     assert unbound["bound"] is False and unbound["workloads"] == []
