@@ -130,6 +130,23 @@ def _credential(env: Any, env_from: Any) -> tuple[str, Span] | None:
     return None
 
 
+def _secret_mount(container: PDict, pod: PDict) -> tuple[str, Span] | None:
+    """A Secret volume the container mounts (credentials as files)."""
+    vols = pod.get("volumes")
+    secrets = {}
+    for v in vols if isinstance(vols, PList) else []:
+        src = v.get("secret") if isinstance(v, PDict) else None
+        if isinstance(src, PDict) and src.get("secretName"):
+            secrets[str(v.get("name"))] = str(src["secretName"])
+    mounts = container.get("volumeMounts")
+    if not secrets or not isinstance(mounts, PList):
+        return None
+    for i, m in enumerate(mounts):
+        if isinstance(m, PDict) and str(m.get("name")) in secrets:
+            return f"Secret {secrets[str(m.get('name'))]} (mounted)", mounts.item_span(i)
+    return None
+
+
 def _seccomp_type(value: Any) -> str | None:
     """A seccomp profile as written (field or legacy annotation) -> its type."""
     if not isinstance(value, str):
@@ -216,7 +233,9 @@ def k8s_record(container: PDict, pod: PDict, annotations: Any, primary: bool) ->
     seccomp = _seccomp(container, pod, annotations)
     if seccomp is not None:
         _put(rec, "seccomp", seccomp[0], seccomp[1])
-    cred = _credential(container.get("env"), container.get("envFrom"))
+    cred = _credential(container.get("env"), container.get("envFrom")) or _secret_mount(
+        container, pod
+    )
     _put(rec, "credentials", cred is not None, span)
     if cred is not None:
         _put(rec, "credential", cred[0], cred[1])

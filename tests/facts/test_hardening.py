@@ -67,6 +67,19 @@ def test_kubernetes_record() -> None:
     assert side["hardening"]["drops_all"] is False
 
 
+def test_a_mounted_secret_is_a_credential() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  volumes: [{name: creds, secret: {secretName: s3}}, {name: tmp, emptyDir: {}}]\n"
+        "  containers:\n"
+        "    - {name: a, image: x:1, volumeMounts: [{name: creds, mountPath: /c}]}\n"
+        "    - {name: b, image: x:1, volumeMounts: [{name: tmp, mountPath: /t}]}\n"
+    )
+    a, b = _containers(text)
+    assert a["hardening"]["credential"] == "Secret s3 (mounted)"
+    assert b["hardening"]["credentials"] is False
+
+
 def test_legacy_seccomp_annotation() -> None:
     deployment = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n"
