@@ -301,6 +301,17 @@ def is_model_cache_path(value: Any) -> bool:
     return s is not None and any(p.search(s) for p in _model_cache_patterns())
 
 
+def is_sensitive_host_path(value: Any) -> bool:
+    """A node path whose mount gives the node away (``/``, ``/etc``, ``/var/lib/kubelet``
+    …) or a container runtime socket, from ``data/hardening.yaml``."""
+    s = _s(value)
+    if s is None:
+        return False
+    from mlsec_lint.facts.hardening import host_path_kind
+
+    return host_path_kind(s) is not None
+
+
 CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "public-host": is_public_host,
     "all-interfaces": is_all_interfaces,
@@ -324,4 +335,5 @@ CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "default-credential": is_default_credential,
     "embedded-credential": is_embedded_credential,
     "model-cache-path": is_model_cache_path,
+    "sensitive-host-path": is_sensitive_host_path,
 }

@@ -125,3 +125,10 @@ def test_model_cache_paths() -> None:
         assert c.is_model_cache_path(path), path
     for path in ("/var/log/apps", "/dev/shm", "/tmp", "/opt/app/data-loader"):
         assert not c.is_model_cache_path(path), path
+
+
+def test_sensitive_host_paths() -> None:
+    for path in ("/", "/etc", "/boot", "/var/lib/kubelet/pki", "/run/crio/crio.sock", "/root"):
+        assert c.is_sensitive_host_path(path), path
+    for path in ("/mnt/data", "/root/.cache/huggingface", "/srv/models", "etc", 7, None):
+        assert not c.is_sensitive_host_path(path), path
