@@ -130,5 +130,5 @@ def test_model_cache_paths() -> None:
 def test_sensitive_host_paths() -> None:
     for path in ("/", "/etc", "/boot", "/var/lib/kubelet/pki", "/run/crio/crio.sock", "/root"):
         assert c.is_sensitive_host_path(path), path
-    for path in ("/mnt/data", "/root/.cache/huggingface", "/srv/models", "etc", 7, None):
-        assert not c.is_sensitive_host_path(path), path
+    for other in ("/mnt/data", "/root/.cache/huggingface", "/srv/models", "etc", 7, None):
+        assert not c.is_sensitive_host_path(other), other
