@@ -504,7 +504,7 @@ def test_malformed_manifests_never_raise() -> None:
     root = Path(__file__).resolve().parent.parent / "fixtures"
     texts = [
         p.read_text(encoding="utf-8")
-        for area in ("K8S", "KSV", "SEL", "RAY", "STO", "SEC", "IMG")
+        for area in ("K8S", "KSV", "SEL", "RAY", "STO", "SEC", "IMG", "RBAC")
         for p in sorted(root.glob(f"MLS-{area}-*/**/*.yaml"))
     ]
     weird: list[Any] = [None, 1, "x", True, [], {}, [1, None], {"a": None}, 3.5, [{"name": 1}]]

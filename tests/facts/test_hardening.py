@@ -203,3 +203,38 @@ def test_compose_record_and_publication() -> None:
     assert facts["compose/open"]["context"]["exposed"] is True
     # on another service's network: published (or not) through that service
     assert "published" not in facts["compose/sidecar"]["context"]
+
+
+def test_malformed_compose_services_never_raise() -> None:
+    """Any field of the compose fixtures replaced by a value of the wrong type."""
+    import random
+    from pathlib import Path
+
+    from mlsec_lint.engine.evaluate import Evaluator
+    from mlsec_lint.engine.rules import builtin_rules
+
+    root = Path(__file__).resolve().parents[2] / "fixtures"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.glob("MLS-CMP-*/*.y*ml"))]
+    weird: list[Any] = [None, 1, "x", True, [], {}, [1, None], {"a": None}, 3.5, ["a:b:c:d"]]
+    rng = random.Random(11)
+    evaluator = Evaluator(builtin_rules())
+
+    def mutate(node: Any) -> None:
+        keys = list(node) if isinstance(node, dict) else range(len(node))
+        for k in keys:
+            if rng.random() < 0.2:
+                node[k] = rng.choice(weird)
+            elif isinstance(node[k], (dict, list)):
+                mutate(node[k])
+
+    produced = 0
+    for _ in range(80):
+        doc = load_stream(rng.choice(texts)).docs[0].value
+        services = doc.get("services")
+        if isinstance(services, dict):
+            mutate(services)
+        facts = compose.extract(doc, "compose.yaml") if isinstance(services, dict) else []
+        produced += len(facts)
+        findings = evaluator.run(facts, lambda path, line: "")
+        assert all(f.line >= 1 and f.column >= 1 for f in findings)
+    assert produced > 100
