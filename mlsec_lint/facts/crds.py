@@ -420,6 +420,52 @@ def _knative(obj: PDict) -> Iterator[PodUnit]:
     )
 
 
+KUBEFLOW = "kubeflow.org"
+JOBSET = "jobset.x-k8s.io"
+TRAINING_REPLICAS = {
+    "PyTorchJob": "pytorchReplicaSpecs",
+    "TFJob": "tfReplicaSpecs",
+    "MPIJob": "mpiReplicaSpecs",
+    "XGBoostJob": "xgbReplicaSpecs",
+    "PaddleJob": "paddleReplicaSpecs",
+    "JAXJob": "jaxReplicaSpecs",
+}
+"""Kubeflow training jobs: kind -> the map of replica type -> ``{template: pod}``."""
+
+
+def _training_job(obj: PDict) -> Iterator[PodUnit]:
+    """Kubeflow training jobs: one pod template per replica type (Master, Worker …)."""
+    specs = _pd(_pd(obj.get("spec")) and obj["spec"].get(TRAINING_REPLICAS[str(obj["kind"])]))
+    for role, replica in (specs or {}).items():
+        template = _pd(_pd(replica) and replica.get("template"))
+        if template is not None and _pd(template.get("spec")) is not None:
+            yield PodUnit(
+                template["spec"], _pd(template.get("metadata")), component=str(role), ml=True
+            )
+
+
+def _notebook(obj: PDict) -> Iterator[PodUnit]:
+    """Kubeflow Notebook: ``spec.template.spec`` runs the notebook server."""
+    template = _pd(_pd(obj.get("spec")) and obj["spec"].get("template"))
+    if template is not None and _pd(template.get("spec")) is not None:
+        meta = _pd(template.get("metadata"))
+        yield PodUnit(template["spec"], meta, component="notebook", ml=True)
+
+
+def _jobset(obj: PDict) -> Iterator[PodUnit]:
+    """JobSet (distributed training): ``spec.replicatedJobs[*].template.spec.template``."""
+    for hit in resolve(obj, "spec.replicatedJobs[*]"):
+        job = _pd(hit.value)
+        if job is None:
+            continue
+        tpl = resolve(job, "template.spec.template")
+        template = _pd(tpl[0].value) if tpl else None
+        if template is not None and _pd(template.get("spec")) is not None:
+            yield PodUnit(
+                template["spec"], _pd(template.get("metadata")), component=str(job.get("name"))
+            )
+
+
 WALKERS: dict[tuple[str, str], Callable[[PDict], Iterator[PodUnit]]] = {
     (KSERVE, "InferenceService"): _inference_service,
     (KSERVE, "ServingRuntime"): _serving_runtime,
@@ -435,6 +481,9 @@ WALKERS: dict[tuple[str, str], Callable[[PDict], Iterator[PodUnit]]] = {
     (RAY, "RayJob"): _ray,
     (KNATIVE, "Service"): _knative,
     (KNATIVE, "Configuration"): _knative,
+    (KUBEFLOW, "Notebook"): _notebook,
+    **{(KUBEFLOW, kind): _training_job for kind in TRAINING_REPLICAS},
+    (JOBSET, "JobSet"): _jobset,
 }
 """(API group, kind) -> walker. A new CRD with pods is one function and one entry."""
 
