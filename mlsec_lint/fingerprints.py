@@ -18,7 +18,8 @@ alerts stable everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 FINGERPRINT_VERSION = "mlsecLint/v1"
 LINE_HASH = "primaryLocationLineHash"
@@ -49,11 +50,23 @@ def span_text(lines: list[str], line: int, col: int, end_line: int, end_col: int
     return normalize_text(text[max(col - 1, 0) : max(end, col - 1)])
 
 
-def finding_fingerprint(rule_id: str, path: str, key: str, text: str) -> str:
-    import hashlib  # not needed by clean scans
+def _sha256() -> Callable[[bytes], Any]:
+    """SHA-256 without loading OpenSSL (a few milliseconds of a one-file scan): CPython's
+    own implementation where it has one, else :mod:`hashlib`."""
+    for name in ("_sha256", "_sha2"):  # CPython 3.11, 3.12+
+        try:
+            fn: Callable[[bytes], Any] = __import__(name).sha256
+        except (ImportError, AttributeError):
+            continue
+        return fn
+    from hashlib import sha256
 
+    return sha256
+
+
+def finding_fingerprint(rule_id: str, path: str, key: str, text: str) -> str:
     data = "\0".join((rule_id, path, key, normalize_text(text)))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+    return str(_sha256()(data.encode("utf-8")).hexdigest()[:32])
 
 
 def line_hashes(text: str, wanted: Iterable[int] | None = None) -> dict[int, str]:
