@@ -104,5 +104,5 @@ def test_the_digest_is_sha256_whichever_implementation_is_used() -> None:
 
     from mlsec_lint.fingerprints import _sha256
 
-    data = "MLS-PY-002\0serve.py\0key\0torch.load(path)".encode()
+    data = b"MLS-PY-002\0serve.py\0key\0torch.load(path)"
     assert _sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()
