@@ -7,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from mlsec_lint.engine.predicates import VALUE_OPS, _norm
+from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Finding, Span
@@ -61,7 +62,8 @@ def locate(rule: Rule, node: Any, anchor: Span, witnesses: Sequence[Hit]) -> Spa
 
 Atom = tuple[Any, ...]
 """``("in", keys, values)``: the value at a plain path is one of ``values``;
-``("has", keys)``: the path exists."""
+``("has", keys)``: the path exists; ``("re", keys, test)`` / ``("is", keys, test)``: the
+value matches one of a few regular expressions / classifiers (a :class:`ValueTest`)."""
 Clause = tuple[Atom, ...]
 """At least one atom holds."""
 Guard = Clause
@@ -89,6 +91,53 @@ def _scalar_values(values: Any) -> frozenset[Any] | None:
     return frozenset(_norm(v) for v in items)
 
 
+class ValueTest:
+    """A guard on a value: one of some regular expressions matches it (``re``) or one of
+    some classifiers holds for it (``is``), remembered per value. Calls repeat their
+    callee and argument strings, so a guard mostly costs a dictionary lookup."""
+
+    __slots__ = ("items", "kind", "memo")
+    MEMO_LIMIT = 65_536
+    TEXT_LIMIT = 512
+
+    def __init__(self, kind: str, items: Iterable[str]) -> None:
+        self.kind = kind
+        self.items = tuple(sorted(set(items)))
+        self.memo: dict[str, bool] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValueTest) and (other.kind, other.items) == (self.kind, self.items)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.items))
+
+    def __repr__(self) -> str:
+        return f"ValueTest({self.kind!r}, {self.items!r})"
+
+    def __call__(self, value: Any) -> bool:
+        if self.kind == "re":
+            text = _as_text(value)
+            if text is None:
+                return False
+            key: Any = text
+        else:
+            key = value if isinstance(value, str) else None
+        if key is not None:
+            hit = self.memo.get(key)
+            if hit is not None:
+                return hit
+        hit = self._test(value)
+        if key is not None and len(key) <= self.TEXT_LIMIT and len(self.memo) < self.MEMO_LIMIT:
+            self.memo[key] = hit
+        return hit
+
+    def _test(self, value: Any) -> bool:
+        if self.kind == "re":
+            text = _as_text(value)
+            return text is not None and any(re.search(p, text) for p in self.items)
+        return any(CLASSIFIERS[name](value) for name in self.items)
+
+
 def _score(clause: Clause) -> int:
     """Lower is more selective: small value sets, then deep paths (top-level fields of a
     fact are usually always present)."""
@@ -98,6 +147,10 @@ def _score(clause: Clause) -> int:
             total += 5_000  # a flag: true or false for most facts, barely selective
         elif atom[0] == "in":
             total += len(atom[2])
+        elif atom[0] == "re":
+            total += 50 * len(atom[2].items)
+        elif atom[0] == "is":
+            total += 90 * len(atom[2].items)
         else:
             total += 100 if len(atom[1]) >= 2 else 10_000
     return total
@@ -117,15 +170,21 @@ def _guards(spec: Any) -> list[Clause]:
                 return []  # a branch with no guard: nothing is implied
             best.append(min(clauses, key=_score))
         merged: dict[Any, set[Any]] = {}
+        tests: dict[tuple[str, Any], set[str]] = {}
         has: set[tuple[Any, ...]] = set()
         for clause in best:
             for atom in clause:
                 if atom[0] == "in":
                     merged.setdefault(atom[1], set()).update(atom[2])
+                elif atom[0] in ("re", "is"):
+                    tests.setdefault((atom[0], atom[1]), set()).update(atom[2].items)
                 else:
                     has.add(atom[1])
         atoms: list[Atom] = [("has", k) for k in sorted(has, key=repr)]
         atoms += [("in", k, frozenset(v)) for k, v in merged.items() if k not in has]
+        atoms += [
+            (kind, k, ValueTest(kind, items)) for (kind, k), items in tests.items() if k not in has
+        ]
         return [tuple(atoms)]
     keys = _keys(spec.get("path"))
     if keys is None or spec.get("exists") is False:
@@ -134,6 +193,15 @@ def _guards(spec: Any) -> list[Clause]:
         values = _scalar_values(spec["equals"] if "equals" in spec else spec["in"])
         if values is not None:
             return [(("in", keys, values),)]
+    if isinstance(spec.get("regex"), str):
+        return [(("re", keys, ValueTest("re", [spec["regex"]])),)]
+    names = spec.get("is")
+    if isinstance(names, str) or (
+        isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+    ):
+        wanted = [names] if isinstance(names, str) else names
+        if all(n in CLASSIFIERS for n in wanted):
+            return [(("is", keys, ValueTest("is", wanted)),)]
     if spec.get("exists") is True or any(op in _VALUE_OPS for op in spec):
         return [(("has", keys),)]  # value operators only hold for values that exist
     return []
@@ -155,6 +223,8 @@ def _atom_holds(data: Any, atom: Atom) -> bool:
         return False
     if atom[0] == "has":
         return True
+    if atom[0] != "in":
+        return bool(atom[2](value))
     if isinstance(value, (dict, list)):
         return False
     try:
