@@ -46,13 +46,23 @@ def extend_frameworks(names: list[str]) -> None:
     ``ml-framework`` / ``ml-package`` classifiers read the same table when rules run.
     """
     _EXTRA_FRAMEWORKS.update(conda_to_pypi(n) for n in names)
-    framework_tier.cache_clear()
+    _changed()
 
 
 def reset_frameworks() -> None:
     """Forget packages added with :func:`extend_frameworks` (tests, repeated API scans)."""
     _EXTRA_FRAMEWORKS.clear()
+    _changed()
+
+
+GENERATION = [0]
+"""Incremented whenever the tables change at run time: what classifiers answered before
+(and anything that remembers their answers) may no longer hold."""
+
+
+def _changed() -> None:
     framework_tier.cache_clear()
+    GENERATION[0] += 1
 
 
 def conda_to_pypi(name: str) -> str:

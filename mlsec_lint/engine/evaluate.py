@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
 from mlsec_lint.engine.rules import Rule
@@ -96,7 +97,7 @@ class ValueTest:
     some classifiers holds for it (``is``), remembered per value. Calls repeat their
     callee and argument strings, so a guard mostly costs a dictionary lookup."""
 
-    __slots__ = ("items", "kind", "memo")
+    __slots__ = ("generation", "items", "kind", "memo")
     MEMO_LIMIT = 65_536
     TEXT_LIMIT = 512
 
@@ -104,6 +105,7 @@ class ValueTest:
         self.kind = kind
         self.items = tuple(sorted(set(items)))
         self.memo: dict[str, bool] = {}
+        self.generation = knowledge.GENERATION[0]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ValueTest) and (other.kind, other.items) == (self.kind, self.items)
@@ -122,6 +124,9 @@ class ValueTest:
             key: Any = text
         else:
             key = value if isinstance(value, str) else None
+            if self.generation != knowledge.GENERATION[0]:  # the tables changed
+                self.memo.clear()
+                self.generation = knowledge.GENERATION[0]
         if key is not None:
             hit = self.memo.get(key)
             if hit is not None:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.model import Span
 from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve
@@ -118,7 +119,29 @@ def _op_is(arg: Any) -> Callable[[Any], bool]:
             known = ", ".join(sorted(CLASSIFIERS))
             raise RuleSyntaxError(f"unknown classifier {name!r} (known: {known})")
         fns.append(CLASSIFIERS[name])
-    return lambda v: any(f(v) for f in fns)
+    # classifiers are functions of the value (and of the knowledge tables, whose
+    # generation is checked); strings repeat across a scan
+    memo: dict[str, bool] = {}
+    seen = [knowledge.GENERATION[0]]
+
+    def test(v: Any) -> bool:
+        if isinstance(v, str):
+            if seen[0] != knowledge.GENERATION[0]:
+                memo.clear()
+                seen[0] = knowledge.GENERATION[0]
+            hit = memo.get(v)
+            if hit is None:
+                hit = any(f(v) for f in fns)
+                if len(v) <= _MEMO_TEXT and len(memo) < _MEMO_SIZE:
+                    memo[v] = hit
+            return hit
+        return any(f(v) for f in fns)
+
+    return test
+
+
+_MEMO_TEXT = 512
+_MEMO_SIZE = 65_536
 
 
 def _op_contains(arg: Any) -> Callable[[Any], bool]:

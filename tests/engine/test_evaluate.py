@@ -110,3 +110,19 @@ def test_nearly_every_python_rule_is_guarded() -> None:
     python = [r for r in builtin_rules() if r.target == "python-call"]
     unguarded = [r.id for r in python if not rule_guards(r)]
     assert len(unguarded) <= 2, unguarded
+
+
+def test_remembered_classifier_answers_follow_the_knowledge_tables() -> None:
+    from mlsec_lint import knowledge
+    from mlsec_lint.engine.predicates import compile_condition
+
+    guard = ValueTest("is", ["ml-framework"])
+    leaf = compile_condition({"path": "name", "is": "ml-framework"})
+    doc = {"name": "acme-models"}
+    try:
+        assert not guard("acme-models") and leaf(doc, doc) is None
+        knowledge.extend_frameworks(["acme-models"])
+        assert guard("acme-models") and leaf(doc, doc) is not None
+    finally:
+        knowledge.reset_frameworks()
+    assert not guard("acme-models") and leaf(doc, doc) is None
