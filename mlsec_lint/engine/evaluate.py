@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -309,10 +310,28 @@ Check = Callable[[Any], bool]
 
 
 def _clause_check(clause: Clause) -> Check:
-    if len(clause) == 1:
-        atom = clause[0]
-        return lambda data: _atom_holds(data, atom)
-    return lambda data: any(_atom_holds(data, atom) for atom in clause)
+    """One function for a clause (at least one atom holds). Presence tests of keys of
+    one mapping (``kwargs.verify``, ``kwargs.ssl`` …) become one set intersection."""
+    names: dict[tuple[Any, ...], set[str]] = {}
+    others: list[Atom] = []
+    for atom in clause:
+        if atom[0] == "has" and isinstance(atom[1][-1], str):
+            names.setdefault(atom[1][:-1], set()).add(atom[1][-1])
+        else:
+            others.append(atom)
+    parts: list[Check] = [_has_any(prefix, frozenset(keys)) for prefix, keys in names.items()]
+    parts += [functools.partial(_atom_holds, atom=atom) for atom in others]
+    if len(parts) == 1:
+        return parts[0]
+    return lambda data: any(part(data) for part in parts)
+
+
+def _has_any(prefix: tuple[Any, ...], keys: frozenset[str]) -> Check:
+    def check(data: Any) -> bool:
+        parent = lookup(data, prefix) if prefix else data
+        return isinstance(parent, dict) and not keys.isdisjoint(parent)
+
+    return check
 
 
 Candidate = tuple[Rule, tuple[Check, ...]]
