@@ -18,7 +18,7 @@ alerts stable everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 FINGERPRINT_VERSION = "mlsecLint/v1"
@@ -37,15 +37,22 @@ def normalize_text(text: str, limit: int = 500) -> str:
     return _WS.sub(" ", text).strip()[:limit]
 
 
-def span_text(lines: list[str], line: int, col: int, end_line: int, end_col: int) -> str:
+def span_text(
+    lines: Sequence[str] | Callable[[int], str], line: int, col: int, end_line: int, end_col: int
+) -> str:
     """The text a finding points at, limited to the span's first line.
 
     Spans of whole objects (absence findings) cover many lines; their first line plus the
     fact key identify them without making every edit inside the object a new finding.
+    ``lines`` is the list of lines, or a function from a 1-based line number to its text
+    (empty out of range).
     """
-    if not 1 <= line <= len(lines):
+    if callable(lines):
+        text = lines(line) if line >= 1 else ""
+    elif not 1 <= line <= len(lines):
         return ""
-    text = lines[line - 1]
+    else:
+        text = lines[line - 1]
     end = end_col - 1 if end_line == line else len(text)
     return normalize_text(text[max(col - 1, 0) : max(end, col - 1)])
 

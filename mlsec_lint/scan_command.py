@@ -102,6 +102,7 @@ def run(v: Mapping[str, Any]) -> int:
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
         jobs=jobs,
+        lean=True,
     )
     from mlsec_lint import progress as progress_line
     from mlsec_lint.reporters import MACHINE_FORMATS
