@@ -1,3 +1,3 @@
-from mlsec_lint.cli import main
+from mlsec_lint.entry import main
 
-raise SystemExit(main())
+main()

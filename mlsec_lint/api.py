@@ -63,6 +63,10 @@ class ScanOptions:
     """Worker processes for per-file analysis: 0 picks by the number of files and CPUs."""
     progress: Callable[[str, int, int], None] | None = None
     """Called with (phase, done, total) as the scan advances (a terminal progress bar)."""
+    lean: bool = False
+    """Keep only what reports need: a Python file's text only when it has findings or a
+    suppression comment (the command line's setting, for bounded memory on large
+    repositories). By default :class:`Scan` keeps every source."""
 
 
 @dataclass
@@ -145,47 +149,74 @@ def apply_severity(
 
 
 PARALLEL_MIN_FILES = 200
-"""Below this many files the process pool costs more than it saves."""
+"""Below this many Python files the process pool costs more than it saves."""
 
 
 def _analyze_target(target: Target) -> tuple[Source | None, list[Notice], FileAnalysis | None, str]:
     """Read and analyse one file (runs in a worker process for large scans)."""
     src, notices = read_source(target.abspath, target.display)
-    return src, notices, (analyze(src, target.kind) if src is not None else None), target.kind
+    if src is None:
+        return src, notices, None, target.kind
+    fa = analyze(src, target.kind)
+    src.release()  # the list of lines the parsers used; findings read lines one by one
+    return src, notices, fa, target.kind
 
 
-def _workers(jobs: int, files: int) -> int:
+def _workers(jobs: int, files: int, pays: bool = True) -> int:
+    """Worker processes for ``files`` files: ``jobs`` when given; by default one (no
+    pool) unless the pool ``pays`` (results are small), there are enough files and
+    there are idle CPUs to run the workers on."""
     if jobs > 0:
         return jobs
-    if files < PARALLEL_MIN_FILES:
+    if not pays or files < PARALLEL_MIN_FILES:
         return 1
-    return max(1, min(os.cpu_count() or 1, 8))
+    return idle_cpus()
+
+
+def idle_cpus() -> int:
+    """CPUs this process may use that the load average leaves idle (1 to 8)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(8, cpus - int(load)))
 
 
 PythonResult = tuple[Source | None, list[Notice], FileAnalysis | None, list[Finding]]
-_PYTHON_STATE: dict[str, tuple[Evaluator, VersionIndex]] = {}
+_PYTHON_STATE: dict[str, tuple[Evaluator, VersionIndex, bool]] = {}
 """What a forked worker inherits: the evaluator (compiled rules) and the version index."""
 
 
 def _scan_python_file(target: Target) -> PythonResult:
     """Analyse one Python file and evaluate its facts. Only the source, notices and
     findings cross back to the parent: the facts stay in the worker."""
-    evaluator, index = _PYTHON_STATE["current"]
+    evaluator, index, lean = _PYTHON_STATE["current"]
     src, notices, fa, _ = _analyze_target(target)
     if src is None or fa is None:
         return src, notices, fa, []
     attach_versions(fa.facts, index)
-    findings = evaluator.run(fa.facts, lambda _path, line: src.line(line))
+    source = src
+    findings = evaluator.run(fa.facts, lambda _path, line: source.line(line))
     fa.facts = []
+    if lean and not findings and MARKER not in src.text:
+        return Source(src.path, "", src.encoding, src.abspath), notices, fa, []  # never quoted
     return src, notices, fa, findings
 
 
 def _scan_python(
-    targets: Sequence[Target], evaluator: Evaluator, index: VersionIndex, jobs: int
+    targets: Sequence[Target],
+    evaluator: Evaluator,
+    index: VersionIndex,
+    jobs: int,
+    lean: bool = False,
 ) -> Iterator[PythonResult]:
     """Python files are analysed and evaluated in one step (in workers that inherit the
     compiled rules), so only their findings travel back."""
-    _PYTHON_STATE["current"] = (evaluator, index)
+    _PYTHON_STATE["current"] = (evaluator, index, lean)
     try:
         yield from _ordered_map(_scan_python_file, targets, jobs)
     finally:
@@ -196,14 +227,17 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def _ordered_map(fn: Callable[[_T], _R], items: Sequence[_T], jobs: int) -> Iterator[_R]:
-    """``map(fn, items)``, in forked worker processes when there are many items.
+def _ordered_map(
+    fn: Callable[[_T], _R], items: Sequence[_T], jobs: int, pays: bool = True
+) -> Iterator[_R]:
+    """``map(fn, items)``, in forked worker processes when there are many items (see
+    :func:`_workers`).
 
     Results come back in the order of ``items`` whatever the number of workers, so a
     parallel scan reports exactly what a serial one does. Where fork is unavailable the
     scan stays serial.
     """
-    workers = _workers(jobs, len(items))
+    workers = _workers(jobs, len(items), pays)
     if workers <= 1 or len(items) < 2:
         yield from map(fn, items)
         return
@@ -212,12 +246,19 @@ def _ordered_map(fn: Callable[[_T], _R], items: Sequence[_T], jobs: int) -> Iter
     if "fork" not in multiprocessing.get_all_start_methods():
         yield from map(fn, items)
         return
+    import gc
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, min(32, len(items) // (workers * 8)))
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(fn, items, chunksize=chunk)
+    # the workers inherit the parent's objects; kept out of their garbage collections,
+    # those pages stay shared instead of being copied into every worker
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(fn, items, chunksize=chunk)
+    finally:
+        gc.unfreeze()
 
 
 def scan(options: ScanOptions) -> Scan:
@@ -241,6 +282,7 @@ def scan(options: ScanOptions) -> Scan:
             return
         if fa is None:
             fa = analyze(source, kind)
+            source.release()
         sources[source.path] = source
         kinds[source.path] = kind
         analyses.append(fa)
@@ -273,7 +315,11 @@ def scan(options: ScanOptions) -> Scan:
     python = [t for t in targets if t.kind == "python"]
     others = [t for t in targets if t.kind != "python"]
     total, done = len(targets), 0
-    for src, read_notices, fa, kind in _ordered_map(_analyze_target, others, options.jobs):
+    # the facts of these files must come back for the cross-file passes: unpickling them
+    # costs the parent about what the workers save, so by default they are read here
+    for src, read_notices, fa, kind in _ordered_map(
+        _analyze_target, others, options.jobs, pays=False
+    ):
         take(src, read_notices, kind, fa)
         done += 1
         if options.progress is not None:
@@ -305,7 +351,13 @@ def scan(options: ScanOptions) -> Scan:
 
     evaluator = Evaluator(rules)
     raw: list[Finding] = []
-    for src, read_notices, fa, found in _scan_python(python, evaluator, index[0], options.jobs):
+    # the user's Semgrep rules read the Python sources afterwards
+    lean = options.lean and not (
+        options.semgrep_configs or any(r.target == "semgrep-match" for r in rules)
+    )
+    for src, read_notices, fa, found in _scan_python(
+        python, evaluator, index[0], options.jobs, lean
+    ):
         take(src, read_notices, "python", fa)
         raw.extend(found)
         done += 1
@@ -386,7 +438,7 @@ def _finish(f: Finding, scan_: Scan) -> None:
     """The line-independent fingerprint."""
     src = scan_.sources.get(f.path)
     text = (
-        span_text(src.lines, f.span.line, f.span.col, f.span.end_line, f.span.end_col)
+        span_text(src.line, f.span.line, f.span.col, f.span.end_line, f.span.end_col)
         if src is not None
         else f.source_line
     )

@@ -46,13 +46,23 @@ def extend_frameworks(names: list[str]) -> None:
     ``ml-framework`` / ``ml-package`` classifiers read the same table when rules run.
     """
     _EXTRA_FRAMEWORKS.update(conda_to_pypi(n) for n in names)
-    framework_tier.cache_clear()
+    _changed()
 
 
 def reset_frameworks() -> None:
     """Forget packages added with :func:`extend_frameworks` (tests, repeated API scans)."""
     _EXTRA_FRAMEWORKS.clear()
+    _changed()
+
+
+GENERATION = [0]
+"""Incremented whenever the tables change at run time: what classifiers answered before
+(and anything that remembers their answers) may no longer hold."""
+
+
+def _changed() -> None:
     framework_tier.cache_clear()
+    GENERATION[0] += 1
 
 
 def conda_to_pypi(name: str) -> str:
@@ -238,11 +248,24 @@ def is_credential_name(name: str) -> bool:
 
 def credential_value_kind(value: str) -> str | None:
     """The token type when ``value`` contains a known credential format."""
+    any_token = _any_credential_value()
+    if any_token is not None and any_token.search(value) is None:
+        return None  # one pass over the text instead of one per format: most values
     _, _, values, _, _ = _credential_tables()
     for name, pattern in values:
         if pattern.search(value):
             return str(name)
     return None
+
+
+@functools.cache
+def _any_credential_value() -> re.Pattern[str] | None:
+    """All credential formats as one alternation (None if they cannot be combined)."""
+    _, _, values, _, _ = _credential_tables()
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for _, p in values))
+    except re.error:  # e.g. a pattern with global inline flags
+        return None
 
 
 def is_placeholder(value: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from array import array
 from dataclasses import dataclass, field
 
 from mlsec_lint.model import Notice
@@ -42,17 +43,50 @@ class Source:
     encoding: str = "utf-8"
     abspath: str = ""
     _lines: list[str] | None = field(default=None, repr=False)
+    _starts: array[int] | None = field(default=None, repr=False)
 
     @property
     def lines(self) -> list[str]:
+        """Every line (a list kept until :meth:`release`; :meth:`line` needs none)."""
         if self._lines is None:
             self._lines = self.text.split("\n")
         return self._lines
 
     def line(self, number: int) -> str:
         """The text of 1-based line ``number`` (empty when out of range)."""
-        lines = self.lines
-        return lines[number - 1] if 1 <= number <= len(lines) else ""
+        lines = self._lines
+        if lines is not None:
+            return lines[number - 1] if 1 <= number <= len(lines) else ""
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = _line_starts(self.text)
+        if not 1 <= number <= len(starts):
+            return ""
+        end = starts[number] - 1 if number < len(starts) else len(self.text)
+        return self.text[starts[number - 1] : end]
+
+    def line_count(self) -> int:
+        return len(self._lines) if self._lines is not None else self.text.count("\n") + 1
+
+    def release(self) -> None:
+        """Forget the list of lines: a scan keeps many sources, and a list of lines
+        takes several times the memory of the text. It is rebuilt when asked for."""
+        self._lines = None
+
+    def __reduce__(self) -> tuple[type[Source], tuple[str, str, str, str]]:
+        # what crosses between processes: the text, not the caches derived from it
+        return (Source, (self.path, self.text, self.encoding, self.abspath))
+
+
+def _line_starts(text: str) -> array[int]:
+    """Offsets at which the lines of ``text`` start (4 or 8 bytes a line)."""
+    starts = array("q", [0])
+    find = text.find
+    i = find("\n")
+    while i >= 0:
+        starts.append(i + 1)
+        i = find("\n", i + 1)
+    return starts
 
 
 def decode(data: bytes, path: str) -> tuple[str | None, str, list[Notice]]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from mlsec_lint import api
 from mlsec_lint.api import ScanOptions, scan
 
 
@@ -45,3 +48,44 @@ def test_files_a_dockerfile_installs_are_read_whatever_their_name(tmp_path: Path
     )
     found, scanned = _scan(tmp_path)
     assert found == {("MLS-DEP-001", "deps/serving.txt", 1)} and scanned == 2
+
+
+def test_the_default_pool_runs_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsec_lint import api as api_module
+
+    monkeypatch.setattr(api_module, "idle_cpus", lambda: 2)
+    assert api_module._workers(0, api_module.PARALLEL_MIN_FILES - 1) == 1
+    assert api_module._workers(0, api_module.PARALLEL_MIN_FILES) == 2
+    assert api_module._workers(0, 10_000, pays=False) == 1  # facts would have to come back
+    assert api_module._workers(3, 5, pays=False) == 3  # --jobs is obeyed
+    monkeypatch.setattr(api_module, "idle_cpus", lambda: 1)  # a busy machine
+    assert api_module._workers(0, 10_000) == 1
+
+
+def test_idle_cpus_follow_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsec_lint import api as api_module
+
+    monkeypatch.setattr(
+        api_module.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False
+    )
+    monkeypatch.setattr(api_module.os, "getloadavg", lambda: (2.4, 0.0, 0.0))
+    assert api_module.idle_cpus() == 2
+    monkeypatch.setattr(api_module.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert api_module.idle_cpus() == 1
+
+
+def test_a_lean_scan_keeps_the_text_of_files_it_may_quote(tmp_path: Path) -> None:
+    (tmp_path / "clean.py").write_text("print('hello')\n", encoding="utf-8")
+    (tmp_path / "bad.py").write_text("import pickle\npickle.loads(b'')\n", encoding="utf-8")
+    (tmp_path / "quiet.py").write_text(
+        "x = 1  # mlsec-lint: ignore[MLS-PY-001]\n", encoding="utf-8"
+    )
+    full = api.scan(api.ScanOptions(paths=[str(tmp_path)], base=str(tmp_path)))
+    lean = api.scan(api.ScanOptions(paths=[str(tmp_path)], base=str(tmp_path), lean=True))
+    assert [f.fingerprint for f in lean.result.findings] == [
+        f.fingerprint for f in full.result.findings
+    ]
+    assert lean.result.files_scanned == full.result.files_scanned == 3
+    assert lean.sources["clean.py"].text == "" and full.sources["clean.py"].text
+    assert "pickle.loads" in lean.sources["bad.py"].text
+    assert "mlsec-lint: ignore" in lean.sources["quiet.py"].text

@@ -97,3 +97,12 @@ def test_span_text_uses_the_first_line_of_the_span() -> None:
     assert span_text(lines, 1, 1, 3, 9) == "kind: Ingress"
     assert span_text(lines, 2, 3, 2, 10) == "name: x"
     assert span_text(lines, 9, 1, 9, 2) == ""
+
+
+def test_the_digest_is_sha256_whichever_implementation_is_used() -> None:
+    import hashlib
+
+    from mlsec_lint.fingerprints import _sha256
+
+    data = b"MLS-PY-002\0serve.py\0key\0torch.load(path)"
+    assert _sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()

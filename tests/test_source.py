@@ -32,3 +32,20 @@ def test_many_findings_on_one_long_line_keep_reports_small(tmp_path: Path) -> No
     assert len(result.findings) == 2000
     assert all(len(f.source_line) <= SOURCE_LINE_CHARS + 2 for f in result.findings)
     assert all("torch" in f.source_line for f in result.findings)
+
+
+def test_lines_are_read_one_by_one_without_keeping_a_list() -> None:
+    import pickle
+
+    from mlsec_lint.source import Source
+
+    text = "first\nsecond\n\nlast"
+    src = Source("a.txt", text)
+    assert [src.line(n) for n in range(6)] == ["", "first", "second", "", "last", ""]
+    assert src._lines is None and src.line_count() == 4
+    assert [src.line(n) for n in range(1, 5)] == src.lines == text.split("\n")
+    src.release()
+    assert src._lines is None and src.line(2) == "second"
+    back = pickle.loads(pickle.dumps(src))  # the text travels, not its caches
+    assert back == Source("a.txt", text) and back.line(4) == "last"
+    assert Source("b", "").line(1) == "" and Source("c", "x\n").line(2) == ""

@@ -20,6 +20,8 @@ LAZY = (
 
 
 NOT_FOR_ONE_FILE = (
+    "typer",
+    "click",
     "yaml",
     "pathspec",
     "multiprocessing",
@@ -30,15 +32,16 @@ NOT_FOR_ONE_FILE = (
 )
 """What a pre-commit run on one Python file or Dockerfile does without: YAML (rules and
 tables come from JSON bundles), .gitignore matching (explicit files are not checked
-against it), the process pool and the Semgrep engine."""
+against it), the process pool and the Semgrep engine, and for the plain arguments of a
+hook, the CLI library."""
 
 
 def _imported(cwd: Path, *args: str, watch: tuple[str, ...] = LAZY) -> set[str]:
     code = (
         "import sys, json, contextlib, io\n"
-        "from mlsec_lint.cli import main\n"
+        "from mlsec_lint.entry import run\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    main({list(args)!r})\n"
+        f"    run({list(args)!r})\n"
         f"print(json.dumps([m for m in {list(watch)!r} if m in sys.modules]))\n"
     )
     proc = subprocess.run(

@@ -20,10 +20,9 @@ from mlsec_lint.tree import UNKNOWN
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback", "localhost.localdomain"}
 _CLUSTER_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local", ".pod.cluster.local")
-_MODEL_EXT = re.compile(
+_MODEL_EXT = (
     r"\.(pt|pth|bin|ckpt|pkl|pickle|joblib|h5|hdf5|keras|onnx|gguf|ggml|safetensors|mar|"
-    r"pb|tflite|npy|npz|model|engine|plan)(\?|#|$)",
-    re.IGNORECASE,
+    r"pb|tflite|npy|npz|model|engine|plan)(\?|#|$)"
 )
 _LOCAL_DIRS = {
     "models",
@@ -43,7 +42,8 @@ _LOCAL_DIRS = {
     "app",
     "opt",
 }
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HUB_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+"""Patterns are compiled when first used (``re`` keeps them): start-up pays for none."""
 
 
 def _s(value: Any) -> str | None:
@@ -155,7 +155,11 @@ def is_external_http_url(value: Any) -> bool:
 
 def is_model_file_url(value: Any) -> bool:
     s = _s(value)
-    return s is not None and "://" in s and bool(_MODEL_EXT.search(s.split("?")[0].split("#")[0]))
+    return (
+        s is not None
+        and "://" in s
+        and bool(re.search(_MODEL_EXT, s.split("?")[0].split("#")[0], re.IGNORECASE))
+    )
 
 
 def is_commit_sha(value: Any) -> bool:
@@ -171,7 +175,7 @@ def is_hub_id(value: Any) -> bool:
     s = s.strip()
     if s.startswith("hf://"):
         s = s[5:].split(":", 1)[0]
-    if not _HUB_ID.match(s) or s.startswith("."):
+    if not re.match(_HUB_ID, s) or s.startswith("."):
         return False
     return s.split("/", 1)[0].lower() not in _LOCAL_DIRS
 

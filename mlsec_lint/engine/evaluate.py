@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from mlsec_lint.engine.predicates import VALUE_OPS, _norm
+from mlsec_lint import knowledge
+from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Finding, Span
@@ -61,7 +64,8 @@ def locate(rule: Rule, node: Any, anchor: Span, witnesses: Sequence[Hit]) -> Spa
 
 Atom = tuple[Any, ...]
 """``("in", keys, values)``: the value at a plain path is one of ``values``;
-``("has", keys)``: the path exists."""
+``("has", keys)``: the path exists; ``("re", keys, test)`` / ``("is", keys, test)``: the
+value matches one of a few regular expressions / classifiers (a :class:`ValueTest`)."""
 Clause = tuple[Atom, ...]
 """At least one atom holds."""
 Guard = Clause
@@ -82,11 +86,89 @@ def _keys(path: Any) -> tuple[Any, ...] | None:
     return None
 
 
+def _each_keys(path: Any) -> tuple[tuple[Any, ...], str] | None:
+    """``a.b.*`` / ``a.b[*]``: the plain keys of the container and how to iterate it."""
+    if not isinstance(path, str) or path.startswith("$root"):
+        return None
+    try:
+        segs = parse_path(path)
+    except ValueError:
+        return None
+    *head, last = segs
+    if last.kind in ("keys", "items") and all(seg.kind in ("key", "index") for seg in head):
+        return tuple(seg.key for seg in head), last.kind
+    return None
+
+
+_VALUE_KINDS = frozenset({"in", "re", "is"})
+"""Atoms that test the value at their path (not only its presence)."""
+
+
+def _single_path(clause: Clause) -> Any:
+    """The path every atom of ``clause`` tests the value of, or None."""
+    paths = {a[1] for a in clause}
+    kinds = {a[0] for a in clause}
+    if len(paths) == 1 and kinds <= {*_VALUE_KINDS, "has"} and kinds & _VALUE_KINDS:
+        return clause[0][1]
+    return None
+
+
 def _scalar_values(values: Any) -> frozenset[Any] | None:
     items = values if isinstance(values, list) else [values]
     if not items or any(v is None or isinstance(v, (dict, list)) for v in items):
         return None
     return frozenset(_norm(v) for v in items)
+
+
+class ValueTest:
+    """A guard on a value: one of some regular expressions matches it (``re``) or one of
+    some classifiers holds for it (``is``), remembered per value. Calls repeat their
+    callee and argument strings, so a guard mostly costs a dictionary lookup."""
+
+    __slots__ = ("generation", "items", "kind", "memo")
+    MEMO_LIMIT = 65_536
+    TEXT_LIMIT = 512
+
+    def __init__(self, kind: str, items: Iterable[str]) -> None:
+        self.kind = kind
+        self.items = tuple(sorted(set(items)))
+        self.memo: dict[str, bool] = {}
+        self.generation = knowledge.GENERATION[0]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValueTest) and (other.kind, other.items) == (self.kind, self.items)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.items))
+
+    def __repr__(self) -> str:
+        return f"ValueTest({self.kind!r}, {self.items!r})"
+
+    def __call__(self, value: Any) -> bool:
+        if self.kind == "re":
+            text = _as_text(value)
+            if text is None:
+                return False
+            key: Any = text
+        else:
+            key = value if isinstance(value, str) else None
+            if self.generation != knowledge.GENERATION[0]:  # the tables changed
+                self.memo.clear()
+                self.generation = knowledge.GENERATION[0]
+        if key is not None:
+            hit = self.memo.get(key)
+            if hit is not None:
+                return hit
+        hit = self._test(value)
+        if key is not None and len(key) <= self.TEXT_LIMIT and len(self.memo) < self.MEMO_LIMIT:
+            self.memo[key] = hit
+        return hit
+
+    def _test(self, value: Any) -> bool:
+        if self.kind == "re":
+            text = _as_text(value)
+            return text is not None and any(re.search(p, text) for p in self.items)
+        return any(CLASSIFIERS[name](value) for name in self.items)
 
 
 def _score(clause: Clause) -> int:
@@ -98,6 +180,12 @@ def _score(clause: Clause) -> int:
             total += 5_000  # a flag: true or false for most facts, barely selective
         elif atom[0] == "in":
             total += len(atom[2])
+        elif atom[0] == "re":
+            total += 50 * len(atom[2].items)
+        elif atom[0] == "is":
+            total += 90 * len(atom[2].items)
+        elif atom[0] == "some":
+            total += 200 * len(atom[2].items)
         else:
             total += 100 if len(atom[1]) >= 2 else 10_000
     return total
@@ -110,33 +198,77 @@ def _guards(spec: Any) -> list[Clause]:
     if isinstance(spec.get("all"), list):
         return [c for child in spec["all"] for c in _guards(child)]
     if isinstance(spec.get("any"), list):
-        best: list[Clause] = []
-        for child in spec["any"]:
-            clauses = _guards(child)
-            if not clauses:
-                return []  # a branch with no guard: nothing is implied
-            best.append(min(clauses, key=_score))
+        branches = [_guards(child) for child in spec["any"]]
+        if not all(branches):
+            return []  # a branch with no guard: nothing is implied
+        # a path that every branch tests the value of: one memoizable guard (see _Plan)
+        shared = set.intersection(
+            *({p for c in clauses if (p := _single_path(c)) is not None} for clauses in branches)
+        )
+        if shared:
+            path = min(shared, key=repr)
+            best = [
+                min((c for c in clauses if _single_path(c) == path), key=_score)
+                for clauses in branches
+            ]
+        else:
+            best = [min(clauses, key=_score) for clauses in branches]
         merged: dict[Any, set[Any]] = {}
+        tests: dict[tuple[Any, ...], set[str]] = {}
         has: set[tuple[Any, ...]] = set()
         for clause in best:
             for atom in clause:
                 if atom[0] == "in":
                     merged.setdefault(atom[1], set()).update(atom[2])
+                elif atom[0] in ("re", "is"):
+                    tests.setdefault((atom[0], atom[1], atom[2].kind), set()).update(atom[2].items)
+                elif atom[0] == "some":
+                    key = (atom[0], atom[1], atom[2].kind, atom[3])
+                    tests.setdefault(key, set()).update(atom[2].items)
                 else:
                     has.add(atom[1])
         atoms: list[Atom] = [("has", k) for k in sorted(has, key=repr)]
         atoms += [("in", k, frozenset(v)) for k, v in merged.items() if k not in has]
+        for key, items in tests.items():
+            kind, k, test_kind = key[0], key[1], key[2]
+            if kind == "some":
+                atoms.append((kind, k, ValueTest(test_kind, items), key[3]))
+            elif k not in has:
+                atoms.append((kind, k, ValueTest(test_kind, items)))
         return [tuple(atoms)]
     keys = _keys(spec.get("path"))
+    if keys is None and spec.get("exists") is not False:
+        each = _each_keys(spec.get("path"))
+        test = _value_test(spec)
+        if each is not None and test is not None:
+            return [(("some", each[0], test, each[1]),)]  # some item passes the test
     if keys is None or spec.get("exists") is False:
         return []
     if "equals" in spec or "in" in spec:
         values = _scalar_values(spec["equals"] if "equals" in spec else spec["in"])
         if values is not None:
             return [(("in", keys, values),)]
+    test = _value_test(spec)
+    if test is not None:
+        return [((test.kind, keys, test),)]
     if spec.get("exists") is True or any(op in _VALUE_OPS for op in spec):
         return [(("has", keys),)]  # value operators only hold for values that exist
     return []
+
+
+def _value_test(spec: dict[str, Any]) -> ValueTest | None:
+    """The ``regex`` or ``is`` test of a condition leaf, as a guard."""
+    if isinstance(spec.get("regex"), str):
+        return ValueTest("re", [spec["regex"]])
+    names = spec.get("is")
+    wanted = [names] if isinstance(names, str) else names
+    if (
+        isinstance(wanted, list)
+        and wanted
+        and all(isinstance(n, str) and n in CLASSIFIERS for n in wanted)
+    ):
+        return ValueTest("is", wanted)
+    return None
 
 
 def rule_guards(rule: Rule) -> list[Clause]:
@@ -150,11 +282,22 @@ def rule_guards(rule: Rule) -> list[Clause]:
 
 
 def _atom_holds(data: Any, atom: Atom) -> bool:
-    value = lookup(data, atom[1])
+    return _value_holds(lookup(data, atom[1]), atom)
+
+
+def _value_holds(value: Any, atom: Atom) -> bool:
+    """Whether ``atom`` holds for the value at its path (``MISSING`` when absent)."""
     if value is MISSING:
         return False
     if atom[0] == "has":
         return True
+    if atom[0] == "some":
+        test = atom[2]
+        if atom[3] == "keys":
+            return isinstance(value, dict) and any(test(v) for v in value.values())
+        return isinstance(value, list) and any(test(v) for v in value)
+    if atom[0] != "in":
+        return bool(atom[2](value))
     if isinstance(value, (dict, list)):
         return False
     try:
@@ -163,45 +306,93 @@ def _atom_holds(data: Any, atom: Atom) -> bool:
         return False
 
 
-def _passes(data: Any, clauses: tuple[Clause, ...]) -> bool:
-    return all(any(_atom_holds(data, atom) for atom in clause) for clause in clauses)
+Check = Callable[[Any], bool]
+
+
+def _clause_check(clause: Clause) -> Check:
+    """One function for a clause (at least one atom holds). Presence tests of keys of
+    one mapping (``kwargs.verify``, ``kwargs.ssl`` …) become one set intersection."""
+    names: dict[tuple[Any, ...], set[str]] = {}
+    others: list[Atom] = []
+    for atom in clause:
+        if atom[0] == "has" and isinstance(atom[1][-1], str):
+            names.setdefault(atom[1][:-1], set()).add(atom[1][-1])
+        else:
+            others.append(atom)
+    parts: list[Check] = [_has_any(prefix, frozenset(keys)) for prefix, keys in names.items()]
+    parts += [functools.partial(_atom_holds, atom=atom) for atom in others]
+    if len(parts) == 1:
+        return parts[0]
+    return lambda data: any(part(data) for part in parts)
+
+
+def _has_any(prefix: tuple[Any, ...], keys: frozenset[str]) -> Check:
+    def check(data: Any) -> bool:
+        parent = lookup(data, prefix) if prefix else data
+        return isinstance(parent, dict) and not keys.isdisjoint(parent)
+
+    return check
+
+
+Candidate = tuple[Rule, tuple[Check, ...]]
+"""A rule and the checks of its remaining guards."""
 
 
 class _Plan:
-    """How one fact kind meets the rules: an index on the most common single-valued guard
-    path, and for each rule the other guards, checked before its full condition."""
+    """How one fact kind meets the rules.
+
+    The guards are indexed on the path most of them test (``callee`` for calls). Guards
+    on that path depend on its value alone, so they are evaluated once per distinct value
+    (callees repeat across a repository) and remembered: a fact then meets only the rules
+    whose guards on the path its value passes, and checks their other guards."""
+
+    MEMO_LIMIT = 65_536
 
     def __init__(self, rules: list[Rule], use_guards: bool = True) -> None:
         guards = {id(r): rule_guards(r) if use_guards else [] for r in rules}
         counts: dict[tuple[Any, ...], int] = defaultdict(int)
         for gs in guards.values():
-            for path in {c[0][1] for c in gs if len(c) == 1 and c[0][0] == "in"}:
+            # clauses on one path that test its value (not only its presence)
+            for path in {
+                c[0][1] for c in gs if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c)
+            }:
                 counts[path] += 1
         self.path = max(counts, key=lambda p: (counts[p], repr(p))) if counts else None
-        self.index: dict[Any, list[tuple[Rule, tuple[Clause, ...]]]] = defaultdict(list)
-        self.always: list[tuple[Rule, tuple[Clause, ...]]] = []
+        self.rules: list[tuple[Rule, tuple[Clause, ...], tuple[Check, ...]]] = []
         for rule in rules:
             gs = guards[id(rule)]
-            on_path = [c for c in gs if len(c) == 1 and c[0][0] == "in" and c[0][1] == self.path]
-            rest = tuple(c for c in gs if c not in on_path)
-            if on_path:
-                allowed = frozenset.intersection(*(c[0][2] for c in on_path))
-                for value in allowed:
-                    self.index[value].append((rule, rest))
-            else:
-                self.always.append((rule, rest))
+            on_path = tuple(c for c in gs if all(a[1] == self.path and a[0] != "some" for a in c))
+            rest = tuple(_clause_check(c) for c in gs if c not in on_path)
+            self.rules.append((rule, on_path, rest))
+        self.unguarded = [(r, rest) for r, on_path, rest in self.rules if not on_path]
+        """The rules for a fact without a value at the path."""
+        self.memo: dict[tuple[type, Any], list[Candidate]] = {}
 
-    def candidates(self, data: Any) -> list[tuple[Rule, tuple[Clause, ...]]]:
+    def _for_value(self, value: Any) -> list[Candidate]:
+        return [
+            (rule, rest)
+            for rule, on_path, rest in self.rules
+            if all(any(_value_holds(value, atom) for atom in c) for c in on_path)
+        ]
+
+    def candidates(self, data: Any) -> list[Candidate]:
         if self.path is None:
-            return self.always
+            return self.unguarded
         value = lookup(data, self.path)
-        if value is MISSING or isinstance(value, (dict, list)):
-            return self.always
+        if value is MISSING:
+            return self.unguarded
+        if isinstance(value, (dict, list)):
+            return self._for_value(value)
+        key = (type(value), value)  # 1, 1.0 and True are equal keys but not equal values
         try:
-            indexed = self.index.get(_norm(value))
-        except TypeError:
-            indexed = None
-        return self.always + indexed if indexed else self.always
+            found = self.memo.get(key)
+        except TypeError:  # an unhashable scalar
+            return self._for_value(value)
+        if found is None:
+            found = self._for_value(value)
+            if len(self.memo) < self.MEMO_LIMIT:
+                self.memo[key] = found
+        return found
 
 
 class Evaluator:
@@ -229,10 +420,13 @@ class Evaluator:
             plan = plans[fact.kind] if fact.kind in plans else self.plan(fact.kind)
             if plan is None:
                 continue
-            for rule, clauses in plan.candidates(fact.data):
-                if clauses and not _passes(fact.data, clauses):
-                    continue
-                findings.extend(self.check(rule, fact, line_of))
+            data = fact.data
+            for rule, checks in plan.candidates(data):
+                for passes in checks:
+                    if not passes(data):
+                        break
+                else:
+                    findings.extend(self.check(rule, fact, line_of))
         return findings
 
     @staticmethod

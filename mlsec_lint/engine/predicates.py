@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.model import Span
 from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve
@@ -93,6 +94,23 @@ def _op_regex(arg: Any) -> Callable[[Any], bool]:
     return test
 
 
+def _lazy_regex(arg: Any) -> Callable[[Any], bool]:
+    """``regex`` compiled the first time it tests a value (for built-in rules, whose
+    patterns the test suite compiles; most of them never meet a value in a short scan)."""
+    pattern = str(arg)
+    compiled: list[re.Pattern[str]] = []
+
+    def test(v: Any) -> bool:
+        s = _as_text(v)
+        if s is None:
+            return False
+        if not compiled:
+            compiled.append(re.compile(pattern))
+        return compiled[0].search(s) is not None
+
+    return test
+
+
 def _op_is(arg: Any) -> Callable[[Any], bool]:
     names = arg if isinstance(arg, list) else [arg]
     fns = []
@@ -101,7 +119,29 @@ def _op_is(arg: Any) -> Callable[[Any], bool]:
             known = ", ".join(sorted(CLASSIFIERS))
             raise RuleSyntaxError(f"unknown classifier {name!r} (known: {known})")
         fns.append(CLASSIFIERS[name])
-    return lambda v: any(f(v) for f in fns)
+    # classifiers are functions of the value (and of the knowledge tables, whose
+    # generation is checked); strings repeat across a scan
+    memo: dict[str, bool] = {}
+    seen = [knowledge.GENERATION[0]]
+
+    def test(v: Any) -> bool:
+        if isinstance(v, str):
+            if seen[0] != knowledge.GENERATION[0]:
+                memo.clear()
+                seen[0] = knowledge.GENERATION[0]
+            hit = memo.get(v)
+            if hit is None:
+                hit = any(f(v) for f in fns)
+                if len(v) <= _MEMO_TEXT and len(memo) < _MEMO_SIZE:
+                    memo[v] = hit
+            return hit
+        return any(f(v) for f in fns)
+
+    return test
+
+
+_MEMO_TEXT = 512
+_MEMO_SIZE = 65_536
 
 
 def _op_contains(arg: Any) -> Callable[[Any], bool]:
@@ -218,21 +258,30 @@ def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
     return None
 
 
-def compile_condition(spec: Any) -> Cond:
-    """Compile a condition mapping; raises :class:`RuleSyntaxError` on a bad spec."""
+_LAZY_OPS: dict[str, Callable[[Any], Callable[[Any], bool]]] = {
+    "regex": _lazy_regex,
+    "not-regex": _negate(_lazy_regex),
+}
+
+
+def compile_condition(spec: Any, lazy_regex: bool = False) -> Cond:
+    """Compile a condition mapping; raises :class:`RuleSyntaxError` on a bad spec.
+
+    With ``lazy_regex`` a regular expression is compiled when it first tests a value
+    (and an invalid one raises then): for conditions whose syntax is already checked."""
     if not isinstance(spec, dict) or not spec:
         raise RuleSyntaxError(f"a condition must be a non-empty mapping, got {spec!r}")
     combos = [k for k in spec if k in COMBINATORS]
     if combos:
-        return _compile_combinator(spec, combos)
+        return _compile_combinator(spec, combos, lazy_regex)
     if "path" not in spec:
         raise RuleSyntaxError(
             f"condition needs 'path' or one of {', '.join(COMBINATORS)}: {spec!r}"
         )
-    return _compile_leaf(spec)
+    return _compile_leaf(spec, lazy_regex)
 
 
-def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
+def _compile_combinator(spec: dict[str, Any], combos: list[str], lazy: bool) -> Cond:
     if len(combos) > 1:
         raise RuleSyntaxError(f"one combinator per condition, got {combos}")
     op = combos[0]
@@ -243,7 +292,7 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
     if op in ("all", "any"):
         if not isinstance(arg, list) or not arg:
             raise RuleSyntaxError(f"{op!r} needs a non-empty list of conditions")
-        subs = [compile_condition(s) for s in arg]
+        subs = [compile_condition(s, lazy) for s in arg]
         if op == "all":
 
             def all_(node: Any, root: Any) -> list[Hit] | None:
@@ -266,13 +315,13 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
 
         return any_
     if op == "not":
-        sub = compile_condition(arg)
+        sub = compile_condition(arg, lazy)
         return lambda node, root: [] if sub(node, root) is None else None
     # some / every
     if not isinstance(arg, str) or "where" not in spec:
         raise RuleSyntaxError(f"{op!r} needs a path and a 'where' condition")
     get = _resolver(arg)
-    where = compile_condition(spec["where"])
+    where = compile_condition(spec["where"], lazy)
     if op == "some":
 
         def some(node: Any, root: Any) -> list[Hit] | None:
@@ -297,7 +346,7 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str]) -> Cond:
     return every
 
 
-def _compile_leaf(spec: dict[str, Any]) -> Cond:
+def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
     path = spec["path"]
     if not isinstance(path, str):
         raise RuleSyntaxError(f"'path' must be a string, got {path!r}")
@@ -321,7 +370,10 @@ def _compile_leaf(spec: dict[str, Any]) -> Cond:
                 [] if lookup(root if top else node, keys_) is MISSING else None
             )
         return lambda node, root: [] if not get(node, root) else None
-    tests = [VALUE_OPS[name](arg) for name, arg in ops.items()]
+    tests = [
+        (_LAZY_OPS[name] if lazy and name in _LAZY_OPS else VALUE_OPS[name])(arg)
+        for name, arg in ops.items()
+    ]
     plain = _plain_keys(path)
     if plain is not None:
         # a path of plain keys: test the value by direct lookup and build a Hit (with its

@@ -109,13 +109,13 @@ class LazyCondition:
     def __call__(self, node: Any, root: Any) -> Any:
         fn = self._fn
         if fn is None:
-            fn = self._fn = compile_condition(self._spec)
+            fn = self._fn = compile_condition(self._spec, lazy_regex=True)
         return fn(node, root)
 
     def force(self) -> None:
-        """Compile now (raises RuleSyntaxError on a bad condition)."""
-        if self._fn is None:
-            self._fn = compile_condition(self._spec)
+        """Compile now, regular expressions included (raises RuleSyntaxError on a bad
+        condition)."""
+        self._fn = compile_condition(self._spec)
 
 
 def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:

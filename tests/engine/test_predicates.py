@@ -86,3 +86,17 @@ def test_unknown_values_exist_but_equal_nothing() -> None:
 def test_malformed_conditions(spec: dict[str, Any]) -> None:
     with pytest.raises(RuleSyntaxError):
         compile_condition(spec)
+
+
+def test_lazy_regexes_compile_when_first_used() -> None:
+    import re
+
+    doc = {"name": "torch"}
+    bad = compile_condition({"path": "name", "regex": "("}, lazy_regex=True)  # no error yet
+    with pytest.raises(re.error):
+        bad(doc, doc)
+    for op, want in (("regex", True), ("not-regex", False)):
+        lazy = compile_condition({"any": [{"path": "name", op: "^to"}]}, lazy_regex=True)
+        eager = compile_condition({"any": [{"path": "name", op: "^to"}]})
+        assert (lazy(doc, doc) is not None) is (eager(doc, doc) is not None) is want
+        assert lazy({"name": 3}, {}) == eager({"name": 3}, {})
