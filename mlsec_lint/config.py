@@ -211,14 +211,30 @@ def validate(data: Any, label: str) -> None:
                 hint = difflib.get_close_matches(str(key), known, n=1)
                 also = f" (did you mean '{hint[0]}'?)" if hint else ""
                 raise MlsecLintError(f"{label}: unknown setting '{key}'{also}")
-    import jsonschema
+    from .schemacheck import best_match, draft202012_validator
 
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = draft202012_validator(schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        err = jsonschema.exceptions.best_match(errors)
+        err = best_match(errors)
         where = " > ".join(str(p) for p in err.absolute_path)
-        raise MlsecLintError(f"{label}: {where + ': ' if where else ''}{err.message}")
+        raise MlsecLintError(f"{label}: {where + ': ' if where else ''}{_wording(err)}")
+
+
+def _wording(err: Any) -> str:
+    """The project's own words for the common schema errors (a library's wording changes
+    between releases); anything else keeps the validator's message."""
+    if err.validator == "type" and isinstance(err.validator_value, str):
+        return (
+            f"expected {_KIND.get(err.validator_value, err.validator_value)}, got {err.instance!r}"
+        )
+    if err.validator == "enum" and isinstance(err.validator_value, list):
+        allowed = ", ".join(repr(v) for v in err.validator_value)
+        return f"{err.instance!r} is not one of {allowed}"
+    return str(err.message)
+
+
+_KIND = {"array": "a list", "object": "a mapping", "string": "a string", "boolean": "true or false"}
 
 
 def quick_check(

@@ -95,8 +95,8 @@ def test_every_setting(project, capsys) -> None:
     ("text", "message"),
     [
         ("selct: [MLS]\n", "unknown setting 'selct' (did you mean 'select'?)"),
-        ("select: MLS-PY\n", "select: 'MLS-PY' is not of type 'array'"),
-        ("fail-on: severe\n", "fail-on: 'severe' is not one of"),
+        ("select: MLS-PY\n", "select: expected a list, got 'MLS-PY'"),
+        ("fail-on: severe\n", "fail-on: 'severe' is not one of 'critical'"),
         ("severity: {MLS-PY-002: urgent}\n", "severity > MLS-PY-002: 'urgent' is not one of"),
         ("per-file-ignores: {'tests/**': MLS}\n", "per-file-ignores > tests/**:"),
         ("- a\n- b\n", "the configuration must be a mapping"),

@@ -7,9 +7,15 @@ import re
 import subprocess
 import sys
 import zipfile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from mlsec_lint.docs import render_index, render_rule_markdown
 from mlsec_lint.engine.rules import builtin_rules
@@ -36,6 +42,27 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert COMMANDS[1] in ci.splitlines()
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_ci_pins_every_dependency_through_constraints() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'PIP_CONSTRAINT="$PWD/.ci/constraints.txt"' in ci and "MLSEC_LINT_LATEST" in ci
+    pins: dict[str, str] = {}
+    for line in (ROOT / ".ci" / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep and version, f"not an exact pin: {line}"
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    assert "mlsec-lint" not in pins
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = list(project["dependencies"])
+    for extra in ("test", "semgrep"):
+        wanted += project["optional-dependencies"][extra]
+    for req in map(Requirement, wanted):
+        if req.marker is None or req.marker.evaluate():
+            name = re.sub(r"[-_.]+", "-", req.name).lower()
+            assert name in pins, f"{req.name} is not pinned in .ci/constraints.txt"
+            assert req.specifier.contains(pins[name], prereleases=True), (req, pins[name])
 
 
 def test_generated_rule_docs_are_current() -> None:
