@@ -249,9 +249,10 @@ def scan(options: ScanOptions) -> Scan:
         result.files_by_kind[fa.kind] = result.files_by_kind.get(fa.kind, 0) + 1
 
     paths = list(options.paths)
+    _check_paths_exist(paths, options.base)
     if options.stdin is not None:
         name = options.stdin_filename or "<stdin>"
-        kind = name_kind(name) or "yaml"
+        kind = _stdin_kind(options.stdin, options.stdin_filename)
         src, notices = source_from_bytes(options.stdin, name)
         take(src, notices, kind)
         paths = [p for p in paths if p != "-"]
@@ -351,6 +352,30 @@ def scan(options: ScanOptions) -> Scan:
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
+
+
+def _check_paths_exist(paths: Sequence[str], base: str | None) -> None:
+    """A path that does not exist is a usage error, never an empty (clean-looking) scan."""
+    here = os.path.abspath(base or os.getcwd())
+    missing = [p for p in paths if p != "-" and not os.path.lexists(os.path.join(here, p))]
+    if missing:
+        shown = ", ".join(repr(p) for p in missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise MlsecLintError(f"no such file or directory: {shown}")
+
+
+def _stdin_kind(data: bytes, filename: str | None) -> str:
+    """The kind of standard input: by --stdin-filename, else by content, else refused."""
+    from mlsec_lint.contentkind import classify
+
+    kind = (name_kind(filename) if filename else None) or classify(data)
+    if kind is None:
+        named = f"'{filename}' names no file kind mlsec-lint reads and the" if filename else "the"
+        raise MlsecLintError(
+            f"cannot tell what standard input is: {named} content is not recognisably a "
+            "Dockerfile, YAML, JSON, Python, requirements, shell, .env, properties or TOML "
+            "file; name it with --stdin-filename (e.g. Dockerfile, deploy.yaml)"
+        )
+    return kind
 
 
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:

@@ -45,6 +45,8 @@ class Config:
     frameworks: list[str] = field(default_factory=list)
     baseline: str | None = None
     respect_gitignore: bool | None = None
+    shadowed: list[str] = field(default_factory=list)
+    """Other configuration files beside ``path`` that it overrides (reported, not read)."""
 
     @property
     def label(self) -> str:
@@ -56,6 +58,23 @@ class Config:
 
 def find_config(start: str) -> str | None:
     """The configuration file that applies to ``start`` (a file or directory), if any."""
+    found = find_configs(start)
+    return found[0] if found else None
+
+
+def configs_in(directory: str) -> list[str]:
+    """The configuration files in ``directory``, the one that applies first."""
+    out = []
+    for name in CONFIG_NAMES:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
+            out.append(candidate)
+    return out
+
+
+def find_configs(start: str) -> list[str]:
+    """The configuration files of the nearest directory from ``start`` up to the repository
+    root that has any: the first applies, the others are overridden by it."""
     cur = os.path.abspath(start)
     while not os.path.isdir(cur):
         parent = os.path.dirname(cur)
@@ -63,17 +82,14 @@ def find_config(start: str) -> str | None:
             break
         cur = parent
     while True:
-        for name in CONFIG_NAMES:
-            candidate = os.path.join(cur, name)
-            if os.path.isfile(candidate) and (
-                name != "pyproject.toml" or _has_tool_table(candidate)
-            ):
-                return candidate
+        found = configs_in(cur)
+        if found:
+            return found
         if os.path.exists(os.path.join(cur, ".git")):
-            return None
+            return []
         parent = os.path.dirname(cur)
         if parent == cur:
-            return None
+            return []
         cur = parent
 
 
@@ -102,8 +118,28 @@ def discover(paths: Sequence[str], explicit: str | None = None, isolated: bool =
     if isolated:
         return Config(root=os.getcwd())
     start = next((p for p in paths if p != "-"), ".")
-    found = find_config(start)
-    return load(found) if found else Config(root=os.getcwd())
+    found = find_configs(start)
+    if not found:
+        return Config(root=os.getcwd())
+    cfg = load(found[0])
+    cfg.shadowed = found[1:]
+    return cfg
+
+
+def shadow_warning(cfg: Config) -> str | None:
+    """One line saying which configuration applies when several are found together."""
+    if not cfg.shadowed or cfg.path is None:
+        return None
+    others = ", ".join(describe(p) for p in cfg.shadowed)
+    return (
+        f"two configuration sources: {describe(cfg.path)} applies and {others} "
+        f"{'is' if len(cfg.shadowed) == 1 else 'are'} ignored; merge them into one file"
+    )
+
+
+def describe(path: str) -> str:
+    label = os.path.relpath(path)
+    return f"[tool.{TOOL_KEY}] in {label}" if os.path.basename(path) == "pyproject.toml" else label
 
 
 # ---------------------------------------------------------------- loading

@@ -40,9 +40,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def pytest_report_header() -> str:
-    return (
-        f"mlsec-lint tests; corpus {CORPUS if CORPUS.is_dir() else 'absent'}"
-    )
+    return f"mlsec-lint tests; corpus {CORPUS if CORPUS.is_dir() else 'absent'}"
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")

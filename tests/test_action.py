@@ -111,7 +111,7 @@ def test_scan_step_does_not_evaluate_inputs(project) -> None:
     proc = _bash(STEPS["scan"]["run"], env, project.root)
     assert proc.returncode == 0
     assert not list(project.root.glob("pwned*"))
-    assert _outputs(out_file)["exit-code"] == "0"  # the odd names are just missing paths
+    assert _outputs(out_file)["exit-code"] == "2"  # the odd names are just missing paths
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")

@@ -86,9 +86,39 @@ def test_explicit_unknown_files_are_skipped_quietly(project, capsys) -> None:
     assert code == 0 and err == "" and "0 files scanned" in out
 
 
-def test_missing_path_is_reported(project, capsys) -> None:
-    code, _, err = run(capsys, "scan", "nope.yaml")
-    assert code == 0 and "nope.yaml: error: no such file or directory [not-found]" in err
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit", "html"])
+def test_missing_path_is_a_usage_error_in_every_format(project, capsys, fmt) -> None:
+    project("requirements.txt", VULNERABLE)
+    code, out, err = run(capsys, "scan", "--format", fmt, "requirements.txt", "nope.yaml")
+    assert code == 2 and out == ""
+    assert err == "mlsec-lint: error: no such file or directory: 'nope.yaml'\n"
+
+
+def test_missing_path_writes_no_report_that_looks_clean(project, capsys) -> None:
+    code, _, _ = run(capsys, "scan", "nope", "--sarif-output", "out.sarif", "-o", "out.txt")
+    assert code == 2
+    assert not (project.root / "out.sarif").exists() and not (project.root / "out.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "rule"),
+    [
+        (b"FROM pytorch/pytorch:latest\nUSER 1000\n", "MLS-IMG-001"),
+        (b"torch\n--extra-index-url https://example.org/simple\n", "MLS-DEP-001"),
+        (b"import torch\nmodel = torch.load(path)\n", "MLS-PY-002"),
+    ],
+)
+def test_unnamed_stdin_is_classified_by_content(project, capsys, monkeypatch, data, rule) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, out, _ = run(capsys, "scan", "-", "-q")
+    assert code == 1 and "<stdin>:" in out and rule in out, out
+
+
+@pytest.mark.parametrize("args", [(), ("--stdin-filename", "notes.md")])
+def test_unrecognised_stdin_is_refused(project, capsys, monkeypatch, args) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"just some words\n")))
+    code, out, err = run(capsys, "scan", "-", *args)
+    assert code == 2 and out == "" and "--stdin-filename" in err and "Traceback" not in err
 
 
 def test_bad_file_is_a_notice_and_other_findings_still_count(project, capsys) -> None:

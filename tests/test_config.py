@@ -227,3 +227,32 @@ def test_valid_config_does_not_import_jsonschema(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     ).stdout
     assert out.strip() == "False"
+
+
+def test_init_never_silently_overrides_pyproject(project, capsys) -> None:
+    pyproject = "[project]\nname = 'x'\n\n[tool.mlsec-lint]\nfail-on = 'high'\n"
+    project("pyproject.toml", pyproject)
+    code, out, err = run(capsys, "init")
+    assert code == 2 and out == "" and "[tool.mlsec-lint] in pyproject.toml" in err
+    assert not (project.root / ".mlsec-lint.yaml").exists()
+    code, _, err = run(capsys, "init", "--force")
+    assert code == 0 and "pyproject.toml is ignored" in err and ".mlsec-lint.yaml applies" in err
+    assert (project.root / "pyproject.toml").read_text(encoding="utf-8") == pyproject
+
+
+def test_init_beside_a_plain_pyproject_is_fine(project, capsys) -> None:
+    project("pyproject.toml", "[project]\nname = 'x'\n")
+    code, _, err = run(capsys, "init")
+    assert code == 0 and err == ""
+
+
+def test_two_configuration_sources_are_reported(project, capsys) -> None:
+    project("pyproject.toml", "[tool.mlsec-lint]\nfail-on = 'never'\n")
+    project(".mlsec-lint.yaml", "fail-on: low\n")
+    project("requirements.txt", "torch\n")
+    code, _, err = run(capsys, "scan", "--format", "json")
+    assert code == 1  # .mlsec-lint.yaml applies
+    assert err.count("\n") == 1 and "two configuration sources" in err
+    assert ".mlsec-lint.yaml applies" in err and "[tool.mlsec-lint] in pyproject.toml" in err
+    code, _, err = run(capsys, "scan", "--format", "json", "--isolated")
+    assert "two configuration sources" not in err
