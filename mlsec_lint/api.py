@@ -350,6 +350,14 @@ def scan(options: ScanOptions) -> Scan:
         scan_.baseline_used = True
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
+    if findings or suppressed:
+        from mlsec_lint.redact import redact_scan
+
+        redact_scan(scan_.sources, [*findings, *suppressed])
+    if result.notices:
+        from mlsec_lint.redact import redact_notices
+
+        result.notices = redact_notices(result.notices)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
 

@@ -242,14 +242,15 @@ def test_paths_are_relative_to_the_repository_root_from_a_subdirectory(
 ) -> None:
     (project.root / ".git").mkdir()
     project("svc/requirements.txt", "torch\n")
+    project("svc/broken.yaml", "a: [unclosed\n")
     monkeypatch.chdir(project.root / "svc")
-    _, doc = sarif(capsys, ".", "missing.yaml")
+    _, doc = sarif(capsys, ".")
     (res,) = results(doc)
     loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
     assert loc["uri"] == "svc/requirements.txt"
     (note,) = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     uri = note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri == "svc/missing.yaml"
+    assert uri == "svc/broken.yaml"
 
 
 _SNIPPETS = {
