@@ -341,6 +341,9 @@ def scan(options: ScanOptions) -> Scan:
         )
         findings += more
         suppressed += inline + ignored
+    from mlsec_lint.dedupe import merge as merge_causes
+
+    findings = merge_causes(findings)
     for f in [*findings, *suppressed]:
         _finish(f, scan_)
     findings.sort(key=Finding.sort_key)

@@ -1,0 +1,92 @@
+"""One finding per cause: same-cause findings are merged, distinct causes are kept."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from mlsec_lint.api import ScanOptions, scan
+from mlsec_lint.dedupe import declared_distinct, distinct_cause_groups, same_cause_groups
+from mlsec_lint.engine.rules import builtin_rules
+
+from .conftest import FIXTURES
+
+FIXTURE_DIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
+
+
+def _findings(base: Path):
+    return scan(ScanOptions(paths=["."], base=str(base), respect_gitignore=False)).result.findings
+
+
+@pytest.mark.parametrize("directory", FIXTURE_DIRS, ids=lambda p: p.name)
+def test_no_file_line_and_category_carries_two_findings_of_one_cause(directory: Path) -> None:
+    groups = defaultdict(list)
+    for f in _findings(directory):
+        groups[(f.path, f.span.line, f.category)].append(f.rule_id)
+    twice = {
+        key: rules
+        for key, rules in groups.items()
+        if len(rules) > 1
+        and not all(a != b and declared_distinct(a, b) for a, b in itertools.combinations(rules, 2))
+    }
+    assert twice == {}, "merge them (same_cause) or declare them distinct in data/causes.yaml"
+
+
+def test_the_cause_table_names_real_rules_and_does_not_contradict_itself() -> None:
+    ids = {r.id for r in builtin_rules()}
+    for group in [*same_cause_groups(), *map(sorted, distinct_cause_groups())]:
+        assert set(group) <= ids, set(group) - ids
+        assert len(group) >= 2 and len(set(group)) == len(group)
+    for group in same_cause_groups():
+        for a, b in itertools.combinations(group, 2):
+            assert not declared_distinct(a, b), (a, b)
+
+
+def test_default_credential_is_one_finding_naming_the_literal_credential_rule(project) -> None:
+    project(
+        "docker-compose.yml",
+        "services:\n  minio:\n    image: minio/minio:RELEASE.2024-08-03T04-33-23Z\n"
+        "    environment:\n      MINIO_ROOT_PASSWORD: minioadmin\n",
+    )
+    found = [f for f in _findings(project.root) if f.category == "secrets"]
+    assert [f.rule_id for f in found] == ["MLS-SEC-002"]
+    assert "Same cause as MLS-SEC-001" in found[0].message
+    assert found[0].severity.label == "critical" and found[0].message.endswith(".")
+
+
+def test_vulnerable_server_image_is_reported_by_the_specific_rule(project) -> None:
+    project("Dockerfile", "FROM nvcr.io/nvidia/tritonserver:24.05-py3\nUSER 1000\n")
+    found = [f for f in _findings(project.root) if f.span.line == 1]
+    rules = sorted(f.rule_id for f in found)
+    assert "MLS-TRT-004" in rules and "MLS-IMG-004" not in rules
+    (trt,) = [f for f in found if f.rule_id == "MLS-TRT-004"]
+    assert "MLS-IMG-004" in trt.message
+    assert "MLS-IMG-001" in rules  # no digest: a different problem, kept
+
+
+def test_one_rule_on_one_line_is_one_finding_naming_the_rest(project) -> None:
+    project(
+        "config.properties",
+        "inference_address=http://0.0.0.0:8080\nmanagement_address=http://0.0.0.0:8081\n",
+    )
+    project(
+        "Dockerfile",
+        "FROM pytorch/torchserve:0.12.0-cpu@sha256:" + "a" * 64 + "\nUSER 1000\n"
+        'CMD ["torchserve", "--start"]\n',
+    )
+    found = _findings(project.root)
+    keys = [(f.path, f.span.line, f.rule_id) for f in found]
+    assert len(keys) == len(set(keys))
+
+
+def test_distinct_causes_on_one_listener_stay_distinct(project) -> None:
+    project(
+        "Dockerfile",
+        "FROM vllm/vllm-openai:v0.8.5@sha256:" + "b" * 64 + "\nUSER 1000\n"
+        'CMD ["--host", "0.0.0.0"]\n',
+    )
+    on_cmd = {f.rule_id: f.category for f in _findings(project.root) if f.span.line == 3}
+    assert on_cmd.get("MLS-LLM-001") == "endpoint" and on_cmd.get("MLS-LLM-004") == "tls"
