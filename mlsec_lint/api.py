@@ -59,6 +59,8 @@ class ScanOptions:
     """Where the selectors came from, for error messages."""
     semgrep_configs: Sequence[str] = ()
     """The user's own Semgrep rule files, run by the optional Semgrep engine."""
+    min_severity: str | None = None
+    """Report only findings of this severity or higher (their own, contextual severity)."""
     jobs: int = 0
     """Worker processes for per-file analysis: 0 picks by the number of files and CPUs."""
     progress: Callable[[str, int, int], None] | None = None
@@ -97,6 +99,15 @@ class Scan:
         return os.path.normpath(os.path.join(self.base or os.getcwd(), path))
 
 
+SEVERITY_WORDS = frozenset(s.label for s in Severity)
+
+
+def is_severity_selector(selector: str) -> bool:
+    """A severity (``critical`` … ``info``) in --select/--ignore selects findings by their
+    own, contextual severity, not rules by their default one."""
+    return selector.strip().lower() in SEVERITY_WORDS
+
+
 def select_rules(
     rules: Sequence[Rule],
     select: Sequence[str],
@@ -104,6 +115,11 @@ def select_rules(
     extend: Sequence[str] = (),
     origin: str = "--select/--ignore",
 ) -> list[Rule]:
+    """The rules to run. Severities among the selectors are left to
+    :func:`finding_severity_filter`: they do not choose rules."""
+    select, ignore, extend = (
+        [s for s in sels if not is_severity_selector(s)] for sels in (select, ignore, extend)
+    )
     for sel in [*select, *extend, *ignore]:
         if not any(matches_selector(r, sel) for r in rules):
             raise MlsecLintError(f"{origin}: {sel!r} matches no rule, name, category or severity")
@@ -114,6 +130,28 @@ def select_rules(
         or any(matches_selector(r, s) for s in extend)
     ]
     return [r for r in chosen if not any(matches_selector(r, s) for s in ignore)]
+
+
+def finding_severity_filter(
+    select: Sequence[str], ignore: Sequence[str], extend: Sequence[str], minimum: str | None
+) -> Callable[[Finding], bool] | None:
+    """Which findings to report by their own severity: the severities named in --select
+    (and --extend-select), minus those in --ignore, at or above --min-severity. None when
+    nothing filters by severity."""
+    wanted = {Severity.parse(s) for s in [*select, *extend] if is_severity_selector(s)}
+    unwanted = {Severity.parse(s) for s in ignore if is_severity_selector(s)}
+    floor = Severity.parse(minimum) if minimum else None
+    if not wanted and not unwanted and floor is None:
+        return None
+
+    def keep(f: Finding) -> bool:
+        return (
+            (not wanted or f.severity in wanted)
+            and f.severity not in unwanted
+            and (floor is None or f.severity >= floor)
+        )
+
+    return keep
 
 
 def apply_severity(
@@ -351,6 +389,12 @@ def scan(options: ScanOptions) -> Scan:
         findings, known = options.baseline.apply(findings)
         suppressed += known
         scan_.baseline_used = True
+    keep = finding_severity_filter(
+        options.select, options.ignore, options.extend_select, options.min_severity
+    )
+    if keep is not None:
+        findings = [f for f in findings if keep(f)]
+        suppressed = [f for f in suppressed if keep(f)]
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     if findings or suppressed:

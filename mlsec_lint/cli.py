@@ -161,8 +161,10 @@ def scan(
         list[str] | None,
         typer.Option(
             "--select",
-            help="Only run these rules (ids, id prefixes, names, categories or severities; "
-            "repeatable or comma-separated). Replaces the configured select and ignore.",
+            help="Only run these rules (ids, id prefixes, names or categories; repeatable or "
+            "comma-separated). A severity (critical, high, medium, low, info) selects "
+            "findings of that severity: each finding's own, contextual severity, not its "
+            "rule's default. Replaces the configured select and ignore.",
         ),
     ] = None,
     extend_select: Annotated[
@@ -171,7 +173,21 @@ def scan(
     ] = None,
     ignore: Annotated[
         list[str] | None,
-        typer.Option("--ignore", help="Do not run these rules (same selectors as --select)."),
+        typer.Option(
+            "--ignore",
+            help="Do not run these rules (same selectors as --select; a severity drops the "
+            "findings of that severity).",
+        ),
+    ] = None,
+    min_severity: Annotated[
+        str | None,
+        typer.Option(
+            "--min-severity",
+            help="Report only findings of this severity or higher (critical, high, medium, "
+            "low, info): each finding's own severity, which depends on its context (for "
+            "example exposure), not its rule's default.",
+            show_default=False,
+        ),
     ] = None,
     fail_on: Annotated[
         str | None,
@@ -279,6 +295,10 @@ def scan(
         raise typer.BadParameter(
             f"expected one of {', '.join(FAIL_ON_CHOICES)}", param_hint="--fail-on"
         )
+    if min_severity is not None and min_severity.lower() not in FAIL_ON_CHOICES[:-1]:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(FAIL_ON_CHOICES[:-1])}", param_hint="--min-severity"
+        )
     targets = list(paths or ["."])
     stdin = None
     if "-" in targets:
@@ -331,6 +351,7 @@ def scan(
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
         jobs=jobs,
+        min_severity=min_severity.lower() if min_severity else None,
     )
     from mlsec_lint import progress as progress_line
     from mlsec_lint.reporters import MACHINE_FORMATS
@@ -350,6 +371,7 @@ def scan(
         "Configuration": cfg.label if cfg.path else "none",
         "Selected rules": ", ".join(chosen) if chosen else "the default set",
         "Ignored rules": ", ".join(ignored) or "none",
+        "Minimum severity": (min_severity or "none").lower(),
         "Fail on": (fail_on or cfg.fail_on or "low").lower(),
         "Inline suppressions": "honoured" if not no_inline_suppressions else "ignored (audit)",
         "Baseline": str(baseline_path) if baseline_path else "none",

@@ -305,3 +305,38 @@ def test_help_and_version_whatever_the_subcommand(capsys, args, expected) -> Non
     assert code == 0
     for text in expected:
         assert text in out
+
+
+def _severities(capsys, *args: str) -> list[str]:
+    from collections import Counter
+
+    code = main(["scan", "--format", "json", *args])
+    data = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    return sorted(Counter(f["severity"] for f in data["findings"]).elements())
+
+
+def test_severity_selection_acts_on_the_findings_own_severity(capsys) -> None:
+    examples = str(Path(__file__).resolve().parent.parent / "examples" / "vulnerable")
+    every = _severities(capsys, examples)
+    assert {"critical", "high", "medium"} <= set(every)
+    for sev in ("critical", "high", "medium"):
+        assert _severities(capsys, examples, "--select", sev) == [s for s in every if s == sev]
+    order = ["info", "low", "medium", "high", "critical"]
+    at_least_high = [s for s in every if order.index(s) >= order.index("high")]
+    assert _severities(capsys, examples, "--min-severity", "high") == at_least_high
+    assert _severities(capsys, examples, "--select", "high,critical") == at_least_high
+    assert _severities(capsys, examples, "--ignore", "medium") == [
+        s for s in every if s != "medium"
+    ]
+    # a rule selector and a severity: that rule's findings of that severity
+    only = _severities(capsys, examples, "--select", "MLS-IMG,high")
+    assert only and set(only) == {"high"}
+
+
+def test_min_severity_is_validated_and_documented(capsys) -> None:
+    code, _, err = run(capsys, "scan", "--min-severity", "severe")
+    assert code == 2 and "--min-severity" in err
+    code, out, _ = run(capsys, "scan", "--help")
+    text = " ".join(out.split())
+    assert "--min-severity" in text and "own, contextual severity" in text
