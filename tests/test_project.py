@@ -142,3 +142,19 @@ def test_wheel_ships_the_rules_and_works_when_installed(tmp_path: Path) -> None:
         check=True,
     )
     assert proc.stdout.count('"id":') == len(builtin_rules())
+
+
+def test_install_instructions_do_not_promise_what_does_not_exist() -> None:
+    """No release is tagged or published yet: a pre-commit rev, an action tag or a package
+    index install in the documentation is a commit placeholder or says it is future."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    tagged = re.compile(r"rev:\s*v\d|mlsec-lint/mlsec-lint@v\d")
+    index = re.compile(
+        r"(pip install|pipx run|uvx)\s+['\"]?mlsec-lint(\[\w+\])?(?!\s*@)['\"]?(\s|$)"
+    )
+    for path in docs:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{path.name}:{number}: {line.strip()}"
+            assert not tagged.search(line), where
+            if index.search(line):
+                assert "once" in line and "PyPI" in line, where

@@ -138,6 +138,9 @@ def exposure_context(svc: PDict) -> PDict:
                 continue
             entry = PDict(span)
             entry.put("via", "compose/ports", span, span)
+            # the mapping as written, for messages ("8080:8080")
+            shown = f"{published}:{target}" if published is not None else str(target)
+            entry.put("name", item if isinstance(item, str) else shown, span, span)
             entry.put("port", _number(target), span, span)
             if published is not None:
                 entry.put("published", _number(published), span, span)
@@ -146,6 +149,7 @@ def exposure_context(svc: PDict) -> PDict:
         span = svc.vspan.get("network_mode", svc.span)
         entry = PDict(span)
         entry.put("via", "compose/network_mode", span, span)
+        entry.put("name", "host", span, span)
         exposure.push(entry, span)
     if exposure:
         first: Span = exposure.item_span(0)
