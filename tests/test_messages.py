@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlsec_lint.api import ScanOptions, scan
-from mlsec_lint.engine.evaluate import MISSING, render
+from mlsec_lint.engine.evaluate import EMPTY_FIELD, render
 from mlsec_lint.engine.rules import Rule, builtin_rules
 
 from .conftest import FIXTURES, ROOT
@@ -19,7 +19,8 @@ RULES = list(builtin_rules())
 # what an empty field leaves behind: '' or "", an empty ( ), a space before punctuation,
 # doubled spaces, an unfilled {placeholder}, Python's None
 BLANK = re.compile(
-    r"''|\"\"|(?<![\w\])])\(\s*\)|\s[,;:)]|\s\.(?=\s|$)|\S {2,}\S|\{[\w.$\[\]*]+\}|\bNone\b|\bnull\b"
+    r"''|\"\"|(?<![\w\])])\(\s*\)|\s[,;:)]|\s\.(?=\s|$)|\S {2,}\S"
+    r"|\{[\w.$\[\]*]+\}|\bNone\b|\bnull\b"
 )
 
 # file names a documentation snippet is scanned under, by its language
@@ -65,7 +66,7 @@ def test_no_message_renders_an_empty_field(realistic_findings) -> None:
 
 def test_a_missing_value_renders_as_unknown_not_as_nothing() -> None:
     assert render("torch {v} (pinned at {src}).", {"v": "2.1"}, {}, []) == (
-        f"torch 2.1 (pinned at {MISSING})."
+        f"torch 2.1 (pinned at {EMPTY_FIELD})."
     )
 
 

@@ -29,7 +29,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-MISSING = "unknown"
+EMPTY_FIELD = "unknown"
 """What a placeholder renders as when the facts hold no value for it: a message never
 shows an empty field (``(pinned at )``, ``ports ''``)."""
 
@@ -40,7 +40,7 @@ def render(template: str, node: Any, root: Any, witnesses: Sequence[Hit]) -> str
     def repl(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "$value":
-            return (_text(witnesses[0].value) if witnesses else "") or MISSING
+            return (_text(witnesses[0].value) if witnesses else "") or EMPTY_FIELD
         base = node
         if name.startswith("$root."):
             base, name = root, name[6:]
@@ -48,7 +48,7 @@ def render(template: str, node: Any, root: Any, witnesses: Sequence[Hit]) -> str
             hits = resolve(base, name)
         except ValueError:
             return m.group(0)
-        return (_text(hits[0].value) if hits else "") or MISSING
+        return (_text(hits[0].value) if hits else "") or EMPTY_FIELD
 
     return _PLACEHOLDER.sub(repl, template)
 
