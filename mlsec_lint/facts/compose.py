@@ -155,6 +155,10 @@ def exposure_context(svc: PDict) -> PDict:
         first: Span = exposure.item_span(0)
         ctx.put("exposed", True, first, first)
         ctx.put("exposure", exposure, first, first)
+    elif isinstance(ports, PList) and len(ports) > 0:
+        # ports published on the host's loopback only: nothing outside the host reaches
+        # the service's own listeners directly
+        ctx.put("unpublished", True, svc.span, svc.span)
     return ctx
 
 
