@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlsec_lint.api import ScanOptions, scan
+from mlsec_lint.model import Finding
 
 DIGEST = "@sha256:" + "a" * 64
 
 
-def _findings(root):
+def _findings(root: Path) -> list[Finding]:
     return scan(ScanOptions(paths=["."], base=str(root), respect_gitignore=False)).result.findings
 
 
