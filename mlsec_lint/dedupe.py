@@ -21,6 +21,10 @@ from mlsec_lint import knowledge
 from mlsec_lint.model import Finding
 
 
+MAX_ALSO = 5
+"""Other findings of one rule on one line named in the kept finding's message, at most."""
+
+
 @functools.lru_cache(maxsize=1)
 def same_cause_groups() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(g) for g in knowledge.table("causes")["same_cause"])
@@ -50,7 +54,10 @@ def _merge_same_rule(group: list[Finding]) -> Finding:
         if sentence not in winner.message and sentence not in also:
             also.append(sentence)
     if also:
-        winner.message = f"{winner.message} On this line also: {'; '.join(also)}."
+        shown = "; ".join(also[:MAX_ALSO])
+        more = len(also) - MAX_ALSO
+        tail = f"; and {more} more" if more > 0 else ""
+        winner.message = f"{winner.message} On this line also: {shown}{tail}."
     return winner
 
 

@@ -90,3 +90,14 @@ def test_distinct_causes_on_one_listener_stay_distinct(project) -> None:
     )
     on_cmd = {f.rule_id: f.category for f in _findings(project.root) if f.span.line == 3}
     assert on_cmd.get("MLS-LLM-001") == "endpoint" and on_cmd.get("MLS-LLM-004") == "tls"
+
+
+def test_many_causes_of_one_rule_on_one_line_keep_the_message_short(project) -> None:
+    packages = "torch transformers vllm ray mlflow tensorflow keras jax diffusers onnxruntime"
+    project(
+        "Dockerfile",
+        f"FROM python:3.12-slim@sha256:{'c' * 64}\nRUN pip install {packages}\nUSER 1000\n",
+    )
+    (dep,) = [f for f in _findings(project.root) if f.rule_id == "MLS-DEP-001"]
+    assert "On this line also:" in dep.message and "more." in dep.message
+    assert len(dep.message) < 1500
