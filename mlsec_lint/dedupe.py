@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from mlsec_lint import knowledge
 from mlsec_lint.model import Finding
 
-
 MAX_ALSO = 5
 """Other findings of one rule on one line named in the kept finding's message, at most."""
 
