@@ -101,3 +101,45 @@ def test_the_same_ranges_installed_into_an_image_are_high(project) -> None:
     )
     (dep,) = [f for f in _findings(project.root) if f.rule_id == "MLS-DEP-001"]
     assert dep.severity.label == "high"
+
+
+VLLM_IN_CLUSTER = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: llm, namespace: ml}}
+spec:
+  selector: {{matchLabels: {{app: llm}}}}
+  template:
+    metadata: {{labels: {{app: llm}}}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.11.0{DIGEST}
+          args: ["--model", "m", "--host", "0.0.0.0", "--api-key", "$(KEY)"]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: llm, namespace: ml}}
+spec:
+  selector: {{app: llm}}
+  ports: [{{port: 8000}}]
+"""
+
+POLICY = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: llm, namespace: ml}
+spec:
+  podSelector: {matchLabels: {app: llm}}
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{podSelector: {matchLabels: {role: gateway}}}]
+"""
+
+
+def test_a_cluster_internal_listener_behind_a_network_policy_is_not_cleartext(project) -> None:
+    project("deploy.yaml", VLLM_IN_CLUSTER)
+    assert "MLS-LLM-004" in {f.rule_id for f in _findings(project.root)}
+    project("deploy.yaml", VLLM_IN_CLUSTER + POLICY)
+    assert "MLS-LLM-004" not in {f.rule_id for f in _findings(project.root)}
