@@ -351,7 +351,7 @@ def scan(
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
         jobs=jobs,
-        min_severity=min_severity.lower() if min_severity else None,
+        min_severity=(min_severity or cfg.min_severity or "").lower() or None,
     )
     from mlsec_lint import progress as progress_line
     from mlsec_lint.reporters import MACHINE_FORMATS
@@ -371,7 +371,7 @@ def scan(
         "Configuration": cfg.label if cfg.path else "none",
         "Selected rules": ", ".join(chosen) if chosen else "the default set",
         "Ignored rules": ", ".join(ignored) or "none",
-        "Minimum severity": (min_severity or "none").lower(),
+        "Minimum severity": (min_severity or cfg.min_severity or "none").lower(),
         "Fail on": (fail_on or cfg.fail_on or "low").lower(),
         "Inline suppressions": "honoured" if not no_inline_suppressions else "ignored (audit)",
         "Baseline": str(baseline_path) if baseline_path else "none",

@@ -42,6 +42,7 @@ class Config:
     rules_dir: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     fail_on: str | None = None
+    min_severity: str | None = None
     frameworks: list[str] = field(default_factory=list)
     baseline: str | None = None
     respect_gitignore: bool | None = None
@@ -213,6 +214,7 @@ def load(path: str, required: bool = False) -> Config:
         rules_dir=[rel(p) for p in data.get("rules-dir", [])],
         severity=dict(data.get("severity", {})),
         fail_on=data.get("fail-on"),
+        min_severity=data.get("min-severity"),
         frameworks=list(data.get("frameworks", [])),
         baseline=rel(data["baseline"]) if "baseline" in data else None,
         respect_gitignore=data.get("respect-gitignore"),
@@ -360,6 +362,10 @@ TEMPLATE_YAML = """\
 # or never.
 fail-on: low
 
+# Severity floor: report only findings of this severity or higher.
+# Severity here is each finding's own, which depends on its context (docs/severity.md).
+# min-severity: medium
+
 # Directories of your own YAML rules (docs/writing-rules.md).
 # rules-dir: [policies/mlsec-lint]
 
@@ -397,6 +403,10 @@ TEMPLATE_TOML = """\
 # Exit 1 when a finding has this severity or higher (critical, high, medium, low, info)
 # or never.
 fail-on = "low"
+
+# Severity floor: report only findings of this severity or higher.
+# Severity here is each finding's own, which depends on its context (docs/severity.md).
+# min-severity = "medium"
 
 # Paths not to scan (gitignore-style patterns), on top of .gitignore.
 # exclude = ["charts/*/templates/"]

@@ -256,3 +256,12 @@ def test_two_configuration_sources_are_reported(project, capsys) -> None:
     assert ".mlsec-lint.yaml applies" in err and "[tool.mlsec-lint] in pyproject.toml" in err
     code, _, err = run(capsys, "scan", "--format", "json", "--isolated")
     assert "two configuration sources" not in err
+
+
+def test_min_severity_from_the_configuration(project, capsys) -> None:
+    project(".mlsec-lint.yaml", "min-severity: critical\n")
+    project("requirements.txt", "torch\n")  # a high finding
+    code, out, _ = run(capsys, "scan")
+    assert code == 0 and "MLS-DEP-001" not in out
+    code, out, _ = run(capsys, "scan", "--min-severity", "low")
+    assert code == 1 and "MLS-DEP-001" in out
