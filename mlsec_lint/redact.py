@@ -81,9 +81,25 @@ def mask_value(value: str) -> str:
     return value[:keep] + MASK * (len(value) - keep)
 
 
+_REFERENCE = re.compile(
+    r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.{0,4000}\)|\{\{.{0,4000}\}\}|<[^<>]{0,200}>"
+    r"|%\(?[A-Za-z_]+\)?s?|x+|X+|\*+|\.+|-+|_+"
+)
+"""Values that refer to a secret instead of holding one (``${TOKEN}``, ``<your-key>``)."""
+_NON_SECRETS = frozenset({"true", "false", "yes", "no", "none", "null", "empty", "0", "1"})
+
+
 def _secret(value: str) -> bool:
-    v = value.strip()
-    return bool(v) and not knowledge.is_placeholder(v) and v not in _public_defaults()
+    """Whether a credential-named value is masked: anything but a reference, a flag or a
+    published default. Stricter than the rules' placeholder test: a real-looking value
+    that merely contains "example" is still masked."""
+    v = value.strip().strip("\"'")
+    return (
+        bool(v)
+        and v.lower() not in _NON_SECRETS
+        and _REFERENCE.fullmatch(v) is None
+        and v not in _public_defaults()
+    )
 
 
 def _ranges(line: str) -> list[tuple[int, int]]:

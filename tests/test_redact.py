@@ -15,7 +15,8 @@ HF = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"
 OPENAI = "sk-proj-" + "Zq7Wm2Lp9Xc4Vb8Nn3Kd" + "T3BlbkFJ" + "Rt5Yh1Gf6Ds0Aa2Ww9Ee"
 PASSWORD = "Vq4-rain-Coat-77"
 API_KEY = "kV93ZpLq0cXwT4nE8sRb"
-SECRETS = (HF, OPENAI, PASSWORD, API_KEY)
+AWS_DOCS = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"  # real-looking, though "EXAMPLE"
+SECRETS = (HF, OPENAI, PASSWORD, API_KEY, AWS_DOCS)
 
 
 def _leaks(text: str) -> list[str]:
@@ -37,6 +38,8 @@ def _leaks(text: str) -> list[str]:
         (f"client = OpenAI(api_key='{OPENAI}')", OPENAI),
         (f"# a comment that quotes {HF} somewhere", HF),
         (f"  keystore_pass={PASSWORD}", PASSWORD),
+        (f"aws_secret_access_key = {AWS_DOCS}", AWS_DOCS),
+        (f'    AWS_SECRET_ACCESS_KEY: "{AWS_DOCS}"', AWS_DOCS),
     ],
 )
 def test_credentials_are_masked_keeping_a_short_prefix(line: str, secret: str) -> None:
@@ -119,7 +122,7 @@ spec:
 @pytest.fixture
 def tokens_project(project):
     project("deploy/vllm.yaml", DEPLOYMENT)
-    project(".env", f"OPENAI_API_KEY={OPENAI}\n")
+    project(".env", f"OPENAI_API_KEY={OPENAI}\nAWS_SECRET_ACCESS_KEY={AWS_DOCS}\n")
     project("app.py", f'import os\nos.environ["HF_TOKEN"] = "{HF}"\n')
     return project
 
