@@ -15,7 +15,7 @@ HF = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"
 OPENAI = "sk-proj-" + "Zq7Wm2Lp9Xc4Vb8Nn3Kd" + "T3BlbkFJ" + "Rt5Yh1Gf6Ds0Aa2Ww9Ee"
 PASSWORD = "Vq4-rain-Coat-77"
 API_KEY = "kV93ZpLq0cXwT4nE8sRb"
-AWS_DOCS = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"  # real-looking, though "EXAMPLE"
+AWS_DOCS = "Zk3qLx9Vb/EXAMPLE7Mn2Pq/" + "Rt5Yh1Gf6Ds0Aa2W"  # real-looking, though "EXAMPLE"
 SECRETS = (HF, OPENAI, PASSWORD, API_KEY, AWS_DOCS)
 
 
