@@ -1,15 +1,18 @@
-"""One finding per cause: merge findings that report the same problem on the same line.
+"""One finding per cause: at most one finding per file, line and category.
 
-Two kinds of duplicates are merged (``data/causes.yaml``):
+Findings on one line in one category are merged (``data/causes.yaml``):
 
-- findings of one rule on one line (a rule reached by two routes, or several listeners of
-  one server written on one line): the most severe is kept and names the others' first
-  sentences;
+- findings of one rule (a rule reached by two routes, or several listeners of one server
+  written on one line): the most severe is kept and names the others' first sentences;
 - findings of rules that report the same cause (``same_cause``): the most specific rule's
-  finding is kept, at the highest severity of the group, and names the other rules.
+  finding is kept, at the highest severity of the group, and names the other rules;
+- different problems of one category (root, privilege escalation and a writable root
+  filesystem of one container): the most severe is kept and names the other rules.
 
-Distinct causes on one line (no authentication and no TLS on one listener) stay distinct.
-Runs after suppressions, so a suppression of any one of the rules still works as written.
+The kept finding lists the merged rules in ``Finding.also`` (the fixture harness counts
+them as reported). Different categories on one line (no authentication and no TLS on one
+listener) stay separate findings. Runs after suppressions, so a suppression of any one of
+the rules still works as written.
 """
 
 from __future__ import annotations
@@ -27,16 +30,6 @@ MAX_ALSO = 5
 @functools.lru_cache(maxsize=1)
 def same_cause_groups() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(g) for g in knowledge.table("causes")["same_cause"])
-
-
-@functools.lru_cache(maxsize=1)
-def distinct_cause_groups() -> tuple[frozenset[str], ...]:
-    return tuple(frozenset(g) for g in knowledge.table("causes")["distinct_causes"])
-
-
-def declared_distinct(a: str, b: str) -> bool:
-    """Whether rules ``a`` and ``b`` are declared to report different problems."""
-    return any(a in g and b in g for g in distinct_cause_groups())
 
 
 def _first_sentence(message: str) -> str:
@@ -61,14 +54,14 @@ def _merge_same_rule(group: list[Finding]) -> Finding:
 
 
 def merge(findings: Sequence[Finding]) -> list[Finding]:
-    """``findings`` with duplicates of one cause merged (order kept)."""
-    by_line: dict[tuple[str, int], list[Finding]] = {}
+    """``findings`` with one finding per file, line and category (order kept)."""
+    by_place: dict[tuple[str, int, str], list[Finding]] = {}
     for f in findings:
-        by_line.setdefault((f.path, f.span.line), []).append(f)
-    if all(len(g) == 1 for g in by_line.values()):
+        by_place.setdefault((f.path, f.span.line, f.category), []).append(f)
+    if all(len(g) == 1 for g in by_place.values()):
         return list(findings)
     keep: set[int] = set()
-    for group in by_line.values():
+    for group in by_place.values():
         if len(group) == 1:
             keep.add(id(group[0]))
             continue
@@ -82,8 +75,22 @@ def merge(findings: Sequence[Finding]) -> list[Finding]:
                 continue
             winner = merged[present[0]]
             others = [merged.pop(rule) for rule in present[1:]]
-            winner.severity = max([winner.severity, *(o.severity for o in others)])
-            named = ", ".join(f"{o.rule_id} ({o.title})" for o in others)
-            winner.message = f"{winner.message} Same cause as {named}."
+            _absorb(winner, others, "Same cause as")
+        if len(merged) > 1:
+            # different problems of one category on one line (root, privilege escalation
+            # and a writable root filesystem of one container): the most severe is kept
+            # and names the others, which still count for suppressions and fixtures
+            ranked = sorted(merged.values(), key=lambda f: (-f.severity, f.rule_id))
+            _absorb(ranked[0], ranked[1:], "Also on this line:")
+            merged = {ranked[0].rule_id: ranked[0]}
         keep.update(id(f) for f in merged.values())
     return [f for f in findings if id(f) in keep]
+
+
+def _absorb(winner: Finding, others: list[Finding], lead: str) -> None:
+    winner.severity = max([winner.severity, *(o.severity for o in others)])
+    named = ", ".join(f"{o.rule_id} ({o.title})" for o in others)
+    winner.message = f"{winner.message} {lead} {named}."
+    winner.also = tuple(
+        dict.fromkeys([*winner.also, *(r for o in others for r in (o.rule_id, *o.also))])
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from mlsec_lint.api import ScanOptions, scan
-from mlsec_lint.dedupe import declared_distinct, distinct_cause_groups, same_cause_groups
+from mlsec_lint.dedupe import same_cause_groups
 from mlsec_lint.engine.rules import builtin_rules
 
 from .conftest import FIXTURES
@@ -22,27 +21,35 @@ def _findings(base: Path):
 
 
 @pytest.mark.parametrize("directory", FIXTURE_DIRS, ids=lambda p: p.name)
-def test_no_file_line_and_category_carries_two_findings_of_one_cause(directory: Path) -> None:
+def test_no_file_line_and_category_carries_two_findings(directory: Path) -> None:
     groups = defaultdict(list)
     for f in _findings(directory):
         groups[(f.path, f.span.line, f.category)].append(f.rule_id)
-    twice = {
-        key: rules
-        for key, rules in groups.items()
-        if len(rules) > 1
-        and not all(a != b and declared_distinct(a, b) for a, b in itertools.combinations(rules, 2))
-    }
-    assert twice == {}, "merge them (same_cause) or declare them distinct in data/causes.yaml"
+    assert {key: rules for key, rules in groups.items() if len(rules) > 1} == {}
 
 
-def test_the_cause_table_names_real_rules_and_does_not_contradict_itself() -> None:
+def test_the_cause_table_names_real_rules() -> None:
     ids = {r.id for r in builtin_rules()}
-    for group in [*same_cause_groups(), *map(sorted, distinct_cause_groups())]:
+    for group in same_cause_groups():
         assert set(group) <= ids, set(group) - ids
         assert len(group) >= 2 and len(set(group)) == len(group)
-    for group in same_cause_groups():
-        for a, b in itertools.combinations(group, 2):
-            assert not declared_distinct(a, b), (a, b)
+
+
+def test_different_problems_of_one_category_are_named_by_the_kept_finding(project) -> None:
+    project(
+        "deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n"
+        "  selector: {matchLabels: {app: a}}\n  template:\n"
+        "    metadata: {labels: {app: a}}\n    spec:\n      containers:\n"
+        f"        - name: a\n          image: vllm/vllm-openai:v0.11.0@sha256:{'d' * 64}\n",
+    )
+    hardening = [f for f in _findings(project.root) if f.category == "runtime-hardening"]
+    on_container = [f for f in hardening if f.span.line == 10]
+    (kept,) = on_container
+    assert len(kept.also) >= 1 and kept.rule_id not in kept.also
+    for rule in kept.also:
+        assert rule in kept.message
+    assert kept.message.endswith(".")
 
 
 def test_default_credential_is_one_finding_naming_the_literal_credential_rule(project) -> None:
@@ -63,8 +70,9 @@ def test_vulnerable_server_image_is_reported_by_the_specific_rule(project) -> No
     rules = sorted(f.rule_id for f in found)
     assert "MLS-TRT-004" in rules and "MLS-IMG-004" not in rules
     (trt,) = [f for f in found if f.rule_id == "MLS-TRT-004"]
-    assert "MLS-IMG-004" in trt.message
-    assert "MLS-IMG-001" in rules  # no digest: a different problem, kept
+    assert "MLS-IMG-004" in trt.message and "MLS-IMG-004" in trt.also
+    # no digest: a different problem of the same category, named by the kept finding
+    assert "MLS-IMG-001" in trt.also and "MLS-IMG-001" in trt.message
 
 
 def test_one_rule_on_one_line_is_one_finding_naming_the_rest(project) -> None:
