@@ -109,3 +109,19 @@ def test_many_causes_of_one_rule_on_one_line_keep_the_message_short(project) -> 
     (dep,) = [f for f in _findings(project.root) if f.rule_id == "MLS-DEP-001"]
     assert "On this line also:" in dep.message and "more." in dep.message
     assert len(dep.message) < 1500
+
+
+def test_json_lists_the_merged_rules(project, capsys) -> None:
+    import json
+
+    from mlsec_lint.cli import main
+
+    project(
+        "docker-compose.yml",
+        "services:\n  minio:\n    image: minio/minio:RELEASE.2024-08-03T04-33-23Z\n"
+        "    environment:\n      MINIO_ROOT_PASSWORD: minioadmin\n",
+    )
+    main(["scan", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    (sec,) = [f for f in data["findings"] if f["category"] == "secrets"]
+    assert sec["rule_id"] == "MLS-SEC-002" and sec["also"] == ["MLS-SEC-001"]
