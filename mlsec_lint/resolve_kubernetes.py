@@ -869,7 +869,11 @@ def _container_context(
     _put(ctx, "network_policy", pod.network_policy, span)
     _put(ctx, "network_policies", _plist(pod.policies, span), span)
     _put(ctx, "mesh_mtls", pod.mtls == "STRICT" and pod.sidecar, span)
-    _put(ctx, "tls_ingress", bool(routes) and all(e.tls is True for e in routes), span)
+    tls_routes = bool(routes) and all(e.tls is True for e in routes)
+    _put(ctx, "tls_ingress", tls_routes, span)
+    # every way in from outside is a route that terminates TLS: no client outside the
+    # cluster reaches the server's own listener in cleartext
+    _put(ctx, "tls_only", tls_routes and len(routes) == len(found), span)
     _put(ctx, "auth_policy", bool(pod.auth), span)
     _put(ctx, "services", _plist(pod.services, span), span)
     # the ServiceAccount whose token the pod gets

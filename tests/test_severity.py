@@ -143,3 +143,37 @@ def test_a_cluster_internal_listener_behind_a_network_policy_is_not_cleartext(pr
     assert "MLS-LLM-004" in {f.rule_id for f in _findings(project.root)}
     project("deploy.yaml", VLLM_IN_CLUSTER + POLICY)
     assert "MLS-LLM-004" not in {f.rule_id for f in _findings(project.root)}
+
+
+INGRESS = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: llm, namespace: ml}
+spec:
+  tls: [{hosts: [llm.example.com], secretName: llm-tls}]
+  rules:
+    - host: llm.example.com
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: llm, port: {number: 8000}}}}
+"""
+
+PUBLIC_LB = """\
+---
+apiVersion: v1
+kind: Service
+metadata: {name: llm-lb, namespace: ml}
+spec:
+  type: LoadBalancer
+  selector: {app: llm}
+  ports: [{port: 8000}]
+"""
+
+
+def test_a_listener_reached_only_through_a_tls_ingress_is_not_cleartext(project) -> None:
+    project("deploy.yaml", VLLM_IN_CLUSTER + INGRESS)
+    assert "MLS-LLM-004" not in {f.rule_id for f in _findings(project.root)}
+    # a LoadBalancer beside the Ingress reaches the listener in cleartext
+    project("deploy.yaml", VLLM_IN_CLUSTER + INGRESS + PUBLIC_LB)
+    assert "MLS-LLM-004" in {f.rule_id for f in _findings(project.root)}
