@@ -35,6 +35,14 @@ _SHEBANG = re.compile(r"#!\s*/\S*(sh|bash|dash|zsh|ksh)\b|#!\s*/usr/bin/env\s+(s
 _PY_SHEBANG = re.compile(r"#!\s*/\S*python|#!\s*/usr/bin/env\s+python")
 
 
+def _is_framework(line: str) -> bool:
+    """A bare requirement line naming a known ML package (``torch``)."""
+    from mlsec_lint import knowledge
+
+    name = re.split(r"[\s\[;]", line, maxsplit=1)[0]
+    return knowledge.framework_tier(knowledge.normalize_package(name)) is not None
+
+
 def _lines(text: str) -> list[str]:
     out = []
     for raw in text.splitlines()[:HEAD_LINES]:
@@ -78,8 +86,8 @@ def classify(data: bytes) -> str | None:
         return "toml"
     if all(_DOTENV.match(ln) for ln in code):
         return "dotenv"
-    if all(_REQUIREMENT.match(ln) or _REQUIREMENT_NAME.fullmatch(ln) for ln in code) and any(
-        _REQUIREMENT.match(ln) for ln in code
+    if all(_REQUIREMENT.match(ln) or _REQUIREMENT_NAME.fullmatch(ln) for ln in code) and (
+        any(_REQUIREMENT.match(ln) for ln in code) or any(_is_framework(ln) for ln in code)
     ):
         return "requirements"
     if all(_PROPERTIES.match(ln) for ln in code):

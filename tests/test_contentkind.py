@@ -25,6 +25,7 @@ from mlsec_lint.source import source_from_bytes
         ("import torch\n", "python"),
         ("torch==2.6.0\nnumpy\n", "requirements"),
         ("-r base.txt\ntransformers>=4\n", "requirements"),
+        ("torch\ntransformers[torch]\nrequests\n", "requirements"),
         ("#!/bin/sh\nexec vllm serve m --host 0.0.0.0\n", "shell"),
         ("HF_TOKEN=hf_x\nexport MODEL=gpt2\n", "dotenv"),
         ("inference_address=http://0.0.0.0:8080\nmodel_store=/m\n", "properties"),
