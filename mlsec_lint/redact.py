@@ -11,7 +11,7 @@ What is masked, on each line:
 - values assigned to a credential-named key or variable (``HF_TOKEN=…``,
   ``password: …``, ``os.environ["OPENAI_API_KEY"] = "…"``, ``ENV API_KEY …``);
 - values of credential-named command-line options (``--api-key …``, ``--hf-token=…``);
-- passwords in URLs (``https://user:…@host``);
+- passwords in URLs (``https://user:…@host``) and ``Authorization`` header values;
 - a ``value:`` line that follows ``name: <credential name>`` (Kubernetes ``env``);
 - the body of a PEM private key.
 
@@ -52,6 +52,10 @@ _OPTION = re.compile(
     r"""(?P<v>[^\s"',\]\[]{1,4000})"""
 )
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]{1,200}:(?P<v>[^\s@/]{1,500})@")
+_AUTH_HEADER = re.compile(
+    r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?:bearer|basic|token|bot)[ \t]+(?P<v>[^\s\"',;]{1,4000})"
+)
 _ENV_NAME = re.compile(r"""^[ \t]*(?:-[ \t]+)?name:[ \t]*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)""")
 _ENV_VALUE = re.compile(
     r"""^[ \t]*value:[ \t]*(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s#]{1,4000}))"""
@@ -129,6 +133,10 @@ def _ranges(line: str) -> list[tuple[int, int]]:
         for m in _OPTION.finditer(head):
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):
+                out.append(m.span("v"))
+    if ":" in head or "=" in head:
+        for m in _AUTH_HEADER.finditer(head):
+            if _secret(m.group("v")):
                 out.append(m.span("v"))
     if "://" in head:
         for m in _URL_PASSWORD.finditer(head):

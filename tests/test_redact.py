@@ -39,6 +39,8 @@ def _leaks(text: str) -> list[str]:
         (f"# a comment that quotes {HF} somewhere", HF),
         (f"  keystore_pass={PASSWORD}", PASSWORD),
         (f"aws_secret_access_key = {AWS_DOCS}", AWS_DOCS),
+        (f'RUN curl -H "Authorization: Bearer {API_KEY}" https://x/m.bin', API_KEY),
+        (f"headers = {{'Authorization': 'Bearer {API_KEY}'}}", API_KEY),
         (f'    AWS_SECRET_ACCESS_KEY: "{AWS_DOCS}"', AWS_DOCS),
     ],
 )
