@@ -59,6 +59,8 @@ class ScanOptions:
     """Where the selectors came from, for error messages."""
     semgrep_configs: Sequence[str] = ()
     """The user's own Semgrep rule files, run by the optional Semgrep engine."""
+    min_severity: str | None = None
+    """Report only findings of this severity or higher (their own, contextual severity)."""
     jobs: int = 0
     """Worker processes for per-file analysis: 0 picks by the number of files and CPUs."""
     progress: Callable[[str, int, int], None] | None = None
@@ -101,6 +103,15 @@ class Scan:
         return os.path.normpath(os.path.join(self.base or os.getcwd(), path))
 
 
+SEVERITY_WORDS = frozenset(s.label for s in Severity)
+
+
+def is_severity_selector(selector: str) -> bool:
+    """A severity (``critical`` … ``info``) in --select/--ignore selects findings by their
+    own, contextual severity, not rules by their default one."""
+    return selector.strip().lower() in SEVERITY_WORDS
+
+
 def select_rules(
     rules: Sequence[Rule],
     select: Sequence[str],
@@ -108,6 +119,11 @@ def select_rules(
     extend: Sequence[str] = (),
     origin: str = "--select/--ignore",
 ) -> list[Rule]:
+    """The rules to run. Severities among the selectors are left to
+    :func:`finding_severity_filter`: they do not choose rules."""
+    select, ignore, extend = (
+        [s for s in sels if not is_severity_selector(s)] for sels in (select, ignore, extend)
+    )
     for sel in [*select, *extend, *ignore]:
         if not any(matches_selector(r, sel) for r in rules):
             raise MlsecLintError(f"{origin}: {sel!r} matches no rule, name, category or severity")
@@ -118,6 +134,28 @@ def select_rules(
         or any(matches_selector(r, s) for s in extend)
     ]
     return [r for r in chosen if not any(matches_selector(r, s) for s in ignore)]
+
+
+def finding_severity_filter(
+    select: Sequence[str], ignore: Sequence[str], extend: Sequence[str], minimum: str | None
+) -> Callable[[Finding], bool] | None:
+    """Which findings to report by their own severity: the severities named in --select
+    (and --extend-select), minus those in --ignore, at or above --min-severity. None when
+    nothing filters by severity."""
+    wanted = {Severity.parse(s) for s in [*select, *extend] if is_severity_selector(s)}
+    unwanted = {Severity.parse(s) for s in ignore if is_severity_selector(s)}
+    floor = Severity.parse(minimum) if minimum else None
+    if not wanted and not unwanted and floor is None:
+        return None
+
+    def keep(f: Finding) -> bool:
+        return (
+            (not wanted or f.severity in wanted)
+            and f.severity not in unwanted
+            and (floor is None or f.severity >= floor)
+        )
+
+    return keep
 
 
 def apply_severity(
@@ -291,9 +329,10 @@ def scan(options: ScanOptions) -> Scan:
         result.files_by_kind[fa.kind] = result.files_by_kind.get(fa.kind, 0) + 1
 
     paths = list(options.paths)
+    _check_paths_exist(paths, options.base)
     if options.stdin is not None:
         name = options.stdin_filename or "<stdin>"
-        kind = name_kind(name) or "yaml"
+        kind = _stdin_kind(options.stdin, options.stdin_filename)
         src, notices = source_from_bytes(options.stdin, name)
         take(src, notices, kind)
         paths = [p for p in paths if p != "-"]
@@ -392,6 +431,9 @@ def scan(options: ScanOptions) -> Scan:
         )
         findings += more
         suppressed += inline + ignored
+    from mlsec_lint.dedupe import merge as merge_causes
+
+    findings = merge_causes(findings)
     for f in [*findings, *suppressed]:
         _finish(f, scan_)
     findings.sort(key=Finding.sort_key)
@@ -399,10 +441,48 @@ def scan(options: ScanOptions) -> Scan:
         findings, known = options.baseline.apply(findings)
         suppressed += known
         scan_.baseline_used = True
+    keep = finding_severity_filter(
+        options.select, options.ignore, options.extend_select, options.min_severity
+    )
+    if keep is not None:
+        findings = [f for f in findings if keep(f)]
+        suppressed = [f for f in suppressed if keep(f)]
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
+    if findings or suppressed:
+        from mlsec_lint.redact import redact_scan
+
+        redact_scan(scan_.sources, [*findings, *suppressed])
+    if result.notices:
+        from mlsec_lint.redact import redact_notices
+
+        result.notices = redact_notices(result.notices)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
+
+
+def _check_paths_exist(paths: Sequence[str], base: str | None) -> None:
+    """A path that does not exist is a usage error, never an empty (clean-looking) scan."""
+    here = os.path.abspath(base or os.getcwd())
+    missing = [p for p in paths if p != "-" and not os.path.lexists(os.path.join(here, p))]
+    if missing:
+        shown = ", ".join(repr(p) for p in missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise MlsecLintError(f"no such file or directory: {shown}")
+
+
+def _stdin_kind(data: bytes, filename: str | None) -> str:
+    """The kind of standard input: by --stdin-filename, else by content, else refused."""
+    from mlsec_lint.contentkind import classify
+
+    kind = (name_kind(filename) if filename else None) or classify(data)
+    if kind is None:
+        named = f"'{filename}' names no file kind mlsec-lint reads and the" if filename else "the"
+        raise MlsecLintError(
+            f"cannot tell what standard input is: {named} content is not recognisably a "
+            "Dockerfile, YAML, JSON, Python, requirements, shell, .env, properties or TOML "
+            "file; name it with --stdin-filename (e.g. Dockerfile, deploy.yaml)"
+        )
+    return kind
 
 
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:

@@ -191,9 +191,16 @@ def init(
         ConfigFormat,
         typer.Option("--format", "-f", help="yaml writes .mlsec-lint.yaml, toml .mlsec-lint.toml."),
     ] = ConfigFormat.yaml,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite an existing file, or write one that overrides another "
+            "configuration in the directory (such as [tool.mlsec-lint] in pyproject.toml).",
+        ),
+    ] = False,
 ) -> int:
-    """Write a commented starting configuration."""
+    """Write a commented starting configuration (never silently over another one)."""
     from mlsec_lint import config as configuration
 
     if not directory.is_dir():
@@ -201,7 +208,22 @@ def init(
     target = directory / f".mlsec-lint.{format.value}"
     if target.exists() and not force:
         raise MlsecLintError(f"{target} already exists; use --force to overwrite it")
+    others = [p for p in configuration.configs_in(str(directory)) if Path(p) != target]
+    if others and not force:
+        raise MlsecLintError(
+            f"{', '.join(map(configuration.describe, others))} already configures mlsec-lint "
+            f"here; writing {target} would leave two configuration sources. Edit the existing "
+            "one, or use --force to write the new file anyway"
+        )
     _write_atomic(target, configuration.template(format.value))
+    found = configuration.configs_in(str(directory))
+    if len(found) > 1:
+        print(
+            f"mlsec-lint: warning: {configuration.describe(found[0])} applies; "
+            f"{', '.join(map(configuration.describe, found[1:]))} "
+            f"{'is' if len(found) == 2 else 'are'} ignored",
+            file=sys.stderr,
+        )
     print(f"Wrote {target}; `mlsec-lint scan` reads it from this directory and below.")
     return 0
 

@@ -42,9 +42,12 @@ class Config:
     rules_dir: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     fail_on: str | None = None
+    min_severity: str | None = None
     frameworks: list[str] = field(default_factory=list)
     baseline: str | None = None
     respect_gitignore: bool | None = None
+    shadowed: list[str] = field(default_factory=list)
+    """Other configuration files beside ``path`` that it overrides (reported, not read)."""
 
     @property
     def label(self) -> str:
@@ -56,6 +59,23 @@ class Config:
 
 def find_config(start: str) -> str | None:
     """The configuration file that applies to ``start`` (a file or directory), if any."""
+    found = find_configs(start)
+    return found[0] if found else None
+
+
+def configs_in(directory: str) -> list[str]:
+    """The configuration files in ``directory``, the one that applies first."""
+    out = []
+    for name in CONFIG_NAMES:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
+            out.append(candidate)
+    return out
+
+
+def find_configs(start: str) -> list[str]:
+    """The configuration files of the nearest directory from ``start`` up to the repository
+    root that has any: the first applies, the others are overridden by it."""
     cur = os.path.abspath(start)
     while not os.path.isdir(cur):
         parent = os.path.dirname(cur)
@@ -63,17 +83,14 @@ def find_config(start: str) -> str | None:
             break
         cur = parent
     while True:
-        for name in CONFIG_NAMES:
-            candidate = os.path.join(cur, name)
-            if os.path.isfile(candidate) and (
-                name != "pyproject.toml" or _has_tool_table(candidate)
-            ):
-                return candidate
+        found = configs_in(cur)
+        if found:
+            return found
         if os.path.exists(os.path.join(cur, ".git")):
-            return None
+            return []
         parent = os.path.dirname(cur)
         if parent == cur:
-            return None
+            return []
         cur = parent
 
 
@@ -102,8 +119,28 @@ def discover(paths: Sequence[str], explicit: str | None = None, isolated: bool =
     if isolated:
         return Config(root=os.getcwd())
     start = next((p for p in paths if p != "-"), ".")
-    found = find_config(start)
-    return load(found) if found else Config(root=os.getcwd())
+    found = find_configs(start)
+    if not found:
+        return Config(root=os.getcwd())
+    cfg = load(found[0])
+    cfg.shadowed = found[1:]
+    return cfg
+
+
+def shadow_warning(cfg: Config) -> str | None:
+    """One line saying which configuration applies when several are found together."""
+    if not cfg.shadowed or cfg.path is None:
+        return None
+    others = ", ".join(describe(p) for p in cfg.shadowed)
+    return (
+        f"two configuration sources: {describe(cfg.path)} applies and {others} "
+        f"{'is' if len(cfg.shadowed) == 1 else 'are'} ignored; merge them into one file"
+    )
+
+
+def describe(path: str) -> str:
+    label = os.path.relpath(path)
+    return f"[tool.{TOOL_KEY}] in {label}" if os.path.basename(path) == "pyproject.toml" else label
 
 
 # ---------------------------------------------------------------- loading
@@ -177,6 +214,7 @@ def load(path: str, required: bool = False) -> Config:
         rules_dir=[rel(p) for p in data.get("rules-dir", [])],
         severity=dict(data.get("severity", {})),
         fail_on=data.get("fail-on"),
+        min_severity=data.get("min-severity"),
         frameworks=list(data.get("frameworks", [])),
         baseline=rel(data["baseline"]) if "baseline" in data else None,
         respect_gitignore=data.get("respect-gitignore"),
@@ -211,14 +249,30 @@ def validate(data: Any, label: str) -> None:
                 hint = difflib.get_close_matches(str(key), known, n=1)
                 also = f" (did you mean '{hint[0]}'?)" if hint else ""
                 raise MlsecLintError(f"{label}: unknown setting '{key}'{also}")
-    import jsonschema
+    from .schemacheck import best_match, draft202012_validator
 
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = draft202012_validator(schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        err = jsonschema.exceptions.best_match(errors)
+        err = best_match(errors)
         where = " > ".join(str(p) for p in err.absolute_path)
-        raise MlsecLintError(f"{label}: {where + ': ' if where else ''}{err.message}")
+        raise MlsecLintError(f"{label}: {where + ': ' if where else ''}{_wording(err)}")
+
+
+def _wording(err: Any) -> str:
+    """The project's own words for the common schema errors (a library's wording changes
+    between releases); anything else keeps the validator's message."""
+    if err.validator == "type" and isinstance(err.validator_value, str):
+        return (
+            f"expected {_KIND.get(err.validator_value, err.validator_value)}, got {err.instance!r}"
+        )
+    if err.validator == "enum" and isinstance(err.validator_value, list):
+        allowed = ", ".join(repr(v) for v in err.validator_value)
+        return f"{err.instance!r} is not one of {allowed}"
+    return str(err.message)
+
+
+_KIND = {"array": "a list", "object": "a mapping", "string": "a string", "boolean": "true or false"}
 
 
 def quick_check(
@@ -308,6 +362,10 @@ TEMPLATE_YAML = """\
 # or never.
 fail-on: low
 
+# Severity floor: report only findings of this severity or higher.
+# Severity here is each finding's own, which depends on its context (docs/severity.md).
+# min-severity: medium
+
 # Directories of your own YAML rules (docs/writing-rules.md).
 # rules-dir: [policies/mlsec-lint]
 
@@ -345,6 +403,10 @@ TEMPLATE_TOML = """\
 # Exit 1 when a finding has this severity or higher (critical, high, medium, low, info)
 # or never.
 fail-on = "low"
+
+# Severity floor: report only findings of this severity or higher.
+# Severity here is each finding's own, which depends on its context (docs/severity.md).
+# min-severity = "medium"
 
 # Paths not to scan (gitignore-style patterns), on top of .gitignore.
 # exclude = ["charts/*/templates/"]

@@ -92,6 +92,9 @@ class Finding:
     normalized matched text (see :mod:`mlsec_lint.baseline`). Set by the scan."""
     annotations: Any = field(default=None, repr=False, compare=False)
     """``metadata.annotations`` of the Kubernetes object behind the finding, if any."""
+    also: tuple[str, ...] = ()
+    """Rules whose findings on this line and in this category were merged into this one
+    (one finding per cause; the message names them)."""
 
     @property
     def line(self) -> int:

@@ -233,6 +233,9 @@ def _supply_chain(by_kind: dict[str, list[Fact]]) -> None:
                         _mark_deployable(
                             project, deps_of.get(project.path, []), f"installed by {where}"
                         )
+                    for dep in deps_of.get(project.path, []) if project is not None else []:
+                        if not dep.data.get("installed_by"):
+                            dep.data.put("installed_by", where, dep.anchor, dep.anchor)
     # includes inside requirements files that no command installs
     for m in manifests.values():
         if m.data.get("format") in ("requirements", "setup-cfg", "conda-env") and not m.data.get(

@@ -374,8 +374,10 @@ def _port_matches(port: PDict, ref: Any) -> bool:
 def _service_exposures(
     svc: ServiceInfo, exposures: dict[int, list[tuple[Exposure, int | None]]]
 ) -> None:
-    direct = svc.type in EXPOSED_TYPES or bool(svc.spec.get("externalIPs"))
-    via = f"Service/{svc.type}" if svc.type in EXPOSED_TYPES else "Service/externalIPs"
+    # an internal load balancer serves the private network, not "outside the cluster"
+    outside = svc.type in EXPOSED_TYPES and not _internal_lb(svc)
+    direct = outside or bool(svc.spec.get("externalIPs"))
+    via = f"Service/{svc.type}" if outside else "Service/externalIPs"
     for _, port in _ports(svc.spec):
         target = port.get("targetPort", port.get("port"))
         hits = [(c, n) for pod in svc.pods for c, n in reached(pod, target)]
@@ -867,7 +869,11 @@ def _container_context(
     _put(ctx, "network_policy", pod.network_policy, span)
     _put(ctx, "network_policies", _plist(pod.policies, span), span)
     _put(ctx, "mesh_mtls", pod.mtls == "STRICT" and pod.sidecar, span)
-    _put(ctx, "tls_ingress", bool(routes) and all(e.tls is True for e in routes), span)
+    tls_routes = bool(routes) and all(e.tls is True for e in routes)
+    _put(ctx, "tls_ingress", tls_routes, span)
+    # every way in from outside is a route that terminates TLS: no client outside the
+    # cluster reaches the server's own listener in cleartext
+    _put(ctx, "tls_only", tls_routes and len(routes) == len(found), span)
     _put(ctx, "auth_policy", bool(pod.auth), span)
     _put(ctx, "services", _plist(pod.services, span), span)
     # the ServiceAccount whose token the pod gets
@@ -1091,6 +1097,14 @@ def _target_record(c: Fact, port: int | None) -> PDict:
     return t
 
 
+def _internal_lb(svc: ServiceInfo) -> bool:
+    """A LoadBalancer Service that a cloud annotation makes internal (private network)."""
+    if svc.type != "LoadBalancer":
+        return False
+    ann = _labels(svc.fact.data.get("annotations"))
+    return any(ann.get(k, "").lower() in v for k, v in INTERNAL_LB.items())
+
+
 def _restriction(data: PDict, svc: ServiceInfo | None, span: Span) -> None:
     """``restricted``/``restricted_by``: a control that limits who reaches the port."""
     targets = data.get("targets") or []
@@ -1099,14 +1113,15 @@ def _restriction(data: PDict, svc: ServiceInfo | None, span: Span) -> None:
         names = [n for t in targets for n in t.get("network_policies") or []]
         by = f"NetworkPolicy '{names[0]}'" if names else "a NetworkPolicy"
     elif svc is not None and svc.type == "LoadBalancer":
-        ann = _labels(svc.fact.data.get("annotations"))
-        if any(ann.get(k, "").lower() in v for k, v in INTERNAL_LB.items()):
+        if _internal_lb(svc):
             by = "an internal load balancer (reachable from the private network only)"
         else:
             ranges = [str(r) for r in _l(svc.spec.get("loadBalancerSourceRanges"))]
             if ranges and not any(r in ("0.0.0.0/0", "::/0") for r in ranges):
                 by = f"loadBalancerSourceRanges ({', '.join(ranges[:3])})"
     data.put("restricted", bool(by), span, span)
+    internal = svc is not None and _internal_lb(svc)
+    data.put("reach", "to the private network" if internal else "outside the cluster", span, span)
     if by:
         data.put("restricted_by", by, span, span)
 

@@ -47,6 +47,7 @@ def run(v: Mapping[str, Any]) -> int:
     write_baseline: Path | None = v["write_baseline"]
     jobs: int = v["jobs"]
     semgrep_config: list[Path] | None = v["semgrep_config"]
+    min_severity: str | None = v["min_severity"]
     from mlsec_lint import config as configuration
     from mlsec_lint.api import ScanOptions
     from mlsec_lint.api import scan as run_scan
@@ -64,6 +65,9 @@ def run(v: Mapping[str, Any]) -> int:
     cfg = configuration.discover(
         targets, str(config_file) if config_file else None, isolated=isolated
     )
+    shadowed = configuration.shadow_warning(cfg)
+    if shadowed:
+        print(f"mlsec-lint: warning: {shadowed}", file=sys.stderr)
     if cfg.frameworks:
         from mlsec_lint.knowledge import extend_frameworks
 
@@ -102,6 +106,7 @@ def run(v: Mapping[str, Any]) -> int:
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
         jobs=jobs,
+        min_severity=(min_severity or cfg.min_severity or "").lower() or None,
         lean=True,
     )
     from mlsec_lint import progress as progress_line
@@ -122,6 +127,7 @@ def run(v: Mapping[str, Any]) -> int:
         "Configuration": cfg.label if cfg.path else "none",
         "Selected rules": ", ".join(chosen) if chosen else "the default set",
         "Ignored rules": ", ".join(ignored) or "none",
+        "Minimum severity": (min_severity or cfg.min_severity or "none").lower(),
         "Fail on": (fail_on or cfg.fail_on or "low").lower(),
         "Inline suppressions": "honoured" if not no_inline_suppressions else "ignored (audit)",
         "Baseline": str(baseline_path) if baseline_path else "none",

@@ -71,7 +71,8 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
         "paths",
         (),
         "arguments",
-        "Files and directories to scan (default: .). Use - to read standard input.",
+        "Files and directories to scan (default: .; a missing path is an error, exit 2). "
+        "Use - to read standard input.",
         show_default=False,
     ),
     Opt(
@@ -116,13 +117,30 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
         "select",
         ("--select",),
         "multi",
-        "Only run these rules (ids, id prefixes, names, categories or severities; "
-        "repeatable or comma-separated). Replaces the configured select and ignore.",
+        "Only run these rules (ids, id prefixes, names or categories; repeatable or "
+        "comma-separated). A severity (critical, high, medium, low, info) selects "
+        "findings of that severity: each finding's own, contextual severity, not its "
+        "rule's default. Replaces the configured select and ignore.",
     ),
     Opt(
         "extend_select", ("--extend-select",), "multi", "Run these rules too (e.g. disabled ones)."
     ),
-    Opt("ignore", ("--ignore",), "multi", "Do not run these rules (same selectors as --select)."),
+    Opt(
+        "ignore",
+        ("--ignore",),
+        "multi",
+        "Do not run these rules (same selectors as --select; a severity drops the "
+        "findings of that severity).",
+    ),
+    Opt(
+        "min_severity",
+        ("--min-severity",),
+        "value",
+        "Report only findings of this severity or higher (critical, high, medium, low, "
+        "info): each finding's own severity, which depends on its context (for example "
+        "exposure), not its rule's default.",
+        show_default=False,
+    ),
     Opt(
         "fail_on",
         ("--fail-on",),
@@ -136,7 +154,8 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
         "stdin_filename",
         ("--stdin-filename",),
         "value",
-        "File name to report (and to classify by) for input read from -.",
+        "File name to report (and to classify by) for input read from -. Without it the "
+        "kind is recognised from the content, or the input is refused.",
     ),
     Opt(
         "rules_dir",
@@ -228,6 +247,9 @@ def usage_problem(values: Mapping[str, Any]) -> tuple[str, str] | None:
     fail_on = values.get("fail_on")
     if fail_on is not None and fail_on.lower() not in FAIL_ON_CHOICES:
         return "--fail-on", f"expected one of {', '.join(FAIL_ON_CHOICES)}"
+    min_severity = values.get("min_severity")
+    if min_severity is not None and min_severity.lower() not in FAIL_ON_CHOICES[:-1]:
+        return "--min-severity", f"expected one of {', '.join(FAIL_ON_CHOICES[:-1])}"
     if values.get("stdin_filename") and "-" not in (values.get("paths") or []):
         return "--stdin-filename", "only valid when reading standard input (-)"
     return None

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 TARGET = "semgrep-match"
 TIMEOUT_SECONDS = 600
-INSTALL_HINT = "pip install 'mlsec-lint[semgrep]'"
+INSTALL_HINT = "pip install 'semgrep>=1.180' (the mlsec-lint[semgrep] extra)"
 _SEVERITIES = {
     "ERROR": Severity.HIGH,
     "WARNING": Severity.MEDIUM,

@@ -148,6 +148,9 @@ def check_rule_dir(
     for finding in result.findings:
         actual[finding.path].add((finding.rule_id, finding.line))
         messages[(finding.path, finding.rule_id, finding.line)] = finding.message
+        # rules merged into this finding (one per line and category) count as reported
+        for merged in finding.also:
+            actual[finding.path].add((merged, finding.line))
     for n in result.notices:
         if n.level == "error":
             problems.append(f"{directory / n.path}: {n.message}")

@@ -8,6 +8,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
+# The corpus of real public deployment files is evaluation data kept beside the repository
+# (or named by MLSEC_LINT_CORPUS) and not redistributed with it: tests over it skip, with
+# this reason, on other clones.
+CORPUS = Path(os.environ.get("MLSEC_LINT_CORPUS") or SHARED / "corpus")
+CORPUS_ABSENT = (
+    "../shared/corpus is absent (real public deployment files used for evaluation, "
+    "not redistributed with the repository)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -32,9 +40,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def pytest_report_header() -> str:
-    return (
-        f"mlsec-lint tests; shared corpus {'present' if (SHARED / 'corpus').is_dir() else 'absent'}"
-    )
+    return f"mlsec-lint tests; corpus {CORPUS if CORPUS.is_dir() else 'absent'}"
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -111,7 +111,7 @@ def test_scan_step_does_not_evaluate_inputs(project) -> None:
     proc = _bash(STEPS["scan"]["run"], env, project.root)
     assert proc.returncode == 0
     assert not list(project.root.glob("pwned*"))
-    assert _outputs(out_file)["exit-code"] == "0"  # the odd names are just missing paths
+    assert _outputs(out_file)["exit-code"] == "2"  # the odd names are just missing paths
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
@@ -119,3 +119,59 @@ def test_scan_step_does_not_evaluate_inputs(project) -> None:
 def test_failure_gate(tmp_path: Path, rc: str, expected: int) -> None:
     proc = _bash(STEPS["Apply the failure gate"]["run"], {"RC": rc}, tmp_path)
     assert proc.returncode == expected
+
+
+def test_third_party_actions_are_pinned_to_full_commit_shas() -> None:
+    text = (ROOT / "action.yml").read_text(encoding="utf-8")
+    uses = re.findall(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$", text, flags=re.MULTILINE)
+    assert len(uses) >= 2
+    for ref, rest in uses:
+        action, _, version = ref.partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", version), f"{action} is not pinned to a commit SHA"
+        assert re.match(r"\s+# v\d+(\.\d+)*\s*$", rest), f"{action}: say which release the SHA is"
+
+
+def test_the_jobs_python_is_left_alone() -> None:
+    (setup,) = [s for s in ACTION["runs"]["steps"] if "setup-python" in s.get("uses", "")]
+    assert setup["with"]["update-environment"] is False
+    assert setup["id"] == "python"
+    install = STEPS["install"]
+    assert install["env"]["MLSEC_PYTHON"] == "${{ steps.python.outputs.python-path }}"
+    assert '"$MLSEC_PYTHON" -m venv' in install["run"]
+    for step in ACTION["runs"]["steps"]:
+        script = step.get("run", "")
+        # nothing runs the job's python or pip, or changes PATH for later steps
+        assert not re.search(r"(?<![\w/\"-])(?<!-m )(python3?|pip3?)\s", script), step["name"]
+        assert "GITHUB_PATH" not in script and "GITHUB_ENV" not in script, step["name"]
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+@pytest.mark.parametrize(
+    ("paths", "args", "exit_code"),
+    [
+        # one argument per line: spaces inside an argument are kept
+        ("deploy dir/requirements.txt\n", "--config\nci/mlsec lint.yaml\n", "0"),
+        ("deploy dir/requirements.txt\n", "--config\r\nci/mlsec lint.yaml\r\n", "0"),
+        # a single line is split at spaces, as before
+        ("'deploy dir'", "--fail-on never", "2"),
+        ("deploy dir/requirements.txt\nDockerfile", "--isolated", "1"),
+        ("deploy dir/requirements.txt", "", "2"),  # one line: two paths, neither exists
+    ],
+)
+def test_arguments_one_per_line_may_contain_spaces(project, paths, args, exit_code) -> None:
+    project("deploy dir/requirements.txt", "torch\n")
+    project("ci/mlsec lint.yaml", "fail-on: never\n")
+    project("Dockerfile", "FROM python:3.12-slim\nUSER 1000\n")
+    out_file = project.root / "github-output"
+    env = {
+        "MLSEC_LINT": str(Path(sys.executable).parent / "mlsec-lint"),
+        "MLSEC_PATHS": paths,
+        "MLSEC_FAIL_ON": "",
+        "MLSEC_ARGS": args,
+        "MLSEC_CATEGORY": "mlsec-lint",
+        "GITHUB_OUTPUT": str(out_file),
+        "RUNNER_TEMP": str(project.root),
+    }
+    proc = _bash(STEPS["scan"]["run"], env, project.root)
+    assert proc.returncode == 0, proc.stderr
+    assert _outputs(out_file)["exit-code"] == exit_code, proc.stdout + proc.stderr

@@ -86,9 +86,39 @@ def test_explicit_unknown_files_are_skipped_quietly(project, capsys) -> None:
     assert code == 0 and err == "" and "0 files scanned" in out
 
 
-def test_missing_path_is_reported(project, capsys) -> None:
-    code, _, err = run(capsys, "scan", "nope.yaml")
-    assert code == 0 and "nope.yaml: error: no such file or directory [not-found]" in err
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit", "html"])
+def test_missing_path_is_a_usage_error_in_every_format(project, capsys, fmt) -> None:
+    project("requirements.txt", VULNERABLE)
+    code, out, err = run(capsys, "scan", "--format", fmt, "requirements.txt", "nope.yaml")
+    assert code == 2 and out == ""
+    assert err == "mlsec-lint: error: no such file or directory: 'nope.yaml'\n"
+
+
+def test_missing_path_writes_no_report_that_looks_clean(project, capsys) -> None:
+    code, _, _ = run(capsys, "scan", "nope", "--sarif-output", "out.sarif", "-o", "out.txt")
+    assert code == 2
+    assert not (project.root / "out.sarif").exists() and not (project.root / "out.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "rule"),
+    [
+        (b"FROM pytorch/pytorch:latest\nUSER 1000\n", "MLS-IMG-001"),
+        (b"torch\n--extra-index-url https://example.org/simple\n", "MLS-DEP-001"),
+        (b"import torch\nmodel = torch.load(path)\n", "MLS-PY-002"),
+    ],
+)
+def test_unnamed_stdin_is_classified_by_content(project, capsys, monkeypatch, data, rule) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, out, _ = run(capsys, "scan", "-", "-q")
+    assert code == 1 and "<stdin>:" in out and rule in out, out
+
+
+@pytest.mark.parametrize("args", [(), ("--stdin-filename", "notes.md")])
+def test_unrecognised_stdin_is_refused(project, capsys, monkeypatch, args) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"just some words\n")))
+    code, out, err = run(capsys, "scan", "-", *args)
+    assert code == 2 and out == "" and "--stdin-filename" in err and "Traceback" not in err
 
 
 def test_bad_file_is_a_notice_and_other_findings_still_count(project, capsys) -> None:
@@ -275,3 +305,38 @@ def test_help_and_version_whatever_the_subcommand(capsys, args, expected) -> Non
     assert code == 0
     for text in expected:
         assert text in out
+
+
+def _severities(capsys, *args: str) -> list[str]:
+    from collections import Counter
+
+    code = main(["scan", "--format", "json", *args])
+    data = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    return sorted(Counter(f["severity"] for f in data["findings"]).elements())
+
+
+def test_severity_selection_acts_on_the_findings_own_severity(capsys) -> None:
+    examples = str(Path(__file__).resolve().parent.parent / "examples" / "vulnerable")
+    every = _severities(capsys, examples)
+    assert {"critical", "high", "medium"} <= set(every)
+    for sev in ("critical", "high", "medium"):
+        assert _severities(capsys, examples, "--select", sev) == [s for s in every if s == sev]
+    order = ["info", "low", "medium", "high", "critical"]
+    at_least_high = [s for s in every if order.index(s) >= order.index("high")]
+    assert _severities(capsys, examples, "--min-severity", "high") == at_least_high
+    assert _severities(capsys, examples, "--select", "high,critical") == at_least_high
+    assert _severities(capsys, examples, "--ignore", "medium") == [
+        s for s in every if s != "medium"
+    ]
+    # a rule selector and a severity: that rule's findings of that severity
+    only = _severities(capsys, examples, "--select", "MLS-IMG,high")
+    assert only and set(only) == {"high"}
+
+
+def test_min_severity_is_validated_and_documented(capsys) -> None:
+    code, _, err = run(capsys, "scan", "--min-severity", "severe")
+    assert code == 2 and "--min-severity" in err
+    code, out, _ = run(capsys, "scan", "--help")
+    text = " ".join(out.split())
+    assert "--min-severity" in text and "own, contextual severity" in text

@@ -95,8 +95,8 @@ def test_every_setting(project, capsys) -> None:
     ("text", "message"),
     [
         ("selct: [MLS]\n", "unknown setting 'selct' (did you mean 'select'?)"),
-        ("select: MLS-PY\n", "select: 'MLS-PY' is not of type 'array'"),
-        ("fail-on: severe\n", "fail-on: 'severe' is not one of"),
+        ("select: MLS-PY\n", "select: expected a list, got 'MLS-PY'"),
+        ("fail-on: severe\n", "fail-on: 'severe' is not one of 'critical'"),
         ("severity: {MLS-PY-002: urgent}\n", "severity > MLS-PY-002: 'urgent' is not one of"),
         ("per-file-ignores: {'tests/**': MLS}\n", "per-file-ignores > tests/**:"),
         ("- a\n- b\n", "the configuration must be a mapping"),
@@ -227,3 +227,41 @@ def test_valid_config_does_not_import_jsonschema(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     ).stdout
     assert out.strip() == "False"
+
+
+def test_init_never_silently_overrides_pyproject(project, capsys) -> None:
+    pyproject = "[project]\nname = 'x'\n\n[tool.mlsec-lint]\nfail-on = 'high'\n"
+    project("pyproject.toml", pyproject)
+    code, out, err = run(capsys, "init")
+    assert code == 2 and out == "" and "[tool.mlsec-lint] in pyproject.toml" in err
+    assert not (project.root / ".mlsec-lint.yaml").exists()
+    code, _, err = run(capsys, "init", "--force")
+    assert code == 0 and "pyproject.toml is ignored" in err and ".mlsec-lint.yaml applies" in err
+    assert (project.root / "pyproject.toml").read_text(encoding="utf-8") == pyproject
+
+
+def test_init_beside_a_plain_pyproject_is_fine(project, capsys) -> None:
+    project("pyproject.toml", "[project]\nname = 'x'\n")
+    code, _, err = run(capsys, "init")
+    assert code == 0 and err == ""
+
+
+def test_two_configuration_sources_are_reported(project, capsys) -> None:
+    project("pyproject.toml", "[tool.mlsec-lint]\nfail-on = 'never'\n")
+    project(".mlsec-lint.yaml", "fail-on: low\n")
+    project("requirements.txt", "torch\n")
+    code, _, err = run(capsys, "scan", "--format", "json")
+    assert code == 1  # .mlsec-lint.yaml applies
+    assert err.count("\n") == 1 and "two configuration sources" in err
+    assert ".mlsec-lint.yaml applies" in err and "[tool.mlsec-lint] in pyproject.toml" in err
+    code, _, err = run(capsys, "scan", "--format", "json", "--isolated")
+    assert "two configuration sources" not in err
+
+
+def test_min_severity_from_the_configuration(project, capsys) -> None:
+    project(".mlsec-lint.yaml", "min-severity: critical\n")
+    project("requirements.txt", "torch\n")  # a high finding
+    code, out, _ = run(capsys, "scan")
+    assert code == 0 and "MLS-DEP-001" not in out
+    code, out, _ = run(capsys, "scan", "--min-severity", "low")
+    assert code == 1 and "MLS-DEP-001" in out

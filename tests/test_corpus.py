@@ -10,10 +10,9 @@ import pytest
 
 from mlsec_lint.api import ScanOptions, scan
 
-from .conftest import SHARED
+from .conftest import CORPUS, CORPUS_ABSENT
 
-CORPUS = SHARED / "corpus"
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=CORPUS_ABSENT)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,15 @@ import re
 import subprocess
 import sys
 import zipfile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from mlsec_lint.docs import render_index, render_rule_markdown
 from mlsec_lint.engine.rules import builtin_rules
@@ -36,6 +42,27 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert COMMANDS[1] in ci.splitlines()
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_ci_pins_every_dependency_through_constraints() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'PIP_CONSTRAINT="$PWD/.ci/constraints.txt"' in ci and "MLSEC_LINT_LATEST" in ci
+    pins: dict[str, str] = {}
+    for line in (ROOT / ".ci" / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep and version, f"not an exact pin: {line}"
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    assert "mlsec-lint" not in pins
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = list(project["dependencies"])
+    for extra in ("test", "semgrep"):
+        wanted += project["optional-dependencies"][extra]
+    for req in map(Requirement, wanted):
+        if req.marker is None or req.marker.evaluate():
+            name = re.sub(r"[-_.]+", "-", req.name).lower()
+            assert name in pins, f"{req.name} is not pinned in .ci/constraints.txt"
+            assert req.specifier.contains(pins[name], prereleases=True), (req, pins[name])
 
 
 def test_generated_rule_docs_are_current() -> None:
@@ -115,3 +142,19 @@ def test_wheel_ships_the_rules_and_works_when_installed(tmp_path: Path) -> None:
         check=True,
     )
     assert proc.stdout.count('"id":') == len(builtin_rules())
+
+
+def test_install_instructions_do_not_promise_what_does_not_exist() -> None:
+    """No release is tagged or published yet: a pre-commit rev, an action tag or a package
+    index install in the documentation is a commit placeholder or says it is future."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    tagged = re.compile(r"rev:\s*v\d|mlsec-lint/mlsec-lint@v\d")
+    index = re.compile(
+        r"(pip install|pipx run|uvx)\s+['\"]?mlsec-lint(\[\w+\])?(?!\s*@)['\"]?(\s|$)"
+    )
+    for path in docs:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{path.name}:{number}: {line.strip()}"
+            assert not tagged.search(line), where
+            if index.search(line):
+                assert "once" in line and "PyPI" in line, where

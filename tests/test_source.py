@@ -29,9 +29,10 @@ def test_many_findings_on_one_long_line_keep_reports_small(tmp_path: Path) -> No
         encoding="utf-8",
     )
     result = scan(ScanOptions(paths=["."], base=str(tmp_path), select=["MLS-DEP-001"])).result
-    assert len(result.findings) == 2000
-    assert all(len(f.source_line) <= SOURCE_LINE_CHARS + 2 for f in result.findings)
-    assert all("torch" in f.source_line for f in result.findings)
+    # 2000 installs of one package on one line are one cause: one finding
+    (finding,) = result.findings
+    assert len(finding.source_line) <= SOURCE_LINE_CHARS + 2 and "torch" in finding.source_line
+    assert len(finding.message) < 1000
 
 
 def test_lines_are_read_one_by_one_without_keeping_a_list() -> None:

@@ -161,7 +161,10 @@ def test_annotation_covers_every_fact_of_the_object(project) -> None:
         "        - name: vllm\n          image: vllm/vllm-openai:v0.6.0\n",
     )
     out = _scan(project.root)
-    assert ("MLS-IMG-001", "deploy.yaml", 23) in out["findings"]
+    # the unsuppressed object's missing digest is reported, in the finding kept for its
+    # line and category (one finding per file, line and category)
+    result = scan(ScanOptions(paths=["."], base=str(project.root))).result
+    assert any(f.line == 23 and "MLS-IMG-001" in (f.rule_id, *f.also) for f in result.findings)
     assert ("MLS-IMG-001", 12, "annotation") in out["suppressed"]
     assert not any(r.startswith("MLS-SUP") for r, _, _ in out["findings"])
 

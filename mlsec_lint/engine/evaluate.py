@@ -32,13 +32,18 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+EMPTY_FIELD = "unknown"
+"""What a placeholder renders as when the facts hold no value for it: a message never
+shows an empty field (``(pinned at )``, ``ports ''``)."""
+
+
 def render(template: str, node: Any, root: Any, witnesses: Sequence[Hit]) -> str:
     """Fill ``{path}`` (relative to ``node``), ``{$root.path}`` and ``{$value}``."""
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "$value":
-            return _text(witnesses[0].value) if witnesses else ""
+            return (_text(witnesses[0].value) if witnesses else "") or EMPTY_FIELD
         base = node
         if name.startswith("$root."):
             base, name = root, name[6:]
@@ -46,7 +51,7 @@ def render(template: str, node: Any, root: Any, witnesses: Sequence[Hit]) -> str
             hits = resolve(base, name)
         except ValueError:
             return m.group(0)
-        return _text(hits[0].value) if hits else ""
+        return (_text(hits[0].value) if hits else "") or EMPTY_FIELD
 
     return _PLACEHOLDER.sub(repl, template)
 

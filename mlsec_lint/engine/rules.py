@@ -188,9 +188,9 @@ def schema() -> dict[str, Any]:
 
 def validate_rule_data(data: Any, source: str) -> None:
     """Validate one rule mapping against the schema (imports jsonschema lazily)."""
-    import jsonschema
+    from ..schemacheck import draft202012_validator
 
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = draft202012_validator(schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]

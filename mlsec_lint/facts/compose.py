@@ -159,6 +159,9 @@ def exposure_context(svc: PDict) -> PDict:
                 continue
             entry = PDict(span)
             entry.put("via", "compose/ports", span, span)
+            # the mapping as written, for messages ("8080:8080")
+            shown = f"{published}:{target}" if published is not None else str(target)
+            entry.put("name", item if isinstance(item, str) else shown, span, span)
             entry.put("port", _number(target), span, span)
             if published is not None:
                 entry.put("published", _number(published), span, span)
@@ -167,6 +170,7 @@ def exposure_context(svc: PDict) -> PDict:
         span = svc.vspan.get("network_mode", svc.span)
         entry = PDict(span)
         entry.put("via", "compose/network_mode", span, span)
+        entry.put("name", "host", span, span)
         exposure.push(entry, span)
     mode = str(svc.get("network_mode") or "")
     if loopback_only and mode != "host" and not mode.startswith(("service:", "container:")):
@@ -177,6 +181,10 @@ def exposure_context(svc: PDict) -> PDict:
         first: Span = exposure.item_span(0)
         ctx.put("exposed", True, first, first)
         ctx.put("exposure", exposure, first, first)
+    elif isinstance(ports, PList) and len(ports) > 0:
+        # ports published on the host's loopback only: nothing outside the host reaches
+        # the service's own listeners directly
+        ctx.put("unpublished", True, svc.span, svc.span)
     return ctx
 
 

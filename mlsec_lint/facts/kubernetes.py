@@ -349,6 +349,9 @@ def container_fact(
     data.put("init", init, container.span)
     for key in CONTAINER_FIELDS:
         copy_field(data, key, container)
+    if not isinstance(data.get("name"), str) or not data.get("name"):
+        # the name the platform gives an unnamed container, so messages never name ''
+        data.put("name", _default_container_name(owner), container.span)
     podinfo = PDict(pod.span)
     for key in POD_FIELDS:
         copy_field(podinfo, key, pod)
@@ -403,6 +406,15 @@ def container_fact(
     parts = [object_key(owner), unit.component, unit.group or "", str(name)]
     key = "/".join(p for p in parts if p)
     return Fact("container", path, data, container.span, key, annotations_of(owner))
+
+
+def _default_container_name(owner: PDict) -> str:
+    kind, api = str(owner.get("kind") or ""), str(owner.get("apiVersion") or "")
+    if api.startswith("serving.knative.dev/"):
+        return "user-container"
+    if kind in ("InferenceService", "LLMInferenceService"):
+        return "kserve-container"
+    return "(unnamed)"
 
 
 def containers_of(obj: PDict, path: str) -> Iterator[Fact]:

@@ -34,6 +34,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
     if f.fingerprint:
         d["fingerprint"] = f.fingerprint
+    if f.also:
+        d["also"] = list(f.also)
     if f.suppression is not None:
         d["suppression"] = {
             "kind": f.suppression.kind,

@@ -15,7 +15,7 @@ from mlsec_lint.resolve import resolve_all
 from mlsec_lint.source import Source, read_source
 from mlsec_lint.tree import UNKNOWN
 
-from ..conftest import FIXTURES, ROOT, SHARED
+from ..conftest import CORPUS, CORPUS_ABSENT, FIXTURES, ROOT
 
 
 def _facts(base: Path) -> tuple[list[Fact], dict[str, Source]]:
@@ -32,12 +32,10 @@ def _facts(base: Path) -> tuple[list[Fact], dict[str, Source]]:
     return facts, lines
 
 
-@pytest.mark.parametrize(
-    "base", [FIXTURES, ROOT / "examples", SHARED / "corpus"], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("base", [FIXTURES, ROOT / "examples", CORPUS], ids=lambda p: p.name)
 def test_guarded_and_unguarded_evaluation_agree(base: Path) -> None:
     if not base.is_dir():
-        pytest.skip(f"{base} not present")
+        pytest.skip(CORPUS_ABSENT if base == CORPUS else f"{base} not present")
     facts, sources = _facts(base)
     rules = list(builtin_rules())
 

@@ -1,7 +1,8 @@
 """Checks every SARIF report in the tests must pass: both schemas and GitHub's rules.
 
 The schemas are the OASIS errata01 file (draft-04, the stricter one about regions) and
-the copy GitHub's uploader validates against (draft 2020-12), from ../shared/schemas.
+the copy GitHub's uploader validates against (draft 2020-12), shipped in ``schemas/``
+(provenance and licences in schemas/README.md).
 Formats are really checked: ``jsonschema[format-nongpl]`` brings the URI checkers, and
 the draft-04 schema needs the generic ``FormatChecker()`` (its own does not know
 ``uri-reference``). The GitHub ingestion rules that no schema expresses (conventions.md,
@@ -15,15 +16,20 @@ import json
 import math
 import re
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 from jsonschema import validators
 
-from ..conftest import SHARED
-
-SCHEMAS = SHARED / "schemas"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
 SCHEMA_FILES = ("sarif-schema-2.1.0.json", "sarif-schema-2.1.0.github-2020-12.json")
+SCHEMA_SHA256 = {
+    "sarif-schema-2.1.0.json": "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e",
+    "sarif-schema-2.1.0.github-2020-12.json": (
+        "46d4203e43b978a433943881354db1e40e81437d4b46c00f05016110c6b14693"
+    ),
+}
 LEVELS = {"none", "note", "warning", "error"}
 
 

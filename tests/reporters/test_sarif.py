@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sys
@@ -15,12 +16,8 @@ from hypothesis import strategies as st
 from mlsec_lint.cli import main
 from mlsec_lint.fingerprints import line_hashes
 
-from ..conftest import FIXTURES, ROOT, SHARED
-from .sarif_checks import check_sarif, schema_errors
-
-pytestmark = pytest.mark.skipif(
-    not (SHARED / "schemas").is_dir(), reason="../shared/schemas not present"
-)
+from ..conftest import CORPUS, CORPUS_ABSENT, FIXTURES, ROOT
+from .sarif_checks import SCHEMA_SHA256, SCHEMAS, check_sarif, schema_errors
 
 
 def sarif(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -33,6 +30,11 @@ def sarif(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str
 def results(doc: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = doc["runs"][0]["results"]
     return out
+
+
+def test_the_schemas_are_the_published_files() -> None:
+    for name, digest in SCHEMA_SHA256.items():
+        assert hashlib.sha256((SCHEMAS / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_the_checker_rejects_what_github_rejects() -> None:
@@ -73,10 +75,9 @@ def test_every_fixture_directory(directory: Path, capsys, monkeypatch) -> None:
 
 
 def test_corpus(capsys, monkeypatch) -> None:
-    corpus = SHARED / "corpus"
-    if not corpus.is_dir():
-        pytest.skip("../shared/corpus not present")
-    monkeypatch.chdir(corpus)
+    if not CORPUS.is_dir():
+        pytest.skip(CORPUS_ABSENT)
+    monkeypatch.chdir(CORPUS)
     code, doc = sarif(capsys, ".", "--no-gitignore")
     assert code == 1 and len(results(doc)) > 20
 
@@ -241,14 +242,15 @@ def test_paths_are_relative_to_the_repository_root_from_a_subdirectory(
 ) -> None:
     (project.root / ".git").mkdir()
     project("svc/requirements.txt", "torch\n")
+    project("svc/broken.yaml", "a: [unclosed\n")
     monkeypatch.chdir(project.root / "svc")
-    _, doc = sarif(capsys, ".", "missing.yaml")
+    _, doc = sarif(capsys, ".")
     (res,) = results(doc)
     loc = res["locations"][0]["physicalLocation"]["artifactLocation"]
     assert loc["uri"] == "svc/requirements.txt"
     (note,) = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     uri = note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri == "svc/missing.yaml"
+    assert uri == "svc/broken.yaml"
 
 
 _SNIPPETS = {

@@ -1,0 +1,237 @@
+"""Masking credentials in everything a report repeats: source lines, excerpts, messages.
+
+A report must never repeat a secret, whatever the finding on the line is about. Masking
+keeps a short prefix, so the value can be recognised, and replaces the rest with ``*``,
+one for each character: lengths, and so every column of a finding, stay as they are.
+
+What is masked, on each line:
+
+- values in a known token format (Hugging Face, OpenAI, AWS, GitHub …; the
+  ``value_patterns`` of ``data/credentials.yaml``), wherever they appear;
+- values assigned to a credential-named key or variable (``HF_TOKEN=…``,
+  ``password: …``, ``os.environ["OPENAI_API_KEY"] = "…"``, ``ENV API_KEY …``);
+- values of credential-named command-line options (``--api-key …``, ``--hf-token=…``);
+- passwords in URLs (``https://user:…@host``) and ``Authorization`` header values;
+- a ``value:`` line that follows ``name: <credential name>`` (Kubernetes ``env``);
+- the body of a PEM private key.
+
+Placeholders (``${TOKEN}``, ``<your-key>``, ``changeme`` …), non-secrets (``true``, ``0``)
+and the published default credentials ML stacks ship with (``minioadmin``: the
+MLS-SEC-002 table) are left readable: they are not secrets, and naming them is the point
+of the finding. Patterns are anchored or bounded, and lines are cut to a bounded length
+before matching.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from mlsec_lint import knowledge
+from mlsec_lint.model import Finding, Notice
+from mlsec_lint.source import excerpt
+
+MASK = "*"
+MAX_MATCH_CHARS = 20_000
+"""Characters of a line searched for credentials; the rest of a longer line is masked
+only where it holds a known token format."""
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.-]{0,100}"
+_ASSIGN = re.compile(
+    rf"""(?P<name>{_NAME})["']?\]?[ \t]*(?:=|:(?!//))[ \t]*"""
+    r"""(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s"'`,;(){}\[\]<>]{1,4000}))"""
+)
+_DOCKER_ENV = re.compile(
+    rf"(?i)^[ \t]*(?:ENV|ARG)[ \t]+(?P<name>{_NAME})[ \t]+(?P<v>[^\s=][^\s]{{0,4000}})[ \t]*$"
+)
+_OPTION = re.compile(
+    r"""--(?P<name>[A-Za-z][A-Za-z0-9-]{0,60})(?:=|[ \t]+|["'][ \t]*,[ \t]*["']?)"""
+    r"""(?P<v>[^\s"',\]\[]{1,4000})"""
+)
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]{1,200}:(?P<v>[^\s@/]{1,500})@")
+_AUTH_HEADER = re.compile(
+    r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?:bearer|basic|token|bot)[ \t]+(?P<v>[^\s\"',;]{1,4000})"
+)
+_ENV_NAME = re.compile(r"""^[ \t]*(?:-[ \t]+)?name:[ \t]*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)""")
+_ENV_VALUE = re.compile(
+    r"""^[ \t]*value:[ \t]*(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s#]{1,4000}))"""
+)
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END [A-Z ]{0,40}PRIVATE KEY-----")
+_CODE_CHAIN = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
+"""``self.api_key``, ``args.token``: code, not a value."""
+
+
+@functools.lru_cache(maxsize=1)
+def _token_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(
+        re.compile(str(v["regex"])) for v in knowledge.table("credentials")["value_patterns"]
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _public_defaults() -> frozenset[str]:
+    return frozenset(str(d["value"]) for d in knowledge.table("credentials")["default_values"])
+
+
+def mask_value(value: str) -> str:
+    """``value`` with all but a short prefix (at most 4 characters, a quarter of it)
+    replaced by ``*``."""
+    keep = min(4, len(value) // 4)
+    return value[:keep] + MASK * (len(value) - keep)
+
+
+_REFERENCE = re.compile(
+    r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.{0,4000}\)|\{\{.{0,4000}\}\}|<[^<>]{0,200}>"
+    r"|%\(?[A-Za-z_]+\)?s?|x+|X+|\*+|\.+|-+|_+"
+)
+"""Values that refer to a secret instead of holding one (``${TOKEN}``, ``<your-key>``)."""
+_NON_SECRETS = frozenset({"true", "false", "yes", "no", "none", "null", "empty", "0", "1"})
+
+
+def _secret(value: str) -> bool:
+    """Whether a credential-named value is masked: anything but a reference, a flag or a
+    published default. Stricter than the rules' placeholder test: a real-looking value
+    that merely contains "example" is still masked."""
+    v = value.strip().strip("\"'")
+    return (
+        bool(v)
+        and v.lower() not in _NON_SECRETS
+        and _REFERENCE.fullmatch(v) is None
+        and v not in _public_defaults()
+    )
+
+
+def _ranges(line: str) -> list[tuple[int, int]]:
+    """Character ranges of ``line`` holding credential values."""
+    out: list[tuple[int, int]] = []
+    for pattern in _token_patterns():
+        out += [m.span() for m in pattern.finditer(line)]
+    head = line[:MAX_MATCH_CHARS]
+    if "=" in head or ":" in head or " " in head:
+        for m in _ASSIGN.finditer(head):
+            group = "qv" if m.group("qv") is not None else "v"
+            value = m.group(group)
+            if (
+                not knowledge.is_credential_name(m.group("name"))
+                or not _secret(value)
+                or value.startswith("$")  # ${VAR}, $(command): a reference
+            ):
+                continue
+            end = m.end(group)
+            if group == "v" and (head[end : end + 1] in ("(", "[") or _CODE_CHAIN.fullmatch(value)):
+                continue  # a call, a subscript or an attribute: code, not a literal
+            out.append((m.start(group), end))
+        m2 = _DOCKER_ENV.match(head)
+        if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
+            out.append(m2.span("v"))
+    if "--" in head:
+        for m in _OPTION.finditer(head):
+            name = m.group("name").replace("-", "_")
+            if knowledge.is_credential_name(name) and _secret(m.group("v")):
+                out.append(m.span("v"))
+    if ":" in head or "=" in head:
+        for m in _AUTH_HEADER.finditer(head):
+            if _secret(m.group("v")):
+                out.append(m.span("v"))
+    if "://" in head:
+        for m in _URL_PASSWORD.finditer(head):
+            if _secret(m.group("v")):
+                out.append(m.span("v"))
+    return out
+
+
+def _apply(line: str, ranges: Iterable[tuple[int, int]]) -> str:
+    chars = list(line)
+    for start, end in sorted(ranges):
+        masked = mask_value(line[start:end])
+        chars[start:end] = list(masked)
+    return "".join(chars)
+
+
+def mask_line(line: str) -> str:
+    """``line`` with every credential value on it masked (same length)."""
+    ranges = _ranges(line)
+    return _apply(line, _merge(ranges)) if ranges else line
+
+
+def mask_text(text: str) -> str:
+    """A message or any multi-line text, masked line by line."""
+    return "\n".join(mask_lines(text.split("\n")))
+
+
+def mask_lines(lines: Sequence[str]) -> list[str]:
+    """Masked copies of a file's lines, with the context a single line lacks: the
+    ``value:`` after ``name: <credential name>`` and the body of a PEM private key."""
+    out = []
+    credential_name_at = -10
+    in_key = False
+    for i, line in enumerate(lines):
+        ranges = _ranges(line)
+        if in_key:
+            if _PEM_END.search(line):
+                in_key = False
+            else:
+                stripped = line.strip()
+                if stripped:
+                    start = line.index(stripped)
+                    ranges.append((start, start + len(stripped)))
+        elif _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+            in_key = True
+        m = _ENV_NAME.match(line)
+        if m:
+            credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
+        elif i - credential_name_at <= 3:
+            v = _ENV_VALUE.match(line)
+            if v:
+                group = "qv" if v.group("qv") is not None else "v"
+                if _secret(v.group(group)):
+                    ranges.append(v.span(group))
+                credential_name_at = -10
+        out.append(_apply(line, _merge(ranges)) if ranges else line)
+    return out
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
+    """Mask the sources and findings of a finished scan in place, before any report.
+
+    Only files with findings are reported from, so only their sources are masked (each
+    replaced by a masked copy); each finding's source line is re-cut from its masked line
+    and its message masked. Fingerprints are computed before and are unaffected.
+    """
+    findings = list(findings)
+    masked: dict[str, list[str]] = {}
+    for path in {f.path for f in findings}:
+        src = sources.get(path)
+        if src is None:
+            continue
+        lines = mask_lines(src.lines)
+        if lines != src.lines:
+            masked[path] = lines
+            sources[path] = dataclasses.replace(src, text="\n".join(lines), _lines=lines)
+    for f in findings:
+        lines_ = masked.get(f.path)
+        if lines_ is not None and 1 <= f.span.line <= len(lines_):
+            f.source_line = excerpt(lines_[f.span.line - 1], f.span.col)
+        else:
+            f.source_line = mask_line(f.source_line)
+        f.message = mask_text(f.message)
+
+
+def redact_notices(notices: list[Notice]) -> list[Notice]:
+    """Notices with masked messages (a parser's message may quote the file)."""
+    return [dataclasses.replace(n, message=mask_text(n.message)) for n in notices]

@@ -1,0 +1,158 @@
+"""No report repeats a credential: masking of lines, messages and every output format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlsec_lint.cli import main
+from mlsec_lint.redact import mask_line, mask_lines, mask_text, mask_value
+
+# built at run time, so this file holds no token-shaped literal
+HF = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"
+OPENAI = "sk-proj-" + "Zq7Wm2Lp9Xc4Vb8Nn3Kd" + "T3BlbkFJ" + "Rt5Yh1Gf6Ds0Aa2Ww9Ee"
+PASSWORD = "Vq4-rain-Coat-77"
+API_KEY = "kV93ZpLq0cXwT4nE8sRb"
+AWS_DOCS = "Zk3qLx9Vb/EXAMPLE7Mn2Pq/" + "Rt5Yh1Gf6Ds0Aa2W"  # real-looking, though "EXAMPLE"
+SECRETS = (HF, OPENAI, PASSWORD, API_KEY, AWS_DOCS)
+
+
+def _leaks(text: str) -> list[str]:
+    """Secrets whose masked part appears in ``text`` (the kept prefix may)."""
+    return [s for s in SECRETS if s[4:] in text or s[len(s) // 2 :] in text]
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        (f"HF_TOKEN={HF}", HF),
+        (f"ENV OPENAI_API_KEY={OPENAI} PORT=8000", OPENAI),
+        (f"ENV VLLM_API_KEY {API_KEY}", API_KEY),
+        (f'os.environ["HF_TOKEN"] = "{HF}"', HF),
+        (f"      MLFLOW_TRACKING_PASSWORD: {PASSWORD}", PASSWORD),
+        (f'args: ["--model", "m", "--api-key", "{API_KEY}"]', API_KEY),
+        (f"vllm serve m --host 0.0.0.0 --api-key={API_KEY}", API_KEY),
+        (f"uri = 'postgresql://mlflow:{PASSWORD}@db:5432/mlflow'", PASSWORD),
+        (f"client = OpenAI(api_key='{OPENAI}')", OPENAI),
+        (f"# a comment that quotes {HF} somewhere", HF),
+        (f"  keystore_pass={PASSWORD}", PASSWORD),
+        (f"aws_secret_access_key = {AWS_DOCS}", AWS_DOCS),
+        (f'RUN curl -H "Authorization: Bearer {API_KEY}" https://x/m.bin', API_KEY),
+        (f"headers = {{'Authorization': 'Bearer {API_KEY}'}}", API_KEY),
+        (f'    AWS_SECRET_ACCESS_KEY: "{AWS_DOCS}"', AWS_DOCS),
+    ],
+)
+def test_credentials_are_masked_keeping_a_short_prefix(line: str, secret: str) -> None:
+    masked = mask_line(line)
+    assert secret not in masked and _leaks(masked) == []
+    assert len(masked) == len(line)  # columns stay valid
+    assert mask_value(secret) in masked and mask_value(secret).startswith(secret[:4])
+    assert mask_line(masked) == masked
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "AWS_SECRET_ACCESS_KEY: ${AWS_SECRET_ACCESS_KEY}",
+        'export HF_TOKEN="$(cat /run/secrets/hf_token)"',
+        'OPENAI_API_KEY: "<your-openai-key>"',
+        "client = OpenAI(api_key=args.api_key)",
+        'token = os.environ.get("HF_TOKEN")',
+        "MINIO_ROOT_PASSWORD: minioadmin",  # a published default: the finding names it
+        "ENV VLLM_API_KEY=''",
+        "image: vllm/vllm-openai:v0.6.3",
+        "- --host=0.0.0.0",
+        "TOKEN_EXPIRY_SECONDS: '3600'",
+    ],
+)
+def test_non_secrets_stay_readable(line: str) -> None:
+    assert mask_line(line) == line
+
+
+def test_context_lines_are_masked() -> None:
+    lines = [
+        "        - name: DB_PASSWORD",
+        "          # the database",
+        f"          value: {PASSWORD}",
+        "        - name: MODEL_ID",
+        "          value: meta-llama/Llama-3.1-8B",
+        "data: |",
+        "  -----BEGIN RSA PRIVATE KEY-----",
+        "  MIIEowIBAAKCAQEAz9s7Yq0xLm3Vb",
+        "  -----END RSA PRIVATE KEY-----",
+    ]
+    out = mask_lines(lines)
+    assert PASSWORD not in out[2] and out[4] == lines[4]
+    assert "MIIEowIBAAKCAQEAz9s7Yq0xLm3Vb" not in out[7] and out[6] == lines[6]
+    assert mask_text("\n".join(lines)) == "\n".join(out)
+
+
+def test_hostile_long_line_is_masked_quickly() -> None:
+    import time
+
+    line = "a=" * 100_000 + "--x " * 50_000 + "TOKEN:" * 20_000
+    start = time.perf_counter()
+    mask_line(line)
+    assert time.perf_counter() - start < 2.0
+
+
+# ---------------------------------------------------------------- every output format
+
+DEPLOYMENT = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: vllm}}
+spec:
+  selector: {{matchLabels: {{app: vllm}}}}
+  template:
+    metadata: {{labels: {{app: vllm}}}}
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:latest
+          args: ["--host", "0.0.0.0", "--api-key", "{API_KEY}"]
+          env:
+            - name: HF_TOKEN
+              value: {HF}
+            - name: DB_PASSWORD
+              value: {PASSWORD}
+"""
+
+
+@pytest.fixture
+def tokens_project(project):
+    project("deploy/vllm.yaml", DEPLOYMENT)
+    project(".env", f"OPENAI_API_KEY={OPENAI}\nAWS_SECRET_ACCESS_KEY={AWS_DOCS}\n")
+    project("app.py", f'import os\nos.environ["HF_TOKEN"] = "{HF}"\n')
+    return project
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit", "html"])
+def test_no_output_format_repeats_a_credential(tokens_project, capsys, fmt: str) -> None:
+    code = main(["scan", "--format", fmt, "--statistics", "--show-suppressed"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert _leaks(out + err) == [], fmt
+    if fmt not in ("github", "gitlab"):  # these two carry no source text
+        assert "*" * 8 in out  # the masked values are there, prefix kept
+
+
+def test_json_source_lines_are_masked_also_for_other_findings(tokens_project, capsys) -> None:
+    main(["scan", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    on_args = [f for f in data["findings"] if f["path"] == "deploy/vllm.yaml" and f["line"] == 12]
+    # the args line is reported for cleartext HTTP, not for the key it also holds
+    assert on_args and all(f["rule_id"] != "MLS-SEC-001" for f in on_args)
+    for f in on_args:
+        assert API_KEY not in f["source_line"] and mask_value(API_KEY) in f["source_line"]
+
+
+def test_written_reports_and_baselines_repeat_no_credential(tokens_project, capsys) -> None:
+    root: Path = tokens_project.root
+    assert main(["scan", "--sarif-output", "r.sarif", "--html-output", "r.html", "-q"]) == 1
+    assert main(["scan", "--write-baseline", "baseline.json"]) == 0
+    capsys.readouterr()
+    for name in ("r.sarif", "r.html", "baseline.json"):
+        assert _leaks((root / name).read_text(encoding="utf-8")) == [], name
