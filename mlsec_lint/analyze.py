@@ -68,6 +68,27 @@ def _python(source: Source, kind: str) -> FileAnalysis:
     return fa
 
 
+def _notebook(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import notebook
+
+    return notebook.extract(source.text, source.path)
+
+
+def _template(source: Source, kind: str) -> FileAnalysis:
+    return FileAnalysis(
+        source.path,
+        "template",
+        notices=[
+            Notice(
+                source.path,
+                "template",
+                "template file (Jinja or similar) not scanned; render it and scan the result",
+                "note",
+            )
+        ],
+    )
+
+
 def _properties(source: Source, kind: str) -> FileAnalysis:
     from mlsec_lint.facts import serving
 
@@ -273,4 +294,6 @@ _DISPATCH = {
     "conda-env": _conda_env,
     "lockfile": _lockfile,
     "pip-conf": _pip_conf,
+    "notebook": _notebook,
+    "template": _template,
 }
