@@ -57,7 +57,10 @@ _CONDA_ENV = re.compile(r"^(environment|conda|conda[-_]env)([-_.][^/]*)?\.ya?ml$
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pipfile.lock", "pylock.toml")
 _SHEBANG_SHELLS = re.compile(rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b")
 _DOCKERFILE_DIRECTIVE = re.compile(rb"^#[ \t]*(syntax|escape|check)[ \t]*=", re.I)
-_DOCKERFILE_FROM = re.compile(rb"^[ \t]*FROM[ \t]+\S", re.I)
+_DOCKERFILE_FROM = re.compile(
+    rb"^[ \t]*FROM[ \t]+(--platform=\S+[ \t]+)?[\w${}./:@-]+([ \t]+AS[ \t]+[\w.-]+)?[ \t]*\r?$",
+    re.I,
+)
 _DOCKERFILE_PREAMBLE = re.compile(rb"^[ \t]*(#.*|ARG[ \t]+\S.*)?$", re.I)
 _TEMPLATE = re.compile(
     r"\.(ya?ml|json|toml|py|cfg|ini|conf|env|properties|txt)\.(j2|jinja2?|tmpl|template|mustache)$"

@@ -21,6 +21,8 @@ Outputs are never analysed as code; a known token format printed in an output is
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ _SHELL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv", "sx", "s
 _SHELL_CELLS = frozenset({"bash", "sh", "system"})
 _PYTHON_CELLS = frozenset({"capture", "time", "timeit", "prun", "debug"})
 _ASSIGN_ESCAPE = re.compile(r"^\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=[!%])")
+_DETECTED = re.compile(r" \(detected at line \d+\)")
+_AUTOMAGIC = re.compile(r"^\s*(pip|conda|mamba)\s+(install|uninstall)\s")
 _ENV_MAGIC = re.compile(r"^\s*%(env|set_env)\s+([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*|\s+)(\S.*?)\s*$")
 
 
@@ -128,7 +132,7 @@ def _python_lines(
         text = ln.text
         if continued:  # the continuation of a shell line ending with a backslash
             shell.append(_VLine(ln, 0, cell.number))
-            python.append(_blank(ln, cell.number))
+            python.append(_VLine(Line("", ln.pieces), 0, cell.number))  # indent may differ
             continued = text.rstrip().endswith("\\")
             continue
         stripped = text.lstrip()
@@ -138,7 +142,7 @@ def _python_lines(
         if m:
             start = m.end()
         head = text[start : start + 1]
-        if head == "!" or head == "%":
+        if head in {"!", "%"}:
             if text.startswith("%%", start):  # a cell magic below the first line
                 python.append(_blank(ln, cell.number))
                 continue
@@ -156,6 +160,11 @@ def _python_lines(
                     continue
                 body = start + 1 + (len(name) + 1 if name in ("sx", "system") else 0)
             shell.append(_VLine(ln, body, cell.number))
+            python.append(_blank(ln, cell.number))
+            continued = text.rstrip().endswith("\\")
+            continue
+        if _AUTOMAGIC.match(text):  # `pip install x` without % (IPython's automagic)
+            shell.append(_VLine(ln, indent, cell.number))
             python.append(_blank(ln, cell.number))
             continued = text.rstrip().endswith("\\")
             continue
@@ -209,6 +218,7 @@ def _python_facts(vlines: list[_VLine], path: str, notices: list[Notice]) -> lis
         bad = next((n for n in fa.notices if n.code == "parse-error"), None)
         if bad is None or bad.line is None or not 1 <= bad.line <= len(vlines):
             notices.extend(_cell_notice(n, vlines) for n in fa.notices)
+            _mark_cells(fa.facts, vlines)
             _remap(fa.facts, _mapper(vlines))
             return fa.facts
         cell = vlines[bad.line - 1].cell
@@ -224,7 +234,7 @@ def _cell_notice(n: Notice, vlines: list[_VLine], suffix: str = "") -> Notice:
     if n.line is None or not 1 <= n.line <= len(vlines):
         return n
     v = vlines[n.line - 1]
-    message = n.message.replace(" (file not analysed)", "") + suffix
+    message = _DETECTED.sub("", n.message.replace(" (file not analysed)", "")) + suffix
     return Notice(n.path, n.code, message, n.level, v.line.position(v.delta)[0])
 
 
@@ -239,6 +249,7 @@ def _shell_facts(vlines: list[_VLine], path: str) -> list[Fact]:
     text = "\n".join(v.line.text[v.delta :] for v in vlines)
     facts = shellcmds.extract_script(text, path).facts
     facts.extend(launch.from_shell(text, path))
+    _mark_cells(facts, vlines)
     _remap(facts, _mapper(vlines))
     return facts
 
@@ -254,19 +265,39 @@ def _output_facts(cells: Iterable[Cell], path: str) -> list[Fact]:
                 return facts
             if len(out.text) > MAX_OUTPUT_CHARS:
                 continue
-            kind = knowledge.credential_value_kind(out.text)
-            if kind is None:
+            found = _token(out.text)
+            if found is None:
                 continue
+            kind, token, at = found
             span = Span(out.line, out.col, out.line, out.col + 1)
+            if len(json.dumps(out.text[:at], ensure_ascii=False)) == at + 2:  # no escapes
+                span = Span(out.line, out.col + at, out.line, out.col + at + len(token))
             data = PDict(span)
             data.put("cell", cell.number, span)
+            data.put("notebook_cell", cell.number, span)
             data.put("output_type", out.output_type, span)
             data.put("text", out.text.rstrip("\n")[:500], span, span)
+            data.put("token", token, span, span)
             data.put("token_kind", kind, span)
             facts.append(
                 Fact("notebook-output", path, data, span, f"cell/{cell.number}/output/{kind}")
             )
     return facts
+
+
+@functools.lru_cache(maxsize=1)
+def _token_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    table = knowledge.table("credentials")["value_patterns"]
+    return tuple((str(v["name"]), re.compile(v["regex"])) for v in table)
+
+
+def _token(text: str) -> tuple[str, str, int] | None:
+    """The first known token format in ``text``: (kind, token, index)."""
+    for name, pattern in _token_patterns():
+        m = pattern.search(text)
+        if m:
+            return name, m.group(), m.start()
+    return None
 
 
 # ------------------------------------------------------------------ positions
@@ -289,6 +320,13 @@ def _mapper(vlines: list[_VLine]) -> Callable[[Span], Span]:
         return Span(line, col, eline, ecol + 1)
 
     return remap
+
+
+def _mark_cells(facts: list[Fact], vlines: list[_VLine]) -> None:
+    """``notebook_cell`` on every fact: rules can tell notebook code from deployed code."""
+    for fact in facts:
+        line = min(max(fact.anchor.line, 1), len(vlines))
+        fact.data.put("notebook_cell", vlines[line - 1].cell, fact.anchor)
 
 
 def _remap(facts: list[Fact], fn: Callable[[Span], Span]) -> None:

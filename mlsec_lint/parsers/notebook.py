@@ -265,7 +265,9 @@ def parse(text: str) -> Notebook:
         raise scanner.fail("extra data after the notebook", end)
     if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
         if isinstance(doc, dict) and isinstance(doc.get("worksheets"), list):
-            raise NotebookError("nbformat 3 notebook: convert it with 'jupyter nbconvert --to notebook'")
+            raise NotebookError(
+                "nbformat 3 notebook: convert it with 'jupyter nbconvert --to notebook'"
+            )
         raise NotebookError("not a Jupyter notebook (no 'cells' list)")
     language = None
     meta = doc.get("metadata")
