@@ -125,3 +125,22 @@ def test_model_cache_paths() -> None:
         assert c.is_model_cache_path(path), path
     for path in ("/var/log/apps", "/dev/shm", "/tmp", "/opt/app/data-loader"):
         assert not c.is_model_cache_path(path), path
+
+
+@pytest.mark.parametrize(
+    ("value", "truthy", "falsy"),
+    [
+        ("False", True, False),
+        ("false", True, False),
+        ("", False, True),
+        (True, True, False),
+        (False, False, True),
+        (0, False, True),
+        (1, True, False),
+        (None, False, False),
+        (c.UNKNOWN, False, False),
+    ],
+)
+def test_python_truthiness_of_literals(value: object, truthy: bool, falsy: bool) -> None:
+    assert c.CLASSIFIERS["python-truthy"](value) is truthy
+    assert c.CLASSIFIERS["python-falsy"](value) is falsy
