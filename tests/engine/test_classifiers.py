@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlsec_lint.engine import classifiers as c
+from mlsec_lint.tree import UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -138,7 +139,7 @@ def test_model_cache_paths() -> None:
         (0, False, True),
         (1, True, False),
         (None, False, False),
-        (c.UNKNOWN, False, False),
+        (UNKNOWN, False, False),
     ],
 )
 def test_python_truthiness_of_literals(value: object, truthy: bool, falsy: bool) -> None:
