@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts import pyconstructs as pyc
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.tree import UNKNOWN, PDict, PList
@@ -126,6 +127,8 @@ class _Scope:
     cls: _Scope | None = None
     """For a method: the scope of its class (where ``self.x`` bindings live)."""
     self_name: str | None = None
+    settings: tuple[str, str] | None = None
+    """For the body of a settings class: (class name, base or decorator)."""
 
 
 @dataclass(slots=True)
@@ -543,6 +546,15 @@ class _Analyzer:
         self.visit_all(node.keywords)
         outer = self.scopes[-1]
         scope = _Scope("class")
+        bases = [b for b in map(self.qualname, node.bases) if b]
+        decorators = [
+            self.qualname(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+        ]
+        kind = next((b for b in bases if b in pyc.SETTINGS_BASES), None) or next(
+            (d for d in decorators if d in pyc.DATACLASS_DECORATORS), None
+        )
+        if kind is not None:
+            scope.settings = (node.name, kind)
         self.scopes.append(scope)
         saved_branch, self.branch = self.branch, 0
         try:
@@ -550,7 +562,12 @@ class _Analyzer:
         finally:
             self.scopes.pop()
             self.branch = saved_branch
-        self.bind_name(node.name, _UNKNOWN_VALUE)
+        unpickler = next((b for b in bases if b in pyc.UNPICKLERS), None)
+        if unpickler is not None and not pyc.restricts_find_class(node):
+            # loads whatever the data names, like the class it extends
+            self.bind_name(node.name, _Binding(_ALIAS, unpickler))
+        else:
+            self.bind_name(node.name, _UNKNOWN_VALUE)
         # class constants are reachable as ClassName.CONSTANT
         for name, b in scope.names.items():
             if b.kind == _VALUE and "." not in name and b.value is not UNKNOWN:
@@ -627,6 +644,11 @@ class _Analyzer:
     visit_DictComp = _comprehension
 
     def _assign_target(self, target: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
+        settings = self.scopes[-1].settings
+        if settings is not None and isinstance(target, ast.Name):
+            default = pyc.field_default(value, self.qualname)
+            if default is not None:
+                self._assign_fact(f"{settings[0]}.{target.id}", default, target, stmt, settings[1])
         if isinstance(target, ast.Attribute):
             self.visit(target.value)
             q = self.qualname(target)
@@ -659,7 +681,9 @@ class _Analyzer:
             )
         )
 
-    def _assign_fact(self, target: str, value: ast.expr, node: ast.expr, stmt: ast.stmt) -> None:
+    def _assign_fact(
+        self, target: str, value: ast.expr, node: ast.expr, stmt: ast.stmt, settings: str = ""
+    ) -> None:
         span = self.pos.span(stmt)
         data = PDict(span)
         tspan = self.pos.span(node)
@@ -670,6 +694,8 @@ class _Analyzer:
         ref = self.ref(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
         if ref is not None:
             data.put("value_ref", str(ref.value), vspan, vspan)
+        if settings:
+            data.put("settings_class", settings, tspan)
         data.put("context", PDict(span), span)
         self.facts.append(Fact("python-assign", self.path, data, span, f"assign/{target}"))
 
@@ -734,6 +760,13 @@ class _Analyzer:
                     env_defaults.put(kw.arg, default, kspan, vspan)
         data.put("kwargs", kwargs, span)
         data.put("star_kwargs", star, span)
+        if data["function"] in pyc.OUTPUT_FUNCTIONS:
+            printed = PList(span)
+            for a in [*node.args, *(kw.value for kw in node.keywords)]:
+                for name in pyc.printed_names(a):
+                    printed.push(name, self.pos.span(a))
+            if printed:
+                data.put("printed_names", printed, span)
         if any(r is not None for r in arg_refs):
             data.put("arg_refs", arg_refs, span)
         if kwarg_refs:
