@@ -95,5 +95,5 @@ def test_printed_names(expr: str, names: list[str]) -> None:
 
 def test_print_and_log_calls_carry_the_printed_names() -> None:
     src = "import logging\nprint('t', tok)\nlogging.info('%s', cfg.api_key)\nmax(tok)\n"
-    got = {str(d["callee"]): list(d.get("printed_names", [])) for d in _facts(src, "python-call")}
+    got = {str(d["callee"]): d.get("printed_names", []) for d in _facts(src, "python-call")}
     assert got == {"print": ["tok"], "logging.info": ["api_key"], "max": []}
