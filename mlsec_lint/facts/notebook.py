@@ -10,7 +10,9 @@ still analysed. IPython syntax is taken apart first:
   shell analysis (installs, downloads, server launches) as one script;
 * ``%env NAME=value`` and ``%set_env NAME value`` set environment variables (``env``
   facts, as ``os.environ[...] = ...`` does);
-* other magics are skipped; cells of other cell magics (``%%writefile``, ``%%html`` …)
+* a ``%%writefile app.py`` cell is analysed as the file it writes (by its name: Python,
+  a Dockerfile, requirements, YAML …);
+* other magics are skipped; cells of other cell magics (``%%html``, ``%%javascript`` …)
   are not Python and are left out.
 
 Every span is mapped back to the line and column of the ``.ipynb`` file that holds the
@@ -115,7 +117,9 @@ def _split_cell(
         elif magic in _PYTHON_CELLS:
             python.append(_VLine(Line("pass", lines[0].pieces), 0, cell.number))
             _python_lines(cell, lines[1:], python, shell, fa, path)
-        return  # %%writefile, %%html, %%javascript …: not Python
+        elif magic in ("writefile", "file") and len(words) > 1:
+            _written_file(words[-1], [_VLine(ln, 0, cell.number) for ln in lines[1:]], fa, path)
+        return  # %%html, %%javascript …: not Python
     _python_lines(cell, lines, python, shell, fa, path)
 
 
@@ -172,6 +176,23 @@ def _python_lines(
             python.append(_blank(ln, cell.number))  # obj? / obj?? help
             continue
         python.append(_VLine(ln, 0, cell.number))
+
+
+def _written_file(name: str, body: list[_VLine], fa: FileAnalysis, path: str) -> None:
+    """A ``%%writefile app.py`` cell: its body is analysed as the file it writes
+    (Python, a Dockerfile, requirements, YAML …, by the file name)."""
+    from mlsec_lint.analyze import analyze
+    from mlsec_lint.discovery import name_kind
+    from mlsec_lint.source import Source
+
+    kind = name_kind(name.strip("'\""))
+    if kind is None or kind in ("notebook", "template") or not body:
+        return
+    written = analyze(Source(path, "\n".join(v.line.text for v in body)), kind)
+    _mark_cells(written.facts, body)
+    _remap(written.facts, _mapper(body))
+    fa.facts.extend(written.facts)
+    fa.notices.extend(_cell_notice(n, body) for n in written.notices)
 
 
 def _blank(ln: Line, cell: int) -> _VLine:

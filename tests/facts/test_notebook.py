@@ -111,3 +111,18 @@ def test_scan_finds_notebooks_and_names_the_cell(tmp_path: Path) -> None:
     assert [(f.path, f.line) for f in found] == [("train.ipynb", _line_of(text, "torch.load"))]
     assert found[0].message.endswith("(notebook cell 2)")
     assert result.files_by_kind == {"notebook": 1}
+
+
+def test_writefile_cells_are_analysed_as_the_file_they_write() -> None:
+    text = _nb(
+        "%%writefile serve.py\nimport uvicorn\nuvicorn.run('app:app', host='0.0.0.0')",
+        "%%writefile requirements.txt\ntorch\n",
+        "%%writefile notes.md\n# torch.load(x)",
+    )
+    fa = _analyse(text)
+    call = next(f for f in fa.facts if f.kind == "python-call")
+    assert call.data["callee"] == "uvicorn.run" and call.data["notebook_cell"] == 1
+    assert call.anchor.line == _line_of(text, "uvicorn.run")
+    dep = next(f for f in fa.facts if f.kind == "dependency")
+    assert dep.data["name"] == "torch" and dep.anchor.line == _line_of(text, '"torch')
+    assert not fa.notices
