@@ -81,7 +81,7 @@ OUTPUT_FUNCTIONS = frozenset(
 )
 """Functions whose arguments are written out (print, logging, click, sys.stdout.write)."""
 _DELEGATES = frozenset({"find_class", "getattr", "import_module", "__import__"})
-_FORMATTERS = frozenset({"str", "repr", "format"})
+_FORMATTERS = frozenset({"str", "repr", "format", "dict"})
 _ENV_READERS = frozenset({"getenv", "get"})
 
 
@@ -127,14 +127,20 @@ def field_default(value: ast.expr, qualname: Callable[[ast.expr], str | None]) -
     return None
 
 
-def printed_names(node: ast.expr, depth: int = 0) -> Iterator[str]:
+def printed_names(
+    node: ast.expr, read_from: Callable[[str], str | None] | None = None, depth: int = 0
+) -> Iterator[str]:
     """Names whose values an argument writes out, as written: ``api_key``,
     ``self.hf_token`` -> ``hf_token``, ``os.environ["HF_TOKEN"]`` and
-    ``os.getenv("HF_TOKEN")`` -> ``HF_TOKEN``."""
+    ``os.getenv("HF_TOKEN")`` -> ``HF_TOKEN``; ``read_from`` gives, for a variable, the
+    name its value was read from (``token = os.environ["HF_TOKEN"]``)."""
     if depth > 10:
         return
     if isinstance(node, ast.Name):
         yield node.id
+        source = read_from(node.id) if read_from is not None else None
+        if source is not None and source != node.id:
+            yield source
     elif isinstance(node, ast.Attribute):
         yield node.attr
     elif isinstance(node, ast.Subscript):
@@ -144,13 +150,13 @@ def printed_names(node: ast.expr, depth: int = 0) -> Iterator[str]:
     elif isinstance(node, ast.JoinedStr):
         for part in node.values:
             if isinstance(part, ast.FormattedValue):
-                yield from printed_names(part.value, depth + 1)
+                yield from printed_names(part.value, read_from, depth + 1)
     elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-        yield from printed_names(node.left, depth + 1)
-        yield from printed_names(node.right, depth + 1)
+        yield from printed_names(node.left, read_from, depth + 1)
+        yield from printed_names(node.right, read_from, depth + 1)
     elif isinstance(node, (ast.Tuple, ast.List)):
         for elt in node.elts:
-            yield from printed_names(elt, depth + 1)
+            yield from printed_names(elt, read_from, depth + 1)
     elif isinstance(node, ast.Call):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -160,6 +166,6 @@ def printed_names(node: ast.expr, depth: int = 0) -> Iterator[str]:
                 yield first.value
         elif name in _FORMATTERS:
             for arg in node.args:
-                yield from printed_names(arg, depth + 1)
+                yield from printed_names(arg, read_from, depth + 1)
             for kw in node.keywords:
-                yield from printed_names(kw.value, depth + 1)
+                yield from printed_names(kw.value, read_from, depth + 1)

@@ -112,6 +112,9 @@ class _Binding:
     """For _TYPE: the constructor call (``callee``, ``args``, ``kwargs``)."""
     env_default: Any = None
     """For _VALUE read with ``os.getenv(NAME, default)``: the literal default."""
+    source: str | None = None
+    """For _VALUE: the name the value was read from (``token = os.environ["HF_TOKEN"]``
+    -> ``HF_TOKEN``; ``key = args.api_key`` -> ``api_key``)."""
 
     def same(self, other: _Binding) -> bool:
         return self.kind == other.kind and self.value == other.value
@@ -470,7 +473,16 @@ class _Analyzer:
     def bind_target(self, target: ast.expr, value: ast.expr | None) -> None:
         """Bind an assignment target (names, tuples, ``obj.attr``) to a value."""
         if isinstance(target, ast.Name):
-            self.bind_name(target.id, self.binding_for(value))
+            binding = self.binding_for(value)
+            if binding.kind != _ALIAS and isinstance(
+                value, (ast.Subscript, ast.Attribute, ast.Call)
+            ):
+                read = list(pyc.printed_names(value))
+                if len(read) == 1:
+                    binding = _Binding(
+                        binding.kind, binding.value, binding.receiver, binding.env_default, read[0]
+                    )
+            self.bind_name(target.id, binding)
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = (
                 value.elts
@@ -659,10 +671,13 @@ class _Analyzer:
         if isinstance(target, ast.Subscript):
             self.visit(target.value)
             self.visit(target.slice)
-            if self.qualname(target.value) == "os.environ":
-                key = self.literal(target.slice)
-                if isinstance(key, str):
-                    self._env(key, value, stmt)
+            base = self.qualname(target.value)
+            key = self.literal(target.slice)
+            if base == "os.environ" and isinstance(key, str):
+                self._env(key, value, stmt)
+            elif base and base.endswith(".config") and isinstance(key, str) and key.isupper():
+                # Flask and Quart configuration: app.config["DEBUG"] = True
+                self._assign_fact(f"{base}.{key}", value, target, stmt)
             return
         self.bind_target(target, value)
 
@@ -696,6 +711,9 @@ class _Analyzer:
             data.put("value_ref", str(ref.value), vspan, vspan)
         if settings:
             data.put("settings_class", settings, tspan)
+            default = self.env_default(value)
+            if default is not None:
+                data.put("env_default", default, vspan, vspan)
         data.put("context", PDict(span), span)
         self.facts.append(Fact("python-assign", self.path, data, span, f"assign/{target}"))
 
@@ -763,7 +781,7 @@ class _Analyzer:
         if data["function"] in pyc.OUTPUT_FUNCTIONS:
             printed = PList(span)
             for a in [*node.args, *(kw.value for kw in node.keywords)]:
-                for name in pyc.printed_names(a):
+                for name in pyc.printed_names(a, self._read_from):
                     printed.push(name, self.pos.span(a))
             if printed:
                 data.put("printed_names", printed, span)
@@ -786,6 +804,10 @@ class _Analyzer:
         self._env_call(callee, node, kwargs)
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
+
+    def _read_from(self, name: str) -> str | None:
+        b = self.lookup(name)
+        return b.source if b is not None else None
 
     def _partial(self, data: PDict, target: str, span: Span) -> None:
         """``functools.partial(torch.load, weights_only=False)`` is a call of the target
