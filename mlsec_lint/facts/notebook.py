@@ -46,6 +46,7 @@ _SHELL_CELLS = frozenset({"bash", "sh", "system"})
 _PYTHON_CELLS = frozenset({"capture", "time", "timeit", "prun", "debug"})
 _ASSIGN_ESCAPE = re.compile(r"^\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=[!%])")
 _DETECTED = re.compile(r" \(detected at line \d+\)")
+_HELP = re.compile(r"^\s*(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*\?{1,2})\s*$")
 _AUTOMAGIC = re.compile(r"^\s*(pip|conda|mamba)\s+(install|uninstall)\s")
 _ENV_MAGIC = re.compile(r"^\s*%(env|set_env)\s+([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*|\s+)(\S.*?)\s*$")
 
@@ -78,7 +79,7 @@ def extract(text: str, path: str) -> FileAnalysis:
         for c in nb.cells
     ]
     code = [c for c in nb.cells if c.cell_type == "code"]
-    if nb.language is not None and not nb.language.startswith(("python", "ipython")):
+    if nb.language is not None and not nb.language.startswith(("python", "ipython", "coconut")):
         fa.notices.append(
             Notice(
                 path,
@@ -132,8 +133,13 @@ def _python_lines(
     path: str,
 ) -> None:
     continued = False
+    quote: str | None = None  # the triple quote of a string still open
     for ln in lines:
         text = ln.text
+        if quote is not None:  # inside a multi-line string: text, never a magic
+            python.append(_VLine(ln, 0, cell.number))
+            quote = _open_string(text, quote)
+            continue
         if continued:  # the continuation of a shell line ending with a backslash
             shell.append(_VLine(ln, 0, cell.number))
             python.append(_VLine(Line("", ln.pieces), 0, cell.number))  # indent may differ
@@ -172,10 +178,38 @@ def _python_lines(
             python.append(_blank(ln, cell.number))
             continued = text.rstrip().endswith("\\")
             continue
-        if stripped.endswith("?") and not stripped.startswith("#") and "(" not in stripped:
-            python.append(_blank(ln, cell.number))  # obj? / obj?? help
+        if _HELP.match(text):  # obj? / obj?? / ?obj help
+            python.append(_blank(ln, cell.number))
             continue
         python.append(_VLine(ln, 0, cell.number))
+        quote = _open_string(text, None)
+
+
+def _open_string(text: str, quote: str | None) -> str | None:
+    """The triple quote still open at the end of ``text`` (``quote``: open at its start)."""
+    i, n = 0, len(text)
+    while i < n:
+        if quote is not None:
+            j = text.find(quote, i)
+            while j > 0 and (j - len(text[:j].rstrip("\\"))) % 2:  # an escaped quote
+                j = text.find(quote, j + 1)
+            if j < 0:
+                return quote
+            i, quote = j + 3, None
+            continue
+        c = text[i]
+        if c == "#":
+            return None
+        if c in "'\"":
+            if text.startswith(c * 3, i):
+                quote = c * 3
+                i += 3
+                continue
+            i += 1
+            while i < n and text[i] != c:
+                i += 2 if text[i] == "\\" else 1
+        i += 1
+    return quote
 
 
 def _written_file(name: str, body: list[_VLine], fa: FileAnalysis, path: str) -> None:

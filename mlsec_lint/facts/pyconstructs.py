@@ -7,6 +7,8 @@ Pure helpers over :mod:`ast` nodes, used by :mod:`mlsec_lint.facts.python`:
   ``pickle.Unpickler``: ``MyUnpickler(fh).load()`` is ``pickle.Unpickler().load``;
 * **settings classes**: pydantic ``BaseSettings`` subclasses and dataclasses, whose field
   defaults (``host: str = "0.0.0.0"``, ``Field(default=...)``) configure a service;
+* **credential-like literals**: one-word string literals assigned to plain names
+  (``HF_TOKEN = "hf_…"``) are facts, so a token written into code is seen;
 * **printed names**: the variables, attributes and environment variable names whose values
   a ``print``/logging call writes out (``print(api_key)``, ``log.info("%s",
   os.environ["HF_TOKEN"])``, f-strings); a slice (``token[:4]``) or any other call is
@@ -169,3 +171,13 @@ def printed_names(
                 yield from printed_names(arg, read_from, depth + 1)
             for kw in node.keywords:
                 yield from printed_names(kw.value, read_from, depth + 1)
+
+
+def secret_like(value: ast.expr) -> bool:
+    """A string literal that could be a credential: one word of 8 to 500 characters.
+    Assignments of such literals to plain names become ``python-assign`` facts (the rules
+    decide by the name and the token format)."""
+    if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
+        return False
+    text = value.value
+    return 8 <= len(text) <= 500 and not any(c.isspace() for c in text)

@@ -661,6 +661,8 @@ class _Analyzer:
             default = pyc.field_default(value, self.qualname)
             if default is not None:
                 self._assign_fact(f"{settings[0]}.{target.id}", default, target, stmt, settings[1])
+        elif isinstance(target, ast.Name) and pyc.secret_like(value):
+            self._assign_fact(target.id, value, target, stmt)  # HF_TOKEN = "hf_…"
         if isinstance(target, ast.Attribute):
             self.visit(target.value)
             q = self.qualname(target)

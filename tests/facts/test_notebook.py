@@ -126,3 +126,14 @@ def test_writefile_cells_are_analysed_as_the_file_they_write() -> None:
     dep = next(f for f in fa.facts if f.kind == "dependency")
     assert dep.data["name"] == "torch" and dep.anchor.line == _line_of(text, '"torch')
     assert not fa.notices
+
+
+def test_magic_like_lines_inside_strings_stay_python() -> None:
+    text = _nb(
+        'prompt = """Can you explain this charge?\n!rm -rf is not a command here\n"""\n'
+        "torch.hub?\nimport pickle\npickle.loads(prompt)"
+    )
+    fa = _analyse(text)
+    assert not fa.notices
+    assert not [f for f in fa.facts if f.kind == "command"]
+    assert [f.data["callee"] for f in fa.facts if f.kind == "python-call"] == ["pickle.loads"]
