@@ -97,3 +97,12 @@ def test_print_and_log_calls_carry_the_printed_names() -> None:
     src = "import logging\nprint('t', tok)\nlogging.info('%s', cfg.api_key)\nmax(tok)\n"
     got = {str(d["callee"]): d.get("printed_names", []) for d in _facts(src, "python-call")}
     assert got == {"print": ["tok"], "logging.info": ["api_key"], "max": []}
+
+
+def test_one_word_literals_assigned_to_names_are_facts() -> None:
+    src = (
+        "HF_TOKEN = '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'\n"
+        "greeting = 'hello world, this has spaces'\nshort = 'abc'\nn = 12345678\n"
+    )
+    got = [(d["target"], d["value"]) for d in _facts(src, "python-assign")]
+    assert got == [("HF_TOKEN", "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")]
