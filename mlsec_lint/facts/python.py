@@ -152,6 +152,9 @@ class _Analyzer:
         self.depth = 0
         self.calls: dict[int, PDict] = {}
         self._dispatch: dict[type, Callable[[Any], None]] = {}
+        self.imports = PList(Span(1, 1, 1, 2))
+        """Top-level modules the file imports (filled as imports are met; shared by the
+        logging configuration calls that carry it)."""
 
     # ---------------------------------------------------------------- traversal
     def visit(self, node: ast.AST) -> None:
@@ -509,6 +512,7 @@ class _Analyzer:
     # ---------------------------------------------------------------- statements
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            self._imported(alias.name, node)
             if alias.asname:
                 self.bind_name(alias.asname, _Binding(_ALIAS, alias.name))
             else:
@@ -517,11 +521,18 @@ class _Analyzer:
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         mod = "." * (node.level or 0) + (node.module or "")
+        if node.module and not node.level:
+            self._imported(node.module, node)
         for alias in node.names:
             if alias.name == "*":
                 continue
             full = f"{mod}.{alias.name}" if mod and not mod.endswith(".") else mod + alias.name
             self.bind_name(alias.asname or alias.name, _Binding(_ALIAS, full))
+
+    def _imported(self, module: str, node: ast.stmt) -> None:
+        top = module.split(".", 1)[0]
+        if top not in self.imports:
+            self.imports.push(top, self.pos.span(node))
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.visit_all(node.decorator_list)
@@ -787,6 +798,8 @@ class _Analyzer:
                     printed.push(name, self.pos.span(a))
             if printed:
                 data.put("printed_names", printed, span)
+        elif data["function"] in ("basicConfig", "setLevel", "dictConfig"):
+            data.put("file_imports", self.imports, span)
         if any(r is not None for r in arg_refs):
             data.put("arg_refs", arg_refs, span)
         if kwarg_refs:
