@@ -40,6 +40,9 @@ from mlsec_lint.tree import PDict, PList
 MAX_OUTPUT_CHARS = 20_000
 """Longer output strings are not searched for tokens (data dumps, not printed values)."""
 MAX_OUTPUT_FACTS = 50
+MAX_BAD_CELLS = 50
+"""A notebook with more cells that do not parse is not analysed as Python (each one
+costs a parse of the whole notebook)."""
 
 _SHELL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv", "sx", "system"})
 _SHELL_CELLS = frozenset({"bash", "sh", "system"})
@@ -277,8 +280,8 @@ def _python_facts(vlines: list[_VLine], path: str, notices: list[Notice]) -> lis
             _remap(fa.facts, _mapper(vlines))
             return fa.facts
         cell = vlines[bad.line - 1].cell
-        if cell in excluded:  # cannot happen: an excluded cell is all "pass"
-            notices.append(_cell_notice(bad, vlines))
+        if cell in excluded or len(excluded) >= MAX_BAD_CELLS:
+            notices.append(_cell_notice(bad, vlines, "; the notebook's Python is not analysed"))
             return []
         excluded.add(cell)
         notices.append(_cell_notice(bad, vlines, f" in cell {cell}; the cell is not analysed"))
