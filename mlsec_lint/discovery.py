@@ -63,7 +63,7 @@ _DOCKERFILE_FROM = re.compile(
 )
 _DOCKERFILE_PREAMBLE = re.compile(rb"^[ \t]*(#.*|ARG[ \t]+\S.*)?$", re.I)
 _TEMPLATE = re.compile(
-    r"\.(ya?ml|json|toml|py|cfg|ini|conf|env|properties|txt)\.(j2|jinja2?|tmpl|template|mustache)$"
+    r"\.(ya?ml|json|toml|py|cfg|ini|env|properties)\.(j2|jinja2?|tmpl|template|mustache)$"
 )
 """Files rendered by a template engine before use (``values.yml.j2``); ``*.tpl`` files are
 Helm's and classified as YAML."""
