@@ -17,7 +17,8 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
     path = source.path
     try:
         fa = _DISPATCH.get(kind, _unsupported)(source, kind)
-        _serving(fa, source)
+        if kind != "notebook":  # a notebook's written files were analysed with their own text
+            _serving(fa, source)
         return fa
     except RecursionError:
         return FileAnalysis(
