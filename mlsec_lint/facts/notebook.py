@@ -23,6 +23,7 @@ Outputs are never analysed as code; a known token format printed in an output is
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -73,14 +74,7 @@ def extract(text: str, path: str) -> FileAnalysis:
     except RecursionError:
         fa.notices.append(Notice(path, "parse-error", "notebook nested too deeply", "warning"))
         return fa
-    fa.extra["cells"] = [
-        (
-            min([c.first_line, *(o.line for o in c.outputs)]),
-            max([c.last_line, *(o.line for o in c.outputs)]),
-            c.number,
-        )
-        for c in nb.cells
-    ]
+    fa.extra["cells"] = sorted((*c.start, c.number) for c in nb.cells if c.start is not None)
     code = [c for c in nb.cells if c.cell_type == "code"]
     if nb.language is not None and not nb.language.startswith(("python", "ipython", "coconut")):
         fa.notices.append(
@@ -426,12 +420,12 @@ def _remap(facts: list[Fact], fn: Callable[[Span], Span]) -> None:
 
 
 def name_cells(findings: Iterable[Finding], cells_by_path: dict[str, list[Any]]) -> None:
-    """Add the notebook cell to the message of each finding in a notebook."""
+    """Add the notebook cell to the message of each finding in a notebook: the last cell
+    that starts before the finding (cells follow each other in the file, outputs first)."""
     for f in findings:
         cells = cells_by_path.get(f.path)
         if not cells:
             continue
-        for first, last, number in cells:
-            if first <= f.span.line <= last:
-                f.message = f"{f.message.rstrip()} (notebook cell {number})"
-                break
+        at = bisect.bisect_right(cells, (f.span.line, f.span.col, 1 << 30)) - 1
+        if at >= 0:
+            f.message = f"{f.message.rstrip()} (notebook cell {cells[at][2]})"

@@ -112,6 +112,8 @@ class Cell:
     first_line: int
     last_line: int
     outputs: list[Output] = field(default_factory=list)
+    start: tuple[int, int] | None = None
+    """(line, column) of the first string of the cell's source or outputs."""
 
 
 @dataclass(slots=True)
@@ -287,5 +289,8 @@ def parse(text: str) -> Notebook:
         last = scanner.line_col(items[-1].start)[0] if items else first
         cell_type = str(_plain(raw.get("cell_type", "")))
         outputs = _outputs(scanner, raw.get("outputs")) if cell_type == "code" else []
-        cells.append(Cell(number, cell_type, lines, first, last, outputs))
+        starts = [scanner.line_col(s.start) for s in items[:1]]
+        starts += [(o.line, o.col - 1) for o in outputs[:1]]
+        start = min(starts) if starts else None
+        cells.append(Cell(number, cell_type, lines, first, last, outputs, start))
     return Notebook(cells, language)

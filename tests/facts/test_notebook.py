@@ -137,3 +137,19 @@ def test_magic_like_lines_inside_strings_stay_python() -> None:
     assert not fa.notices
     assert not [f for f in fa.facts if f.kind == "command"]
     assert [f.data["callee"] for f in fa.facts if f.kind == "python-call"] == ["pickle.loads"]
+
+
+def test_cells_are_named_in_a_notebook_written_on_one_line(tmp_path: Path) -> None:
+    doc = {
+        "cells": [
+            {"cell_type": "code", "source": ["import pickle"], "outputs": []},
+            {"cell_type": "markdown", "source": ["# load"]},
+            {"cell_type": "code", "source": ["pickle.loads(b)"], "outputs": []},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+    }
+    (tmp_path / "min.ipynb").write_text(json.dumps(doc), encoding="utf-8")
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    found = [f for f in result.findings if f.rule_id == "MLS-PY-001"]
+    assert [(f.line, f.message.endswith("(notebook cell 3)")) for f in found] == [(1, True)]
