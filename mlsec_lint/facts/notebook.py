@@ -428,4 +428,4 @@ def name_cells(findings: Iterable[Finding], cells_by_path: dict[str, list[Any]])
             continue
         at = bisect.bisect_right(cells, (f.span.line, f.span.col, 1 << 30)) - 1
         if at >= 0:
-            f.message = f"{f.message.rstrip()} (notebook cell {cells[at][2]})"
+            f.message = f"{f.message.rstrip()} Notebook cell {cells[at][2]}."

@@ -109,7 +109,7 @@ def test_scan_finds_notebooks_and_names_the_cell(tmp_path: Path) -> None:
     result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
     found = [f for f in result.findings if f.rule_id == "MLS-PY-002"]
     assert [(f.path, f.line) for f in found] == [("train.ipynb", _line_of(text, "torch.load"))]
-    assert found[0].message.endswith("(notebook cell 2)")
+    assert found[0].message.endswith(" Notebook cell 2.")
     assert result.files_by_kind == {"notebook": 1}
 
 
@@ -152,4 +152,4 @@ def test_cells_are_named_in_a_notebook_written_on_one_line(tmp_path: Path) -> No
     (tmp_path / "min.ipynb").write_text(json.dumps(doc), encoding="utf-8")
     result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
     found = [f for f in result.findings if f.rule_id == "MLS-PY-001"]
-    assert [(f.line, f.message.endswith("(notebook cell 3)")) for f in found] == [(1, True)]
+    assert [(f.line, f.message.endswith(" Notebook cell 3.")) for f in found] == [(1, True)]
