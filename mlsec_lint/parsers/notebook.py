@@ -222,7 +222,7 @@ def _lines(scanner: _Scanner, items: list[_Str]) -> list[Line]:
         pos = 0
         while True:
             nl = item.text.find("\n", pos)
-            chunk = item.text[pos:] if nl < 0 else item.text[pos:nl]
+            chunk = item.text[pos:] if nl < 0 else item.text[pos:nl].removesuffix("\r")
             if chunk or nl >= 0 or not pieces:
                 pieces.append((len(text), scanner.piece(item, pos, chunk)))
             text += chunk
