@@ -184,6 +184,11 @@ def _python_lines(
 
 def _open_string(text: str, quote: str | None) -> str | None:
     """The triple quote still open at the end of ``text`` (``quote``: open at its start)."""
+    return _scan(text, quote)[0]
+
+
+def _scan(text: str, quote: str | None) -> tuple[str | None, int | None]:
+    """(the triple quote still open at the end of ``text``, the index of its comment)."""
     i, n = 0, len(text)
     while i < n:
         if quote is not None:
@@ -191,12 +196,12 @@ def _open_string(text: str, quote: str | None) -> str | None:
             while j > 0 and (j - len(text[:j].rstrip("\\"))) % 2:  # an escaped quote
                 j = text.find(quote, j + 1)
             if j < 0:
-                return quote
+                return quote, None
             i, quote = j + 3, None
             continue
         c = text[i]
         if c == "#":
-            return None
+            return None, i
         if c in "'\"":
             if text.startswith(c * 3, i):
                 quote = c * 3
@@ -206,7 +211,29 @@ def _open_string(text: str, quote: str | None) -> str | None:
             while i < n and text[i] != c:
                 i += 2 if text[i] == "\\" else 1
         i += 1
-    return quote
+    return quote, None
+
+
+def comments(text: str) -> list[tuple[int, int, str, bool]]:
+    """The Python comments of a notebook's code cells, for suppressions: (file line,
+    file column of the ``#``, the comment, whether code precedes it)."""
+    try:
+        nb = parse(text)
+    except (NotebookError, RecursionError):
+        return []
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        quote: str | None = None
+        for ln in cell.lines:
+            start_quote = quote
+            quote, at = _scan(ln.text, quote)
+            if at is not None:
+                line, col = ln.position(at)
+                code = start_quote is not None or bool(ln.text[:at].strip())
+                out.append((line, col, ln.text[at:], code))
+    return out
 
 
 def _written_file(name: str, body: list[_VLine], fa: FileAnalysis, path: str) -> None:

@@ -153,3 +153,23 @@ def test_cells_are_named_in_a_notebook_written_on_one_line(tmp_path: Path) -> No
     result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
     found = [f for f in result.findings if f.rule_id == "MLS-PY-001"]
     assert [(f.line, f.message.endswith(" Notebook cell 3.")) for f in found] == [(1, True)]
+
+
+def test_suppression_comments_in_cells(tmp_path: Path) -> None:
+    text = _nb(
+        "import pickle\n"
+        "m = pickle.load(f)  # mlsec-lint: ignore[MLS-PY-001] -- our own cache\n"
+        "# mlsec-lint: ignore[MLS-PY-001] -- written by the previous cell\n"
+        "n = pickle.load(g)\n"
+        's = """# mlsec-lint: ignore[MLS-PY-001] -- text, not a comment"""\n'
+        "o = pickle.load(h)"
+    )
+    (tmp_path / "cache.ipynb").write_text(text, encoding="utf-8")
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    assert [(f.rule_id, f.line) for f in result.findings] == [
+        ("MLS-PY-001", _line_of(text, "o = pickle.load"))
+    ]
+    assert sorted(f.line for f in result.suppressed) == [
+        _line_of(text, "m = pickle.load"),
+        _line_of(text, "n = pickle.load"),
+    ]
