@@ -18,7 +18,8 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
     path = source.path
     try:
         fa = _DISPATCH.get(kind, _unsupported)(source, kind)
-        _serving(fa, source)
+        if kind != "notebook":  # a notebook's written files were analysed with their own text
+            _serving(fa, source)
         _invalid_requirements(fa)
         return fa
     except RecursionError:
@@ -90,6 +91,27 @@ def _python(source: Source, kind: str) -> FileAnalysis:
         if serving.is_jupyter_config(source.path):
             fa.facts.extend(serving.from_jupyter_config(source.text, source.path, source.lines))
     return fa
+
+
+def _notebook(source: Source, kind: str) -> FileAnalysis:
+    from mlsec_lint.facts import notebook
+
+    return notebook.extract(source.text, source.path)
+
+
+def _template(source: Source, kind: str) -> FileAnalysis:
+    return FileAnalysis(
+        source.path,
+        "template",
+        notices=[
+            Notice(
+                source.path,
+                "template",
+                "template file (Jinja or similar) not scanned; render it and scan the result",
+                "note",
+            )
+        ],
+    )
 
 
 def _properties(source: Source, kind: str) -> FileAnalysis:
@@ -297,4 +319,6 @@ _DISPATCH = {
     "conda-env": _conda_env,
     "lockfile": _lockfile,
     "pip-conf": _pip_conf,
+    "notebook": _notebook,
+    "template": _template,
 }

@@ -410,6 +410,10 @@ def scan(options: ScanOptions) -> Scan:
 
         raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
     findings = _dedupe(raw)
+    if "notebook" in result.files_by_kind:
+        from mlsec_lint.facts import notebook
+
+        notebook.name_cells(findings, {fa.path: fa.extra.get("cells", []) for fa in analyses})
 
     base = os.path.abspath(options.base or os.getcwd())
     root = os.path.abspath(options.root or find_repo_root(base) or base)

@@ -56,6 +56,17 @@ _REQUIREMENTS = re.compile(r"(^|[-_.])(requirements|constraints)([-_.][^/]*)?\.(
 _CONDA_ENV = re.compile(r"^(environment|conda|conda[-_]env)([-_.][^/]*)?\.ya?ml$")
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pipfile.lock", "pylock.toml")
 _SHEBANG_SHELLS = re.compile(rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b")
+_DOCKERFILE_DIRECTIVE = re.compile(rb"^#[ \t]*(syntax|escape|check)[ \t]*=", re.I)
+_DOCKERFILE_FROM = re.compile(
+    rb"^[ \t]*FROM[ \t]+(--platform=\S+[ \t]+)?[\w${}./:@-]+([ \t]+AS[ \t]+[\w.-]+)?[ \t]*\r?$",
+    re.I,
+)
+_DOCKERFILE_PREAMBLE = re.compile(rb"^[ \t]*(#.*|ARG[ \t]+\S.*)?$", re.I)
+_TEMPLATE = re.compile(
+    r"\.(ya?ml|json|toml|py|cfg|ini|env|properties)\.(j2|jinja2?|tmpl|template|mustache)$"
+)
+"""Files rendered by a template engine before use (``values.yml.j2``); ``*.tpl`` files are
+Helm's and classified as YAML."""
 _DOCKERFILE_NOT = (
     ".dockerignore",
     ".md",
@@ -87,6 +98,8 @@ FILE_KINDS = (
     "conda-env",
     "lockfile",
     "pip-conf",
+    "notebook",
+    "template",
 )
 
 
@@ -97,15 +110,22 @@ def name_kind(path: str) -> str | None:
     _stem, ext = os.path.splitext(low)
     if (
         low in ("dockerfile", "containerfile")
-        or low.endswith((".dockerfile", ".containerfile"))
+        or low.endswith((".dockerfile", ".containerfile", "-dockerfile", "_dockerfile"))
         or (
-            low.startswith(("dockerfile.", "containerfile.", "dockerfile-"))
+            low.startswith(
+                ("dockerfile.", "containerfile.", "dockerfile-", "dockerfile_", "containerfile-")
+            )
             and not low.endswith(_DOCKERFILE_NOT)
+            and not _TEMPLATE.search(low)
         )
     ):
         return "dockerfile"
     if ext == ".py":
         return "python"
+    if ext == ".ipynb":
+        return "notebook"
+    if _TEMPLATE.search(low):
+        return "template"
     if _REQUIREMENTS.search(low) or (
         ext == ".txt"
         and os.path.basename(os.path.dirname(path)).lower()
@@ -149,13 +169,29 @@ def name_kind(path: str) -> str | None:
 
 
 def sniff_kind(abspath: str) -> str | None:
-    """Classify an extensionless file by its shebang (entrypoint scripts)."""
+    """Classify an extensionless file by its start: a shell shebang (entrypoint scripts),
+    or a Dockerfile (a ``# syntax=`` directive, or ``FROM`` after comments and ``ARG``s)."""
     try:
         with open(abspath, "rb") as fh:
-            head = fh.read(64)
+            head = fh.read(2048)
     except OSError:
         return None
-    return "shell" if _SHEBANG_SHELLS.match(head) else None
+    if _SHEBANG_SHELLS.match(head):
+        return "shell"
+    return "dockerfile" if _looks_like_dockerfile(head) else None
+
+
+def _looks_like_dockerfile(head: bytes) -> bool:
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if _DOCKERFILE_DIRECTIVE.match(head):
+        return True
+    lines = head.split(b"\n")
+    for line in lines[:-1] if len(lines) > 1 else lines:  # the last one may be cut
+        if _DOCKERFILE_FROM.match(line):
+            return True
+        if not _DOCKERFILE_PREAMBLE.match(line.rstrip(b"\r")):
+            return False
+    return False
 
 
 @dataclass(frozen=True, slots=True)

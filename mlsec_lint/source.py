@@ -19,6 +19,15 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_LINE_CHARS = 200_000
 """Files with a longer line are not parsed (one ``line-too-long`` notice each)."""
 
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+"""Jupyter notebooks carry their outputs (images as base64, on one line each): they may be
+larger, and their long lines are output data, which is never parsed as code."""
+
+
+def _notebook(display: str) -> bool:
+    return display.lower().endswith(".ipynb")
+
+
 SOURCE_LINE_CHARS = 240
 """The source line a finding carries is cut to this many characters around its column,
 so a long line with many findings cannot blow up reports."""
@@ -136,6 +145,8 @@ def read_source(
     abspath: str, display: str, max_bytes: int = MAX_FILE_BYTES
 ) -> tuple[Source | None, list[Notice]]:
     """Read and decode one file; never raises for I/O or encoding problems."""
+    if max_bytes == MAX_FILE_BYTES and _notebook(display):
+        max_bytes = MAX_NOTEBOOK_BYTES
     try:
         size = os.path.getsize(abspath)
     except OSError as exc:
@@ -177,7 +188,9 @@ def source_from_bytes(
     if text is None:
         return None, notices
     longest = (
-        max((len(x) for x in text.split("\n")), default=0) if len(text) > MAX_LINE_CHARS else 0
+        max((len(x) for x in text.split("\n")), default=0)
+        if len(text) > MAX_LINE_CHARS and not _notebook(display)
+        else 0
     )
     if longest > MAX_LINE_CHARS:
         notices.append(

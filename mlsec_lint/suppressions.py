@@ -63,6 +63,7 @@ COMMENT_KINDS = frozenset(
         "pyproject",
         "pipfile",
         "setup-cfg",
+        "notebook",
     }
 )
 """File kinds (as classified by name) whose comments can hold suppressions."""
@@ -306,6 +307,13 @@ def _python_tokens(text: str) -> tuple[list[Comment], list[tuple[int, int]]]:
     return out, logical
 
 
+def _notebook_comments(text: str) -> list[Comment]:
+    """Comments in the code cells of a Jupyter notebook, at their line of the file."""
+    from mlsec_lint.facts import notebook
+
+    return [Comment(*c) for c in notebook.comments(text)]
+
+
 _SCANNERS = {
     "dockerfile": _dockerfile_comments,
     "yaml": _yaml_comments,
@@ -318,6 +326,7 @@ _SCANNERS = {
     "toml": _toml_comments,
     "pyproject": _toml_comments,
     "pipfile": _toml_comments,
+    "notebook": _notebook_comments,
 }
 
 

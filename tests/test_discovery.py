@@ -47,6 +47,16 @@ from mlsec_lint.discovery import discover, name_kind
         ("conda-lock.yml", "lockfile"),
         ("pip.conf", "pip-conf"),
         ("pip.ini", "pip-conf"),
+        ("Dockerfile_gpu", "dockerfile"),
+        ("DOCKERFILE-cuda12", "dockerfile"),
+        ("serve.Dockerfile", "dockerfile"),
+        ("inference-dockerfile", "dockerfile"),
+        ("Dockerfile_notes.md", None),
+        ("train.ipynb", "notebook"),
+        ("values.yml.j2", "template"),
+        ("deploy.yaml.jinja2", "template"),
+        ("config.json.tmpl", "template"),
+        ("Dockerfile.yml.j2", "template"),
     ],
 )
 def test_name_kinds(name: str, kind: str | None) -> None:
@@ -98,3 +108,13 @@ def test_symlinks_are_not_followed_and_loops_terminate(project) -> None:
     assert [t.display for t in targets] == ["real/app.yaml"]
     assert sorted(n.path for n in notices) == ["link.yaml", "real/loop"]
     assert {n.code for n in notices} == {"symlink"}
+
+
+def test_extensionless_dockerfiles_are_found_by_content(project) -> None:
+    project("docker/gpu", "# syntax=docker/dockerfile:1\nFROM python:3.11\n")
+    project("docker/cpu", "# Build the CPU image\n\nARG BASE=python:3.11\nfrom ${BASE}\n")
+    project("docker/notes", "# FROM is explained below\nSee the wiki.\nFROM x\n")
+    project("docker/README", "FROM here on, read the docs.\n")  # prose: 'FROM' then words
+    targets, _, _ = discover(["."])
+    kinds = {t.display: t.kind for t in targets}
+    assert kinds == {"docker/cpu": "dockerfile", "docker/gpu": "dockerfile"}

@@ -8,6 +8,7 @@ may reach a package index (and usually hits pip's cache).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -104,6 +105,15 @@ def test_hooks_run_through_pre_commit_offline(
         "requirements.txt": "torch\n",
         "vendored/requirements.txt": "vllm\n",
         "app.dockerfile": "FROM pytorch/pytorch:latest\nUSER 1000\n",
+        "Dockerfile_gpu": "FROM pytorch/pytorch:latest\nUSER 1000\n",
+        "train.ipynb": json.dumps(
+            {
+                "cells": [{"cell_type": "code", "source": ["import pickle\n", "pickle.load(f)"]}],
+                "metadata": {},
+                "nbformat": 4,
+            },
+            indent=1,
+        ),
         "README.md": "torch\n",
     }
     for name, text in files.items():
@@ -128,6 +138,8 @@ def test_hooks_run_through_pre_commit_offline(
     assert proc.returncode == 1, out
     assert "requirements.txt:1:1: MLS-DEP-001" in out
     assert "app.dockerfile:1:6: MLS-IMG-001" in out  # no identify tag: matched by name
+    assert "Dockerfile_gpu:1:6: MLS-IMG-001" in out
+    assert "train.ipynb:7:6: MLS-PY-001" in out  # the notebook line of the cell's source
     assert "vendored/requirements.txt" not in out  # --force-exclude honours the config
     assert "README.md" not in out
 

@@ -238,6 +238,22 @@ def is_falsy(value: Any) -> bool:
     return s is not None and s.strip().lower() in ("false", "no", "off", "0", "n")
 
 
+def is_python_truthy(value: Any) -> bool:
+    """True as Python's ``if`` sees a literal: any non-empty string is true, so
+    ``allow_pickle="False"`` allows pickles."""
+    if value is None or value is UNKNOWN or isinstance(value, (dict, list)):
+        return False
+    return bool(value)
+
+
+def is_python_falsy(value: Any) -> bool:
+    """A literal Python's ``if`` sees as false: ``False``, ``0``, ``""``. ``None`` is not
+    one: for most flags it means "the default"."""
+    if value is None or value is UNKNOWN or isinstance(value, (dict, list)):
+        return False
+    return not value
+
+
 @functools.lru_cache(maxsize=1)
 def _credential_keys() -> tuple[frozenset[str], tuple[str, ...]]:
     data = knowledge.table("credentials")
@@ -335,6 +351,8 @@ CLASSIFIERS: dict[str, Callable[[Any], bool]] = {
     "ml-image": is_ml_image,
     "truthy": is_truthy,
     "falsy": is_falsy,
+    "python-truthy": is_python_truthy,
+    "python-falsy": is_python_falsy,
     "credential-key": is_credential_key,
     "default-credential": is_default_credential,
     "embedded-credential": is_embedded_credential,

@@ -35,6 +35,7 @@ FACT_KINDS: dict[str, str] = {
     "semgrep-match": "a result of a rule written in Semgrep syntax (run by the optional engine)",
     "dependency-manifest": "a dependency file or install step: how its packages are pinned",
     "config-entry": "one key of a Kubernetes ConfigMap or Secret, with its (decoded) value",
+    "notebook-output": "a Jupyter cell output that prints a known credential format",
 }
 
 

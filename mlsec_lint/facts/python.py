@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts import pyconstructs as pyc
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.tree import UNKNOWN, PDict, PList
@@ -111,6 +112,9 @@ class _Binding:
     """For _TYPE: the constructor call (``callee``, ``args``, ``kwargs``)."""
     env_default: Any = None
     """For _VALUE read with ``os.getenv(NAME, default)``: the literal default."""
+    source: str | None = None
+    """For _VALUE: the name the value was read from (``token = os.environ["HF_TOKEN"]``
+    -> ``HF_TOKEN``; ``key = args.api_key`` -> ``api_key``)."""
 
     def same(self, other: _Binding) -> bool:
         return self.kind == other.kind and self.value == other.value
@@ -126,6 +130,8 @@ class _Scope:
     cls: _Scope | None = None
     """For a method: the scope of its class (where ``self.x`` bindings live)."""
     self_name: str | None = None
+    settings: tuple[str, str] | None = None
+    """For the body of a settings class: (class name, base or decorator)."""
 
 
 @dataclass(slots=True)
@@ -146,6 +152,9 @@ class _Analyzer:
         self.depth = 0
         self.calls: dict[int, PDict] = {}
         self._dispatch: dict[type, Callable[[Any], None]] = {}
+        self.imports = PList(Span(1, 1, 1, 2))
+        """Top-level modules the file imports (filled as imports are met; shared by the
+        logging configuration calls that carry it)."""
 
     # ---------------------------------------------------------------- traversal
     def visit(self, node: ast.AST) -> None:
@@ -467,7 +476,16 @@ class _Analyzer:
     def bind_target(self, target: ast.expr, value: ast.expr | None) -> None:
         """Bind an assignment target (names, tuples, ``obj.attr``) to a value."""
         if isinstance(target, ast.Name):
-            self.bind_name(target.id, self.binding_for(value))
+            binding = self.binding_for(value)
+            if binding.kind != _ALIAS and isinstance(
+                value, (ast.Subscript, ast.Attribute, ast.Call)
+            ):
+                read = list(pyc.printed_names(value))
+                if len(read) == 1:
+                    binding = _Binding(
+                        binding.kind, binding.value, binding.receiver, binding.env_default, read[0]
+                    )
+            self.bind_name(target.id, binding)
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = (
                 value.elts
@@ -494,6 +512,7 @@ class _Analyzer:
     # ---------------------------------------------------------------- statements
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            self._imported(alias.name, node)
             if alias.asname:
                 self.bind_name(alias.asname, _Binding(_ALIAS, alias.name))
             else:
@@ -502,11 +521,18 @@ class _Analyzer:
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         mod = "." * (node.level or 0) + (node.module or "")
+        if node.module and not node.level:
+            self._imported(node.module, node)
         for alias in node.names:
             if alias.name == "*":
                 continue
             full = f"{mod}.{alias.name}" if mod and not mod.endswith(".") else mod + alias.name
             self.bind_name(alias.asname or alias.name, _Binding(_ALIAS, full))
+
+    def _imported(self, module: str, node: ast.stmt) -> None:
+        top = module.split(".", 1)[0]
+        if top not in self.imports:
+            self.imports.push(top, self.pos.span(node))
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.visit_all(node.decorator_list)
@@ -543,6 +569,15 @@ class _Analyzer:
         self.visit_all(node.keywords)
         outer = self.scopes[-1]
         scope = _Scope("class")
+        bases = [b for b in map(self.qualname, node.bases) if b]
+        decorators = [
+            self.qualname(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+        ]
+        kind = next((b for b in bases if b in pyc.SETTINGS_BASES), None) or next(
+            (d for d in decorators if d in pyc.DATACLASS_DECORATORS), None
+        )
+        if kind is not None:
+            scope.settings = (node.name, kind)
         self.scopes.append(scope)
         saved_branch, self.branch = self.branch, 0
         try:
@@ -550,7 +585,12 @@ class _Analyzer:
         finally:
             self.scopes.pop()
             self.branch = saved_branch
-        self.bind_name(node.name, _UNKNOWN_VALUE)
+        unpickler = next((b for b in bases if b in pyc.UNPICKLERS), None)
+        if unpickler is not None and not pyc.restricts_find_class(node):
+            # loads whatever the data names, like the class it extends
+            self.bind_name(node.name, _Binding(_ALIAS, unpickler))
+        else:
+            self.bind_name(node.name, _UNKNOWN_VALUE)
         # class constants are reachable as ClassName.CONSTANT
         for name, b in scope.names.items():
             if b.kind == _VALUE and "." not in name and b.value is not UNKNOWN:
@@ -627,6 +667,13 @@ class _Analyzer:
     visit_DictComp = _comprehension
 
     def _assign_target(self, target: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
+        settings = self.scopes[-1].settings
+        if settings is not None and isinstance(target, ast.Name):
+            default = pyc.field_default(value, self.qualname)
+            if default is not None:
+                self._assign_fact(f"{settings[0]}.{target.id}", default, target, stmt, settings[1])
+        elif isinstance(target, ast.Name) and pyc.secret_like(value):
+            self._assign_fact(target.id, value, target, stmt)  # HF_TOKEN = "hf_…"
         if isinstance(target, ast.Attribute):
             self.visit(target.value)
             q = self.qualname(target)
@@ -637,10 +684,13 @@ class _Analyzer:
         if isinstance(target, ast.Subscript):
             self.visit(target.value)
             self.visit(target.slice)
-            if self.qualname(target.value) == "os.environ":
-                key = self.literal(target.slice)
-                if isinstance(key, str):
-                    self._env(key, value, stmt)
+            base = self.qualname(target.value)
+            key = self.literal(target.slice)
+            if base == "os.environ" and isinstance(key, str):
+                self._env(key, value, stmt)
+            elif base and base.endswith(".config") and isinstance(key, str) and key.isupper():
+                # Flask and Quart configuration: app.config["DEBUG"] = True
+                self._assign_fact(f"{base}.{key}", value, target, stmt)
             return
         self.bind_target(target, value)
 
@@ -659,7 +709,9 @@ class _Analyzer:
             )
         )
 
-    def _assign_fact(self, target: str, value: ast.expr, node: ast.expr, stmt: ast.stmt) -> None:
+    def _assign_fact(
+        self, target: str, value: ast.expr, node: ast.expr, stmt: ast.stmt, settings: str = ""
+    ) -> None:
         span = self.pos.span(stmt)
         data = PDict(span)
         tspan = self.pos.span(node)
@@ -670,6 +722,11 @@ class _Analyzer:
         ref = self.ref(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
         if ref is not None:
             data.put("value_ref", str(ref.value), vspan, vspan)
+        if settings:
+            data.put("settings_class", settings, tspan)
+            default = self.env_default(value)
+            if default is not None:
+                data.put("env_default", default, vspan, vspan)
         data.put("context", PDict(span), span)
         self.facts.append(Fact("python-assign", self.path, data, span, f"assign/{target}"))
 
@@ -734,6 +791,15 @@ class _Analyzer:
                     env_defaults.put(kw.arg, default, kspan, vspan)
         data.put("kwargs", kwargs, span)
         data.put("star_kwargs", star, span)
+        if data["function"] in pyc.OUTPUT_FUNCTIONS:
+            printed = PList(span)
+            for a in [*node.args, *(kw.value for kw in node.keywords)]:
+                for name in pyc.printed_names(a, self._read_from):
+                    printed.push(name, self.pos.span(a))
+            if printed:
+                data.put("printed_names", printed, span)
+        elif data["function"] in ("basicConfig", "setLevel", "dictConfig"):
+            data.put("file_imports", self.imports, span)
         if any(r is not None for r in arg_refs):
             data.put("arg_refs", arg_refs, span)
         if kwarg_refs:
@@ -753,6 +819,10 @@ class _Analyzer:
         self._env_call(callee, node, kwargs)
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
+
+    def _read_from(self, name: str) -> str | None:
+        b = self.lookup(name)
+        return b.source if b is not None else None
 
     def _partial(self, data: PDict, target: str, span: Span) -> None:
         """``functools.partial(torch.load, weights_only=False)`` is a call of the target

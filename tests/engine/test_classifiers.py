@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mlsec_lint.engine import classifiers as c
+from mlsec_lint.tree import UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -132,3 +133,22 @@ def test_sensitive_host_paths() -> None:
         assert c.is_sensitive_host_path(path), path
     for other in ("/mnt/data", "/root/.cache/huggingface", "/srv/models", "etc", 7, None):
         assert not c.is_sensitive_host_path(other), other
+
+
+@pytest.mark.parametrize(
+    ("value", "truthy", "falsy"),
+    [
+        ("False", True, False),
+        ("false", True, False),
+        ("", False, True),
+        (True, True, False),
+        (False, False, True),
+        (0, False, True),
+        (1, True, False),
+        (None, False, False),
+        (UNKNOWN, False, False),
+    ],
+)
+def test_python_truthiness_of_literals(value: object, truthy: bool, falsy: bool) -> None:
+    assert c.CLASSIFIERS["python-truthy"](value) is truthy
+    assert c.CLASSIFIERS["python-falsy"](value) is falsy
