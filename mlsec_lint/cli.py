@@ -264,6 +264,37 @@ def scan(
             "(repeatable; needs mlsec-lint[semgrep]).",
         ),
     ] = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Apply safe fixes, then report what remains (standard input: print the "
+            "fixed text).",
+        ),
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-fixes",
+            help="With --fix, --diff or --fix-only, also apply fixes that can change "
+            "behaviour (docs/fixes.md).",
+        ),
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Print a unified diff of what --fix would change and write nothing "
+            "(exit 1 when there is something to fix).",
+        ),
+    ] = False,
+    fix_only: Annotated[
+        bool,
+        typer.Option(
+            "--fix-only",
+            help="Apply fixes and report nothing else (exit 0 unless an error occurs).",
+        ),
+    ] = False,
 ) -> int:
     """Scan files and directories for ML deployment security problems."""
     from mlsec_lint import config as configuration
@@ -340,6 +371,21 @@ def scan(
     finally:
         if bar is not None:
             bar.close()
+    stream = sys.stdout
+    if fix or diff or fix_only:
+        from mlsec_lint.fix.run import run as run_fixes
+
+        outcome = run_fixes(
+            result, options, run_scan, unsafe=unsafe_fixes, diff=diff, fix_only=fix_only
+        )
+        result = outcome.scan
+        if outcome.fixed_text is not None:
+            sys.stdout.write(outcome.fixed_text)
+            sys.stdout.flush()
+            stream = sys.stderr  # standard output carries the fixed text
+        if outcome.exit_code is not None:
+            _print_notices(result.result.notices, quiet)
+            return outcome.exit_code
     result.settings = {
         "Paths": ", ".join(targets),
         "Configuration": cfg.label if cfg.path else "none",
@@ -350,7 +396,6 @@ def scan(
         "Baseline": str(baseline_path) if baseline_path else "none",
     }
     reporter = get_reporter(format.value)
-    stream = sys.stdout
     opts = ReportOptions(
         color=output is None and format is Format.text and _use_color(color, stream),
         quiet=quiet,

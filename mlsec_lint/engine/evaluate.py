@@ -10,9 +10,9 @@ from typing import Any
 from mlsec_lint.engine.predicates import VALUE_OPS, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
-from mlsec_lint.model import Finding, Span
+from mlsec_lint.model import Finding, FixPlan, Span
 from mlsec_lint.source import excerpt
-from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve, to_plain
+from mlsec_lint.tree import MISSING, UNKNOWN, Hit, PDict, lookup, parse_path, resolve, to_plain
 
 _PLACEHOLDER = re.compile(r"\{(\$?[^{}\s]+)\}")
 
@@ -268,6 +268,7 @@ class Evaluator:
                     message = f"{message.rstrip()} {note}" if note else message
                 break
         span = locate(rule, node, anchor, witnesses)
+        fix = _fix_plan(rule, node, root, anchor, span) if rule.fix is not None else None
         return Finding(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -280,4 +281,29 @@ class Evaluator:
             source_line=excerpt(line_of(fact.path, span.line), span.col),
             key=fact.key,
             annotations=fact.annotations,
+            fix=fix,
         )
+
+
+def _fix_plan(rule: Rule, node: Any, root: Any, anchor: Span, span: Span) -> FixPlan | None:
+    """The rule's fix for this finding, when its own condition holds here."""
+    spec = rule.fix
+    if spec is None or (spec.when is not None and spec.when(node, root) is None):
+        return None
+    where = span
+    if spec.at:
+        hits = next((h for path in spec.at if (h := resolve(node, path))), None)
+        if hits is None or hits[0].span is None:
+            return None
+        where = _value_span(hits[0])
+    return FixPlan(spec.operation, spec.applicability, spec.description, where, anchor, spec.args)
+
+
+def _value_span(hit: Hit) -> Span:
+    """The span of the value itself (a hit's span covers ``key: value`` on one line)."""
+    holder = hit._holder
+    if isinstance(holder, PDict):
+        vspan = holder.vspan.get(hit._index)
+        if vspan is not None:
+            return vspan
+    return hit.span

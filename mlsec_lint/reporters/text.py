@@ -75,3 +75,7 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
     if baselined:
         line += f", {baselined} in the baseline"
     out.write(line + ".\n")
+    if result.findings:
+        from mlsec_lint.fix.run import summary
+
+        out.write(summary(scan))
