@@ -85,46 +85,40 @@ class PythonFile:
         if not toks or toks[0][1] != "(" or toks[-1][1] != ")":
             raise Unfixable("the call's parentheses were not found")
         call = _Call(node, toks[0][2], toks[-1][2])
-        # argument boundaries: commas at depth 1
         items = sorted(
             [(self.node_start(a), a) for a in node.args]
             + [(self.node_start(k), k) for k in node.keywords],
             key=lambda p: p[0],
         )
-        depth = 0
-        bounds: list[tuple[int, int]] = []
-        seg_start: int | None = None
-        last_end = call.open + 1
-        for kind, string, start, stop in toks:
-            if kind == tokenize.OP and string in "([{":
-                depth += 1
-                if depth == 1:
+        inner = [t for t in toks if call.open < t[2] and t[3] <= call.close]
+        prev_end = call.open + 1
+        for i, (start, item) in enumerate(items):
+            stop = self.node_end(item)
+            # parentheses around an argument belong to it: (a), ((b))
+            while True:
+                before = [t for t in inner if prev_end <= t[2] and t[3] <= start]
+                after = [t for t in inner if stop <= t[2]]
+                if before and after and before[-1][1] == "(" and after[0][1] == ")":
+                    start, stop = before[-1][2], after[0][3]
                     continue
-            elif kind == tokenize.OP and string in ")]}":
-                depth -= 1
-                if depth == 0:
-                    if seg_start is not None:
-                        bounds.append((seg_start, last_end))
-                    break
-            if depth == 1 and kind == tokenize.OP and string == ",":
-                if seg_start is not None:
-                    bounds.append((seg_start, last_end))
-                    seg_start = None
-                call.trailing_comma = stop
-                continue
-            if seg_start is None:
-                seg_start = start
-                call.trailing_comma = None
-            last_end = stop
-        if len(bounds) != len(items):
-            raise Unfixable("the call's arguments could not be delimited")
-        for (start, stop), (_, node_) in zip(bounds, items, strict=True):
-            if isinstance(node_, ast.keyword):
+                break
+            between = [t for t in inner if prev_end <= t[2] and t[3] <= start]
+            if i and [t[1] for t in between] != [","]:
+                raise Unfixable("the call's arguments could not be delimited")
+            if not i and between:
+                raise Unfixable("the call's arguments could not be delimited")
+            if isinstance(item, ast.keyword):
                 call.args.append(
-                    _Arg(start, stop, node_.arg, self.node_start(node_.value), node_.arg is None)
+                    _Arg(start, stop, item.arg, self.node_start(item.value), item.arg is None)
                 )
             else:
-                call.args.append(_Arg(start, stop, None, start, isinstance(node_, ast.Starred)))
+                call.args.append(_Arg(start, stop, None, start, isinstance(item, ast.Starred)))
+            prev_end = stop
+        rest = [t for t in inner if prev_end <= t[2]]
+        if [t[1] for t in rest] == [","]:
+            call.trailing_comma = rest[0][3]
+        elif rest:
+            raise Unfixable("the call's arguments could not be delimited")
         return call
 
 

@@ -114,7 +114,8 @@ class YamlFile:
                 vspan.line, vspan.col
             )
         ]
-        return "&" in between or "*" in between
+        start = self.lines.offset(vspan.line, vspan.col)
+        return "&" in between or "*" in between or self.text[start : start + 1] in ("&", "*")
 
     def set_key(self, plan: FixPlan) -> list[Edit]:
         path = [p for p in str(plan.arg("path")).split(".") if p]
@@ -275,7 +276,8 @@ def _load_all(text: str) -> list[Any]:
     try:
         return [_plain(d) for d in yaml.load_all(text)]
     except (YAMLError, ValueError) as exc:
-        raise Unfixable(f"the fixed file would not parse as YAML ({exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Unfixable(f"the fixed file would not parse as YAML ({first}); not written") from None
 
 
 def _plain(value: Any) -> Any:
