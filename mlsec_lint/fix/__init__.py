@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable, apply_edits
-from mlsec_lint.model import Finding, FixPlan
+from mlsec_lint.model import Finding, FixPlan, Span
 
 if TYPE_CHECKING:
     from mlsec_lint.api import Scan
@@ -176,3 +176,42 @@ def counts(findings: Sequence[Finding]) -> tuple[int, int]:
     safe = sum(1 for f in findings if applicable(f, False))
     unsafe = sum(1 for f in findings if applicable(f, True)) - safe
     return safe, unsafe
+
+
+def replacement(scan: Scan, f: Finding) -> tuple[Span, str] | None:
+    """The fix of ``f`` alone as one replacement of the scanned text: the region it
+    deletes (an empty region inserts) and the text it inserts; None when the finding has
+    no fix or it cannot be applied."""
+    src = scan.sources.get(f.path)
+    if src is None or f.fix is None or f.fix.operation == "suggest":
+        return None
+    kind = file_kind(src.path) or file_kind(src.abspath) or ""
+    try:
+        new = _apply_one(src.text, kind, f.fix)
+    except Unfixable:
+        return None
+    old = src.text
+    if new == old:
+        return None
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end_old, end_new = len(old), len(new)
+    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    lines = Lines(old)
+    a, b = lines.position(start), lines.position(end_old)
+    return Span(a[0], a[1], b[0], b[1]), new[start:end_new]
+
+
+def summary(scan: Scan) -> str:
+    """The text report's line on fixable findings ('' when none)."""
+    safe, only_unsafe = counts(scan.result.findings)
+    parts = []
+    if safe:
+        parts.append(f"{safe} fixable with --fix")
+    if only_unsafe:
+        parts.append(f"{only_unsafe} more with --fix --unsafe-fixes")
+    return f"[*] {'; '.join(parts)}.\n" if parts else ""

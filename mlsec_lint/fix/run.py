@@ -44,9 +44,11 @@ def run(
     unsafe: bool,
     diff: bool,
     fix_only: bool,
-    err: TextIO = sys.stderr,
-    out: TextIO = sys.stdout,
+    err: TextIO | None = None,
+    out: TextIO | None = None,
 ) -> Outcome:
+    err = err or sys.stderr
+    out = out or sys.stdout
     planned = fixes.plan(scan, unsafe)
     if diff:
         out.write(fixes.diff(planned))
@@ -128,14 +130,3 @@ def _report_failed(planned: fixes.FixRun, err: TextIO) -> None:
             f"mlsec-lint: {_plural(len(planned.failed), 'fix')} not applied (see the notices).",
             file=err,
         )
-
-
-def summary(scan: Scan) -> str:
-    """The text report's line on fixable findings ('' when none)."""
-    safe, only_unsafe = fixes.counts(scan.result.findings)
-    parts = []
-    if safe:
-        parts.append(f"{safe} fixable with --fix")
-    if only_unsafe:
-        parts.append(f"{only_unsafe} more with --fix --unsafe-fixes")
-    return f"[*] {'; '.join(parts)}.\n" if parts else ""

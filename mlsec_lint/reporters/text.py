@@ -76,6 +76,6 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
         line += f", {baselined} in the baseline"
     out.write(line + ".\n")
     if result.findings:
-        from mlsec_lint.fix.run import summary
+        from mlsec_lint.fix import summary
 
         out.write(summary(scan))
