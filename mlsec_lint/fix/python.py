@@ -92,8 +92,8 @@ class PythonFile:
         )
         inner = [t for t in toks if call.open < t[2] and t[3] <= call.close]
         prev_end = call.open + 1
-        for i, (start, item) in enumerate(items):
-            stop = self.node_end(item)
+        for i, (item_start, item) in enumerate(items):
+            start, stop = item_start, self.node_end(item)
             # parentheses around an argument belong to it: (a), ((b))
             while True:
                 before = [t for t in inner if prev_end <= t[2] and t[3] <= start]
