@@ -46,6 +46,8 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
                 gutter = f"{f.span.line:>6} | "
                 src = _sanitize(f.source_line.rstrip()).expandtabs(4)
                 out.write(c(_DIM, gutter) + src[:200] + "\n")
+            if f.fix is not None and f.fix.operation == "suggest":
+                out.write(c(_DIM, "       help: ") + _sanitize(f.fix.description) + "\n")
         out.write("\n")
     if opts.show_suppressed and result.suppressed:
         out.write(c(_BOLD, "Suppressed") + "\n")
