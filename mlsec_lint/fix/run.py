@@ -61,6 +61,9 @@ def run(
                 file=err,
             )
         _report_failed(planned, err)
+        scan.result.notices = sorted(
+            set(scan.result.notices) | set(_notices(planned)), key=Notice.sort_key
+        )
         return Outcome(scan, 1 if planned.files else 0)
     fixed = 0
     written: set[str] = set()
@@ -99,7 +102,7 @@ def run(
     if options.stdin is not None and stdin_text is None:
         src = next((s for s in scan.sources.values() if not s.abspath), None)
         stdin_text = src.text if src else ""
-    if fixed or planned.failed:
+    if fixed:
         where = _plural(len(written), "file") if written or stdin_text is None else "standard input"
         print(f"mlsec-lint: fixed {_plural(fixed, 'finding')} in {where}.", file=err)
     _report_failed(planned, err)

@@ -60,8 +60,9 @@ class YamlFile:
 
         if looks_templated(text):
             raise Unfixable(
-                "the file is a template ({{ … }}): its text is not the YAML that Kubernetes "
-                "reads, so it is not edited; fix the template or its values by hand"
+                "the file contains template expressions ({{ … }}), so its text may not be "
+                "the YAML that is applied (Helm, KServe runtime placeholders); it is not "
+                "edited: fix the template or its values by hand"
             )
         self.text = text
         self.lines = Lines(text)
