@@ -17,8 +17,9 @@ annotation is promoted.
 
 Fixes have fixtures too: ``fixtures/<RULE-ID>/fix/<name>`` is an input and
 ``<name>.fixed`` the text ``--fix --unsafe-fixes`` must turn it into with the rule's own
-fixes. After the fix, no finding of the rule that had a fix may remain, and fixing the
-output again must change nothing.
+fixes. Files in ``fix/`` without a ``.fixed`` twin are context scanned with each input
+(a lock file whose pins a fix uses). After the fix, no finding of the rule may still
+offer a fix that does nothing, and fixing the output again must change nothing.
 
 This is public API: ``mlsec-lint test-rules`` runs it on a user's own rules.
 """
@@ -183,39 +184,53 @@ def check_rule_dir(
 
 
 def fix_cases(fix_dir: Path) -> list[Path]:
-    """Inputs of the fix fixtures in ``fix_dir`` (each has a ``.fixed`` twin)."""
+    """Inputs of the fix fixtures in ``fix_dir``: the files with a ``.fixed`` twin."""
     if not fix_dir.is_dir():
         return []
-    return sorted(p for p in fix_dir.iterdir() if p.is_file() and not p.name.endswith(FIXED))
+    return sorted(
+        p
+        for p in fix_dir.iterdir()
+        if p.is_file() and not p.name.endswith(FIXED) and p.with_name(p.name + FIXED).exists()
+    )
 
 
 def _fix_once(
-    text: str, name: str, rules: Sequence[Rule], rule_id: str
+    text: str, case: Path, rules: Sequence[Rule], rule_id: str
 ) -> tuple[str, list[str], list[str]]:
-    """The text after the rule's fixes; the findings whose fix was not applied (with
-    why); and the findings whose fix applied cleanly but changed nothing."""
+    """The text of ``case`` after the rule's fixes (scanned in a copy of its directory,
+    without the ``.fixed`` files); the findings whose fix was not applied (with why); and
+    the findings whose fix applied cleanly but changed nothing."""
+    import shutil
+    import tempfile
+
     from mlsec_lint import fix
     from mlsec_lint.api import ScanOptions, scan
 
-    result = scan(
-        ScanOptions(
-            paths=["-"],
-            stdin=text.encode("utf-8"),
-            stdin_filename=name,
-            rules=list(rules),
-            select=[rule_id],
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in case.parent.iterdir():
+            if p.is_file() and not p.name.endswith(FIXED) and p != case:
+                shutil.copyfile(p, Path(tmp) / p.name)
+        (Path(tmp) / case.name).write_text(text, encoding="utf-8")
+        result = scan(
+            ScanOptions(
+                paths=["."],
+                base=tmp,
+                respect_gitignore=False,
+                rules=list(rules),
+                select=[rule_id],
+            )
         )
-    )
-    run = fix.plan(result, unsafe=True)
-    fixed = run.files[0].after if run.files else text
+        run = fix.plan(result, unsafe=True)
+    mine = [f for f in result.result.findings if f.path == case.name]
+    fixed = next((ff.after for ff in run.files if ff.path == case.name), text)
     failed = {id(f) for f, _ in run.failed}
     done = {id(f) for ff in run.files for f in ff.fixed}
     idle = [
         f"line {f.line}"
-        for f in result.result.findings
+        for f in mine
         if fix.applicable(f, True) and id(f) not in failed and id(f) not in done
     ]
-    return fixed, [f"line {f.line}: {why}" for f, why in run.failed], idle
+    return fixed, [f"line {f.line}: {why}" for f, why in run.failed if f.path == case.name], idle
 
 
 def check_fix_fixtures(fix_dir: Path, rules: Sequence[Rule], rule_id: str) -> list[str]:
@@ -234,7 +249,7 @@ def check_fix_fixtures(fix_dir: Path, rules: Sequence[Rule], rule_id: str) -> li
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{case}: cannot read the fixture or its {FIXED} twin: {exc}")
             continue
-        fixed, _failed, idle = _fix_once(text, case.name, rules, rule_id)
+        fixed, _failed, idle = _fix_once(text, case, rules, rule_id)
         problems.extend(f"{case}: {rule_id} offers a fix that changes nothing at {w}" for w in idle)
         if fixed == text:
             problems.append(f"{case}: {rule_id} fixed nothing")
@@ -242,7 +257,7 @@ def check_fix_fixtures(fix_dir: Path, rules: Sequence[Rule], rule_id: str) -> li
             problems.append(
                 f"{case}: fixed text differs from {expected_path.name}:\n{_diff(expected, fixed)}"
             )
-        again, _failed, idle = _fix_once(fixed, case.name, rules, rule_id)
+        again, _failed, idle = _fix_once(fixed, case, rules, rule_id)
         problems.extend(f"{case}: after fixing, {rule_id} still offers a fix at {w}" for w in idle)
         if again != fixed:
             problems.append(f"{case}: a second fix changes the text again:\n{_diff(fixed, again)}")

@@ -268,7 +268,7 @@ class Evaluator:
                     message = f"{message.rstrip()} {note}" if note else message
                 break
         span = locate(rule, node, anchor, witnesses)
-        fix = _fix_plan(rule, node, root, anchor, span) if rule.fix is not None else None
+        fix = _fix_plan(rule, node, root, anchor, span, witnesses) if rule.fix else None
         return Finding(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -285,18 +285,35 @@ class Evaluator:
         )
 
 
-def _fix_plan(rule: Rule, node: Any, root: Any, anchor: Span, span: Span) -> FixPlan | None:
+_FILLED = frozenset({"value", "replacement"})
+"""Fix arguments whose ``{path}`` placeholders are filled from the fact, like messages."""
+
+
+def _fix_plan(
+    rule: Rule, node: Any, root: Any, anchor: Span, span: Span, witnesses: Sequence[Hit]
+) -> FixPlan | None:
     """The rule's fix for this finding, when its own condition holds here."""
     spec = rule.fix
     if spec is None or (spec.when is not None and spec.when(node, root) is None):
         return None
+    args = spec.args
+    if any(k in _FILLED and isinstance(v, str) and "{" in v for k, v in args):
+        filled = []
+        for k, v in args:
+            if k in _FILLED and isinstance(v, str) and "{" in v:
+                for m in _PLACEHOLDER.finditer(v):
+                    if render(m.group(0), node, root, witnesses) in ("", m.group(0)):
+                        return None  # a value the fix needs is missing here
+                v = render(v, node, root, witnesses)
+            filled.append((k, v))
+        args = tuple(filled)
     where = span
     if spec.at:
         hits = next((h for path in spec.at if (h := resolve(node, path))), None)
         if hits is None or hits[0].span is None:
             return None
         where = _value_span(hits[0])
-    return FixPlan(spec.operation, spec.applicability, spec.description, where, anchor, spec.args)
+    return FixPlan(spec.operation, spec.applicability, spec.description, where, anchor, args)
 
 
 def _value_span(hit: Hit) -> Span:
