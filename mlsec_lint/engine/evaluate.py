@@ -299,13 +299,14 @@ def _fix_plan(
     args = spec.args
     if any(k in _FILLED and isinstance(v, str) and "{" in v for k, v in args):
         filled = []
-        for k, v in args:
-            if k in _FILLED and isinstance(v, str) and "{" in v:
-                for m in _PLACEHOLDER.finditer(v):
+        for k, raw in args:
+            value = raw
+            if k in _FILLED and isinstance(raw, str) and "{" in raw:
+                for m in _PLACEHOLDER.finditer(raw):
                     if render(m.group(0), node, root, witnesses) in ("", m.group(0)):
                         return None  # a value the fix needs is missing here
-                v = render(v, node, root, witnesses)
-            filled.append((k, v))
+                value = render(raw, node, root, witnesses)
+            filled.append((k, value))
         args = tuple(filled)
     where = span
     if spec.at:
