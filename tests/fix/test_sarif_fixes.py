@@ -34,9 +34,9 @@ def test_fixes_in_sarif_replace_exactly_what_fix_changes(project, capsys) -> Non
     rep = change["replacements"][0]
     assert rep["deletedRegion"] == {
         "startLine": 2,
-        "startColumn": 25,
+        "startColumn": 26,
         "endLine": 2,
-        "endColumn": 25,
+        "endColumn": 26,
     }
     assert rep["insertedContent"]["text"] == ", weights_only=True"
     verify_fix = next(r for r in results if r["ruleId"] == "MLS-PY-010")["fixes"][0]
