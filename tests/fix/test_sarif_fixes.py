@@ -21,7 +21,7 @@ def test_fixes_in_sarif_replace_exactly_what_fix_changes(project, capsys) -> Non
     project("svc.py", text)
     project(
         "deploy.yaml",
-        "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
         "  - name: c\n    image: vllm/vllm-openai:v0.6.3\n",
     )
     main(["scan", "--format", "sarif", "."])
