@@ -9,6 +9,7 @@ parsed again before it is written.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import tokenize
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class PythonFile:
             ]
         except (SyntaxError, ValueError, tokenize.TokenError) as exc:
             raise Unfixable(f"the file does not parse ({exc})") from None
+        self.token_starts = [t[2] for t in self.tokens]
         self.calls: dict[tuple[int, int], ast.Call] = {}
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
@@ -81,7 +83,9 @@ class PythonFile:
             raise Unfixable("the call is no longer where it was found")
         func_end = self.node_end(node.func)
         end = self.node_end(node)
-        toks = [t for t in self.tokens if func_end <= t[2] and t[3] <= end and t[0] not in _SKIP]
+        first = bisect.bisect_left(self.token_starts, func_end)
+        last = bisect.bisect_right(self.token_starts, end)
+        toks = [t for t in self.tokens[first:last] if t[3] <= end and t[0] not in _SKIP]
         if not toks or toks[0][1] != "(" or toks[-1][1] != ")":
             raise Unfixable("the call's parentheses were not found")
         call = _Call(node, toks[0][2], toks[-1][2])

@@ -80,6 +80,21 @@ class YamlFile:
                 if isinstance(node, PDict):
                     self.by_start.setdefault((node.span.line, node.span.col), node)
 
+    def regions(self) -> list[tuple[int, int]]:
+        """First and last line of each document's text (its ``---`` line and the comments
+        before it included), covering the file."""
+        last = len(self.lines.starts)
+        starts = [1]
+        for doc in self.stream.docs[1:]:
+            line = doc.span.line
+            while line > starts[-1] and not self.lines.line_text(line).startswith("---"):
+                line -= 1
+            if line > starts[-1]:
+                starts.append(line)
+        return [
+            (s, (starts[i + 1] - 1) if i + 1 < len(starts) else last) for i, s in enumerate(starts)
+        ]
+
     def mapping_at(self, plan: FixPlan) -> PDict:
         node = self.by_start.get((plan.anchor.line, plan.anchor.col))
         if node is None:

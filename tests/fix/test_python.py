@@ -96,3 +96,23 @@ def test_a_call_that_moved_or_a_broken_result_is_not_fixed() -> None:
         fix("f(a)\n", "set-kwarg", name="b", value="(")
     with pytest.raises(Unfixable, match="does not parse"):
         fix("f(a\n", "set-kwarg", name="b", value="1")
+
+
+def test_many_fixes_in_one_file_nested_calls_included() -> None:
+    from mlsec_lint.fix import apply_groups
+    from mlsec_lint.model import Finding, Severity
+
+    text = "a = torch.load(torch.load('x'))\nb = torch.load('y')\n"
+
+    def finding(line: int, col: int) -> Finding:
+        f = Finding("R", "r", "t", "c", Severity.LOW, "f.py", Span(line, col, line, col), "m", "")
+        f.fix = plan("set-kwarg", line, col, name="weights_only", value="True")
+        return f
+
+    groups = [[finding(2, 5)], [finding(1, 16)], [finding(1, 5)]]
+    new, applied, failed = apply_groups(text, "python", groups)
+    assert failed == [] and len(applied) == 3
+    assert new == (
+        "a = torch.load(torch.load('x', weights_only=True), weights_only=True)\n"
+        "b = torch.load('y', weights_only=True)\n"
+    )
