@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,10 +80,11 @@ def run(
                 stdin_text = ff.after
                 changed += len(ff.fixed)
                 continue
-            from mlsec_lint.fix.write import write_fixed
+            from mlsec_lint.fix.write import scanned_roots, write_fixed
 
+            roots = scanned_roots(list(options.paths), scan.base or os.getcwd())
             try:
-                write_fixed(ff.abspath, ff.before, ff.after, scan.root)
+                write_fixed(ff.abspath, ff.before, ff.after, roots)
             except Unfixable as exc:
                 failed.extend((f, str(exc)) for f in ff.fixed)
                 continue

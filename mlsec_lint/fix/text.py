@@ -38,6 +38,8 @@ def remove_word(lines: Lines, plan: FixPlan) -> list[Edit]:
     text = lines.text
     line_no = lines.position(start)[0]
     line_start = lines.starts[line_no - 1]
+    if end - start >= 2 and text[start] in _QUOTES and text[end - 1] == text[start]:
+        start, end = start + 1, end - 1  # a quoted word: its quotes go with it below
     # widen to the whole word
     while start > line_start and not text[start - 1].isspace() and text[start - 1] not in "\"'[,":
         start -= 1

@@ -19,11 +19,24 @@ def _inside(path: str, root: str) -> bool:
         return False
 
 
-def write_fixed(abspath: str, before: str, after: str, root: str) -> None:
+def scanned_roots(paths: list[str], base: str) -> list[str]:
+    """The trees a scan covers: each scanned directory, and the directory of each
+    scanned file (real paths)."""
+    roots = []
+    for raw in paths:
+        if raw == "-":
+            continue
+        path = os.path.join(base, raw)
+        roots.append(os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path)))
+    return roots
+
+
+def write_fixed(abspath: str, before: str, after: str, roots: list[str]) -> None:
     """Replace the file at ``abspath`` (whose decoded text must still be ``before``)
-    with ``after``. Raises Unfixable when it must not or cannot be written."""
+    with ``after``, if its real path is inside one of the scanned ``roots``. Raises
+    Unfixable when it must not or cannot be written."""
     real = os.path.realpath(abspath)
-    if not _inside(real, os.path.realpath(root)):
+    if not any(_inside(real, root) for root in roots):
         raise Unfixable("the file is a symlink to a place outside the scanned tree; not written")
     try:
         with open(real, "rb") as fh:

@@ -108,3 +108,20 @@ def test_a_fix_that_cannot_be_applied_says_why(project, capsys) -> None:
     assert "fix not applied" in err
     assert "The fix was not applied:" in out
     assert p.read_text(encoding="utf-8") == text
+
+
+def test_fix_writes_scanned_trees_anywhere_but_never_through_an_escaping_symlink(
+    tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    repo = tmp_path / "repo"
+    (repo / "svc").mkdir(parents=True)
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the scanned tree is not below the working directory
+    (repo / "svc" / "svc.py").write_text(SERVICE, encoding="utf-8")
+    outside = tmp_path / "outside.py"
+    outside.write_text(SERVICE, encoding="utf-8")
+    (repo / "svc" / "link.py").symlink_to(outside)
+    run(capsys, "scan", "--fix", str(repo / "svc"))
+    assert "weights_only=True" in (repo / "svc" / "svc.py").read_text(encoding="utf-8")
+    assert outside.read_text(encoding="utf-8") == SERVICE
