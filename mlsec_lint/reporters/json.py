@@ -34,6 +34,9 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
     if f.fingerprint:
         d["fingerprint"] = f.fingerprint
+    if f.fix is not None:
+        kind = "suggestion" if f.fix.operation == "suggest" else f.fix.applicability
+        d["fix"] = {"applicability": kind, "description": f.fix.description}
     if f.suppression is not None:
         d["suppression"] = {
             "kind": f.suppression.kind,

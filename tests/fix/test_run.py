@@ -125,3 +125,26 @@ def test_fix_writes_scanned_trees_anywhere_but_never_through_an_escaping_symlink
     run(capsys, "scan", "--fix", str(repo / "svc"))
     assert "weights_only=True" in (repo / "svc" / "svc.py").read_text(encoding="utf-8")
     assert outside.read_text(encoding="utf-8") == SERVICE
+
+
+def test_json_findings_say_how_they_are_fixed(project, capsys) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    import mlsec_lint
+
+    schema_path = Path(mlsec_lint.__file__).parent / "schemas" / "report.schema.json"
+    project("svc.py", SERVICE)
+    project(
+        "hub.py",
+        'from transformers import AutoModel\nAutoModel.from_pretrained("o/m", trust_remote_code=True)\n',
+    )
+    _, out, _ = run(capsys, "scan", "--format", "json", ".")
+    doc = json.loads(out)
+    jsonschema.Draft202012Validator(json.loads(schema_path.read_text("utf-8"))).validate(doc)
+    fixes = {f["rule_id"]: f.get("fix") for f in doc["findings"]}
+    assert fixes["MLS-PY-006"]["applicability"] == "suggestion"
+    assert fixes["MLS-PY-002"]["applicability"] == "safe"
+    assert fixes["MLS-PY-010"]["applicability"] == "unsafe"
