@@ -139,7 +139,8 @@ def test_json_findings_say_how_they_are_fixed(project, capsys) -> None:
     project("svc.py", SERVICE)
     project(
         "hub.py",
-        'from transformers import AutoModel\nAutoModel.from_pretrained("o/m", trust_remote_code=True)\n',
+        "from transformers import AutoModel\n"
+        'AutoModel.from_pretrained("o/m", trust_remote_code=True)\n',
     )
     _, out, _ = run(capsys, "scan", "--format", "json", ".")
     doc = json.loads(out)
