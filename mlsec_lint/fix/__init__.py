@@ -1,14 +1,17 @@
 """Automatic fixes: rules declare them as data (``fix:``), this package applies them.
 
-``plan(scan, unsafe)`` computes the new text of every file with something to fix; it
-writes nothing. ``write(...)`` writes the files atomically. A fix is applied only when
-it can be proven: the edit is computed from the file's parsed positions, the result must
-parse again (and for YAML must differ from the original exactly where the fix says), and
-a fix that fails any of this is not written; the finding then says why.
+``plan(scan, unsafe)`` computes the new text of every file with something to fix and
+writes nothing; :mod:`mlsec_lint.fix.write` writes files atomically and
+:mod:`mlsec_lint.fix.run` is what ``scan --fix/--diff/--fix-only`` does. A fix is
+applied only when it can be proven: the edit is computed from the file's parsed
+positions, the result must parse again (and YAML must differ from the original exactly
+where the fix says), and a fix that fails any of this is not written; the finding then
+says why.
 
-Fixes of one file are applied one at a time, from the end of the file towards its start,
-and the file is parsed again after each one: every fix edits at or after the object it
-is anchored to, so the positions of the fixes still to apply stay exact.
+Fixes of one file are applied from its end towards its start: every fix edits at or
+after the object it is anchored to, so the positions of the fixes still to apply stay
+exact. YAML is fixed one document at a time, Python in passes of calls that do not
+contain one another, so the cost stays linear in the size of the file.
 """
 
 from __future__ import annotations
@@ -85,8 +88,6 @@ def plan(scan: Scan, unsafe: bool) -> FixRun:
         if src is None:
             continue
         kind = file_kind(src.path) or file_kind(src.abspath) or ""
-        text = src.text
-        done: list[Finding] = []
         # findings of several rules can share one fix (the same edit at the same place)
         same: dict[tuple[object, ...], list[Finding]] = defaultdict(list)
         for f in by_path[path]:

@@ -66,6 +66,8 @@ class YamlFile:
             )
         self.text = text
         self.lines = Lines(text)
+        self.json = text.lstrip()[:1] in ("{", "[")
+        """A JSON document: new keys and values are written as JSON."""
         try:
             self.stream = load_stream(text)
         except YamlError as exc:
@@ -79,6 +81,9 @@ class YamlFile:
                 self.parents[id(node)] = parent
                 if isinstance(node, PDict):
                     self.by_start.setdefault((node.span.line, node.span.col), node)
+
+    def _render(self, value: Any) -> str:
+        return _json(value) if self.json else render_value(value)
 
     def regions(self) -> list[tuple[int, int]]:
         """First and last line of each document's text (its ``---`` line and the comments
@@ -159,7 +164,7 @@ class YamlFile:
                 start, end = self.lines.span(vspan)
                 if isinstance(child, PList) and not self._flow(child):
                     raise Unfixable(f"'{key}' is a block list; edit it by hand")
-                return [Edit(start, end, render_value(value))]
+                return [Edit(start, end, self._render(value))]
             if child is None:
                 raise Unfixable(f"'{key}' is empty (null); set it by hand")
             if not isinstance(child, PDict):
@@ -169,7 +174,7 @@ class YamlFile:
 
     def _insert(self, mapping: PDict, keys: list[str], value: Any) -> Edit:
         if self._flow(mapping):
-            text = _flow_text(keys, value)
+            text = _flow_text(keys, value, self.json)
             if not mapping:
                 start = self.lines.offset(mapping.span.line, mapping.span.col) + 1
                 return Edit(start, start, text)
@@ -251,11 +256,18 @@ def _end(span: Span) -> tuple[int, int]:
     return span.end_line, span.end_col
 
 
-def _flow_text(keys: list[str], value: Any) -> str:
-    inner = render_value(value)
+def _flow_text(keys: list[str], value: Any, as_json: bool = False) -> str:
+    def k(key: str) -> str:
+        return json.dumps(key) if as_json else key
+
+    inner = _json(value) if as_json else render_value(value)
     for key in reversed(keys[1:]):
-        inner = f"{{{key}: {inner}}}"
-    return f"{keys[0]}: {inner}"
+        inner = f"{{{k(key)}: {inner}}}"
+    return f"{k(keys[0])}: {inner}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def _block_text(keys: list[str], value: Any, indent: str) -> str:
@@ -334,6 +346,20 @@ def differences(
 def verify(before: str, after: str, plans: list[FixPlan]) -> None:
     """Raise Unfixable unless ``after`` reads as ``before`` changed only where ``plans``
     say: each difference must be one a plan makes, and each plan at most one."""
+    if before.lstrip()[:1] in ("{", "["):
+        try:
+            json.loads(after)
+        except ValueError:
+            json_before = True
+        else:
+            json_before = False
+        if json_before:
+            try:
+                json.loads(before)
+            except ValueError:
+                pass  # YAML flow style, not JSON
+            else:
+                raise Unfixable("the fixed file would not be valid JSON; not written")
     old, new = _load_all(before), _load_all(after)
     if len(old) != len(new):
         raise Unfixable("the fix would change the number of documents")

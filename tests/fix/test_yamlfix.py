@@ -105,3 +105,15 @@ def test_scalars_render_as_yaml_reads_them() -> None:
     assert render_value("yes") == '"yes"'
     assert render_value("a: b") == '"a: b"'
     assert render_value(("ALL",)) == "[ALL]"
+
+
+def test_json_documents_get_json() -> None:
+    text = '{"spec": {"containers": [{"name": "a", "image": "x"}]}}\n'
+    out = set_key(text, 1, 26, "securityContext.runAsNonRoot", True)
+    assert out == (
+        '{"spec": {"containers": [{"name": "a", "image": "x", '
+        '"securityContext": {"runAsNonRoot": true}}]}}\n'
+    )
+    import json
+
+    json.loads(out)
