@@ -63,6 +63,9 @@ class ScanOptions:
     """Worker processes for per-file analysis: 0 picks by the number of files and CPUs."""
     progress: Callable[[str, int, int], None] | None = None
     """Called with (phase, done, total) as the scan advances (a terminal progress bar)."""
+    overlay: Mapping[str, str] = field(default_factory=dict)
+    """Text to scan instead of a file's content (absolute path -> text): ``--diff`` scans
+    its fixed files again without writing them."""
 
 
 @dataclass
@@ -148,9 +151,17 @@ PARALLEL_MIN_FILES = 200
 """Below this many files the process pool costs more than it saves."""
 
 
+_OVERLAY: dict[str, str] = {}
+"""``ScanOptions.overlay`` of the running scan (forked workers inherit it)."""
+
+
 def _analyze_target(target: Target) -> tuple[Source | None, list[Notice], FileAnalysis | None, str]:
     """Read and analyse one file (runs in a worker process for large scans)."""
-    src, notices = read_source(target.abspath, target.display)
+    text = _OVERLAY.get(target.abspath)
+    if text is not None:
+        src, notices = source_from_bytes(text.encode("utf-8"), target.display, target.abspath)
+    else:
+        src, notices = read_source(target.abspath, target.display)
     return src, notices, (analyze(src, target.kind) if src is not None else None), target.kind
 
 
@@ -221,6 +232,16 @@ def _ordered_map(fn: Callable[[_T], _R], items: Sequence[_T], jobs: int) -> Iter
 
 
 def scan(options: ScanOptions) -> Scan:
+    if not options.overlay:
+        return _scan(options)
+    _OVERLAY.update(options.overlay)
+    try:
+        return _scan(options)
+    finally:
+        _OVERLAY.clear()
+
+
+def _scan(options: ScanOptions) -> Scan:
     all_rules = (
         list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
     )

@@ -52,20 +52,7 @@ def run(
     out = out or sys.stdout
     planned = fixes.plan(scan, unsafe)
     if diff:
-        out.write(fixes.diff(planned))
-        out.flush()
-        n = planned.fixed
-        if n:
-            print(
-                f"mlsec-lint: {_plural(n, 'fix')} would be applied "
-                f"in {_plural(len(planned.files), 'file')} (--diff writes nothing).",
-                file=err,
-            )
-        _report_failed(planned, err)
-        scan.result.notices = sorted(
-            set(scan.result.notices) | set(_notices(planned)), key=Notice.sort_key
-        )
-        return Outcome(scan, 1 if planned.files else 0)
+        return _diff(scan, options, rescan, planned, unsafe, err, out)
     fixed = 0
     written: set[str] = set()
     stdin_text: str | None = None
@@ -120,6 +107,54 @@ def run(
     if fix_only:
         return Outcome(scan, 0, stdin_text)
     return Outcome(scan, None, stdin_text)
+
+
+def _diff(
+    scan: Scan,
+    options: ScanOptions,
+    rescan: Callable[[ScanOptions], Scan],
+    planned: fixes.FixRun,
+    unsafe: bool,
+    err: TextIO,
+    out: TextIO,
+) -> Outcome:
+    """What --fix would do, rounds included (fixed files are scanned again from memory),
+    as one unified diff per file; nothing is written."""
+    first: dict[str, fixes.FileFix] = {}
+    overlay: dict[str, str] = {}
+    stdin = options.stdin
+    count = 0
+    for _round in range(MAX_ROUNDS):
+        for ff in planned.files:
+            key = ff.abspath or ff.path
+            if key not in first:
+                first[key] = fixes.FileFix(ff.path, ff.abspath, ff.before, ff.after)
+            first[key].after = ff.after
+            count += len(ff.fixed)
+            if ff.abspath:
+                overlay[ff.abspath] = ff.after
+            else:
+                stdin = ff.after.encode("utf-8")
+        if not planned.files:
+            break
+        fresh = dataclasses.replace(options, progress=None, overlay=dict(overlay))
+        if options.stdin is not None:
+            fresh.stdin = stdin
+        scan = rescan(fresh)
+        planned = fixes.plan(scan, unsafe)
+    out.write("".join(ff.diff() for ff in sorted(first.values(), key=lambda f: f.path)))
+    out.flush()
+    if count:
+        print(
+            f"mlsec-lint: {_plural(count, 'fix')} would be applied "
+            f"in {_plural(len(first), 'file')} (--diff writes nothing).",
+            file=err,
+        )
+    _report_failed(planned, err)
+    scan.result.notices = sorted(
+        set(scan.result.notices) | set(_notices(planned)), key=Notice.sort_key
+    )
+    return Outcome(scan, 1 if first else 0)
 
 
 def _notices(planned: fixes.FixRun) -> list[Notice]:

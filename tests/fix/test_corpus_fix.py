@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,10 @@ def _files(root: Path) -> dict[str, str]:
     }
 
 
+def _changes(diff: str) -> list[str]:
+    return [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+
+
 def _is_subsequence(small: list[str], big: list[str]) -> bool:
     it = iter(big)
     return all(line in it for line in small)
@@ -39,10 +44,17 @@ def test_fixing_the_corpus_keeps_comments_and_layout(tmp_path: Path, capsys) -> 
     before = _files(work)
     assert main(["scan", "--diff", "--unsafe-fixes", str(work)]) == 1
     assert _files(work) == before  # --diff writes nothing
-    capsys.readouterr()
+    diff = capsys.readouterr().out
     main(["scan", "--fix", "--unsafe-fixes", str(work)])
     after = _files(work)
     changed = [name for name in before if before[name] != after[name]]
+    # --diff showed exactly what --fix did
+    expected = "".join(
+        line
+        for n in changed
+        for line in difflib.unified_diff(before[n].splitlines(True), after[n].splitlines(True))
+    )
+    assert sorted(_changes(diff)) == sorted(_changes(expected))
     assert len(changed) >= 5
     for name in changed:
         old, new = before[name].splitlines(), after[name].splitlines()

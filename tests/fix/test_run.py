@@ -70,6 +70,9 @@ def test_fix_applies_safe_fixes_and_counts_what_remains(project, capsys) -> None
 
 def test_fixes_that_enable_other_fixes_converge_in_one_run(project, capsys) -> None:
     p = project("deploy.yaml", DEPLOYMENT)
+    _, diff, _ = run(capsys, "scan", "--diff", "--unsafe-fixes", "deploy.yaml")
+    assert "+            allowPrivilegeEscalation: false" in diff  # --diff shows every round
+    assert p.read_text(encoding="utf-8") == DEPLOYMENT
     run(capsys, "scan", "--fix", "--unsafe-fixes", "deploy.yaml")
     text = p.read_text(encoding="utf-8")
     assert "privileged: false   # GPUs" in text
