@@ -57,9 +57,17 @@ class PythonFile:
             raise Unfixable(f"the file does not parse ({exc})") from None
         self.token_starts = [t[2] for t in self.tokens]
         self.calls: dict[tuple[int, int], ast.Call] = {}
+        """Calls by their first character; a call of a call's result (``f(x)(y)``) starts
+        where the inner call does, and its fixes are not applied (ambiguous)."""
+        ambiguous: set[tuple[int, int]] = set()
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
-                self.calls[(node.lineno, self._char_col(node.lineno, node.col_offset))] = node
+                key = (node.lineno, self._char_col(node.lineno, node.col_offset))
+                if key in self.calls:
+                    ambiguous.add(key)
+                self.calls[key] = node
+        for key in ambiguous:
+            del self.calls[key]
 
     def _off(self, pos: tuple[int, int]) -> int:
         return self.lines.offset(pos[0], pos[1] + 1)  # tokenize columns are characters

@@ -73,14 +73,26 @@ class YamlFile:
         except YamlError as exc:
             raise Unfixable(f"the file does not parse ({exc.message})") from None
         self.parents: dict[int, Any] = {}
-        self.by_start: dict[tuple[int, int], PDict] = {}
+        self.by_span: dict[Span, PDict] = {}
+        """Mappings by their exact span, and by the span of the key that holds them (from
+        the key to the end of the mapping, or the key alone): a fact's anchor is one of
+        these, and nothing less exact is accepted."""
         for doc in self.stream.docs:
             for node, parent in _walk(doc.value, None):
                 if id(node) in self.parents:
                     continue  # an alias: the anchored node was seen first
                 self.parents[id(node)] = parent
                 if isinstance(node, PDict):
-                    self.by_start.setdefault((node.span.line, node.span.col), node)
+                    self.by_span.setdefault(node.span, node)
+        for doc in self.stream.docs:
+            for node, _parent in _walk(doc.value, None):
+                if not isinstance(node, PDict):
+                    continue
+                for key, value in node.items():
+                    k, v = node.kspan.get(key), node.vspan.get(key)
+                    if isinstance(value, PDict) and k is not None and v is not None:
+                        self.by_span.setdefault(Span(k.line, k.col, v.end_line, v.end_col), value)
+                        self.by_span.setdefault(k, value)
 
     def _render(self, value: Any) -> str:
         return _json(value) if self.json else render_value(value)
@@ -101,7 +113,7 @@ class YamlFile:
         ]
 
     def mapping_at(self, plan: FixPlan) -> PDict:
-        node = self.by_start.get((plan.anchor.line, plan.anchor.col))
+        node = self.by_span.get(plan.anchor)
         if node is None:
             raise Unfixable("the object is no longer where it was found")
         cur: Any = node

@@ -10,8 +10,21 @@ from mlsec_lint.fix.yamlfix import render_value, verify
 from mlsec_lint.model import FixPlan, Span
 
 
+def mapping_span(text: str, line: int, col: int) -> Span:
+    """The span of the mapping that starts at (line, col), as facts anchor containers."""
+    from mlsec_lint.fix.yamlfix import YamlFile
+
+    spans = [s for s in YamlFile(text).by_span if (s.line, s.col) == (line, col)]
+    return (
+        max(spans, key=lambda s: (s.end_line, s.end_col)) if spans else Span(line, col, line, col)
+    )
+
+
 def set_key(text: str, line: int, col: int, path: str, value: object, **extra: object) -> str:
-    anchor = Span(line, col, line, col + 1)
+    try:
+        anchor = mapping_span(text, line, col)
+    except Unfixable:
+        anchor = Span(line, col, line, col + 1)
     args = (("path", path), ("value", value), *extra.items())
     return _apply_one(text, "yaml", FixPlan("set-key", "safe", "d", anchor, anchor, args))
 
