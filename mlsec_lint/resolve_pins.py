@@ -3,7 +3,8 @@
 An unpinned requirement gets ``pinned_elsewhere`` (and ``pinned_elsewhere_at``): the exact
 version a pin or lock entry for the same package resolves, in its own directory or a
 parent (nearest first), or the one version pinned everywhere in the scan; only a version
-its own specifier admits. An image reference without a digest gets
+its own specifier admits, and never a local build (``2.3.1+cu121``: its wheel comes
+from a particular index). An image reference without a digest gets
 ``digest_elsewhere`` (and ``digest_elsewhere_at``) when the same ``repository:tag`` is
 written with one digest elsewhere in the scan. Linear in the number of facts.
 """
@@ -32,7 +33,12 @@ def _requirements(deps: list[Fact]) -> None:
         name, version = data.get("name"), data.get("version")
         if not isinstance(name, str):
             continue
-        if data.get("pinned") and not data.get("dynamic") and isinstance(version, str):
+        if (
+            data.get("pinned")
+            and not data.get("dynamic")
+            and isinstance(version, str)
+            and "+" not in version  # a local build (+cu121) belongs to its own index
+        ):
             loc = f"{dep.path}:{dep.anchor.line}"
             per_dir[posixpath.dirname(dep.path)].setdefault(name, (version, loc))
             everywhere[name].add(version)
