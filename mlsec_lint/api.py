@@ -69,6 +69,9 @@ class ScanOptions:
     """Keep only what reports need: a Python file's text only when it has findings or a
     suppression comment (the command line's setting, for bounded memory on large
     repositories). By default :class:`Scan` keeps every source."""
+    overlay: Mapping[str, str] = field(default_factory=dict)
+    """Text to scan instead of a file's content (absolute path -> text): ``--diff`` scans
+    its fixed files again without writing them."""
 
 
 @dataclass
@@ -190,9 +193,17 @@ PARALLEL_MIN_FILES = 200
 """Below this many Python files the process pool costs more than it saves."""
 
 
+_OVERLAY: dict[str, str] = {}
+"""``ScanOptions.overlay`` of the running scan (forked workers inherit it)."""
+
+
 def _analyze_target(target: Target) -> tuple[Source | None, list[Notice], FileAnalysis | None, str]:
     """Read and analyse one file (runs in a worker process for large scans)."""
-    src, notices = read_source(target.abspath, target.display)
+    text = _OVERLAY.get(target.abspath)
+    if text is not None:
+        src, notices = source_from_bytes(text.encode("utf-8"), target.display, target.abspath)
+    else:
+        src, notices = read_source(target.abspath, target.display)
     if src is None:
         return src, notices, None, target.kind
     fa = analyze(src, target.kind)
@@ -300,6 +311,16 @@ def _ordered_map(
 
 
 def scan(options: ScanOptions) -> Scan:
+    if not options.overlay:
+        return _scan(options)
+    _OVERLAY.update(options.overlay)
+    try:
+        return _scan(options)
+    finally:
+        _OVERLAY.clear()
+
+
+def _scan(options: ScanOptions) -> Scan:
     all_rules = (
         list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
     )

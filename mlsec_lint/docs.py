@@ -84,12 +84,27 @@ def render_rule_markdown(rule: Rule) -> str:
         out += ["## Example", "", f"```{lang}", d["example"].rstrip(), "```", ""]
     if d.get("use_instead"):
         out += ["## Use instead", "", f"```{lang}", d["use_instead"].rstrip(), "```", ""]
+    if rule.fix is not None:
+        out += ["## Fix", "", *_fix_markdown(rule), ""]
     if d.get("notes"):
         out += ["## Notes", "", d["notes"].strip(), ""]
     refs = references_markdown(rule)
     if refs:
         out += ["## References", "", *refs, ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _fix_markdown(rule: Rule) -> list[str]:
+    fix = rule.fix
+    assert fix is not None
+    if fix.operation == "suggest":
+        return [f"No automatic fix; suggested: {fix.description}"]
+    flag = "`--fix`" if fix.applicability == "safe" else "`--fix --unsafe-fixes` (unsafe fix)"
+    return [
+        f"Fixable with {flag}: {fix.description}",
+        "",
+        "See [fixes](../fixes.md) for what is safe and how fixes are applied.",
+    ]
 
 
 def render_rule_text(rule: Rule) -> str:

@@ -73,6 +73,26 @@ class Suppression:
     col: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FixPlan:
+    """A rule's fix for one finding, as data: what to do and where (see mlsec_lint.fix).
+
+    ``span`` is the text the operation works on (a value, a keyword argument, a flag);
+    ``anchor`` the object it is relative to (a call, a container mapping). The edit itself
+    is computed from the file when fixes are applied.
+    """
+
+    operation: str
+    applicability: str  # "safe" | "unsafe"
+    description: str
+    span: Span
+    anchor: Span
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def arg(self, name: str, default: Any = None) -> Any:
+        return next((v for k, v in self.args if k == name), default)
+
+
 @dataclass(slots=True)
 class Finding:
     rule_id: str
@@ -95,6 +115,8 @@ class Finding:
     also: tuple[str, ...] = ()
     """Rules whose findings on this line and in this category were merged into this one
     (one finding per cause; the message names them)."""
+    fix: FixPlan | None = field(default=None, compare=False)
+    """The rule's fix for this finding, when it has one that applies here."""
 
     @property
     def line(self) -> int:

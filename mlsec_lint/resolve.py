@@ -25,6 +25,10 @@ def resolve_all(facts: list[Fact], index_out: list[VersionIndex] | None = None) 
     for f in facts:
         by_kind[f.kind].append(f)
     _supply_chain(by_kind)
+    if by_kind.get("dependency") or by_kind.get("image"):
+        from mlsec_lint import resolve_pins
+
+        resolve_pins.attach(by_kind)
     index = versions_index(by_kind)
     attach_versions([f for kind in VERSIONED for f in by_kind.get(kind, [])], index)
     if index_out is not None:

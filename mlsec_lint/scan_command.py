@@ -48,6 +48,10 @@ def run(v: Mapping[str, Any]) -> int:
     jobs: int = v["jobs"]
     semgrep_config: list[Path] | None = v["semgrep_config"]
     min_severity: str | None = v["min_severity"]
+    fix: bool = v["fix"]
+    unsafe_fixes: bool = v["unsafe_fixes"]
+    diff: bool = v["diff"]
+    fix_only: bool = v["fix_only"]
     from mlsec_lint import config as configuration
     from mlsec_lint.api import ScanOptions
     from mlsec_lint.api import scan as run_scan
@@ -122,6 +126,21 @@ def run(v: Mapping[str, Any]) -> int:
     finally:
         if bar is not None:
             bar.close()
+    stream = sys.stdout
+    if fix or diff or fix_only:
+        from mlsec_lint.fix.run import run as run_fixes
+
+        outcome = run_fixes(
+            result, options, run_scan, unsafe=unsafe_fixes, diff=diff, fix_only=fix_only
+        )
+        result = outcome.scan
+        if outcome.fixed_text is not None:
+            sys.stdout.write(outcome.fixed_text)
+            sys.stdout.flush()
+            stream = sys.stderr  # standard output carries the fixed text
+        if outcome.exit_code is not None:
+            _print_notices(result.result.notices, quiet)
+            return outcome.exit_code
     result.settings = {
         "Paths": ", ".join(targets),
         "Configuration": cfg.label if cfg.path else "none",
@@ -133,7 +152,6 @@ def run(v: Mapping[str, Any]) -> int:
         "Baseline": str(baseline_path) if baseline_path else "none",
     }
     reporter = get_reporter(format.value)
-    stream = sys.stdout
     opts = ReportOptions(
         color=output is None and format is Format.text and _use_color(color, stream),
         quiet=quiet,

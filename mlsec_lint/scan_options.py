@@ -233,6 +233,36 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
     ),
 )
 
+FIX_OPTIONS: tuple[Opt, ...] = (
+    Opt(
+        "fix",
+        ("--fix",),
+        "flag",
+        "Apply safe fixes, then report what remains (standard input: print the fixed text).",
+    ),
+    Opt(
+        "unsafe_fixes",
+        ("--unsafe-fixes",),
+        "flag",
+        "With --fix, --diff or --fix-only, also apply fixes that can change behaviour "
+        "(docs/fixes.md).",
+    ),
+    Opt(
+        "diff",
+        ("--diff",),
+        "flag",
+        "Print a unified diff of what --fix would change and write nothing "
+        "(exit 1 when there is something to fix).",
+    ),
+    Opt(
+        "fix_only",
+        ("--fix-only",),
+        "flag",
+        "Apply fixes and report nothing else (exit 0 unless an error occurs).",
+    ),
+)
+SCAN_OPTIONS += FIX_OPTIONS
+
 SCAN_HELP = "Scan files and directories for ML deployment security problems."
 
 _BY_FLAG = {flag: opt for opt in SCAN_OPTIONS for flag in opt.flags}

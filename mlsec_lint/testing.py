@@ -15,6 +15,12 @@ false negatives / positives: they are left out of the comparison, and become a p
 once fixed (a ``todo-expect`` reported, a ``todo-ok`` no longer reported), so the
 annotation is promoted.
 
+Fixes have fixtures too: ``fixtures/<RULE-ID>/fix/<name>`` is an input and
+``<name>.fixed`` the text ``--fix --unsafe-fixes`` must turn it into with the rule's own
+fixes. Files in ``fix/`` without a ``.fixed`` twin are context scanned with each input
+(a lock file whose pins a fix uses). After the fix, no finding of the rule may still
+offer a fix that does nothing, and fixing the output again must change nothing.
+
 This is public API: ``mlsec-lint test-rules`` runs it on a user's own rules.
 """
 
@@ -34,6 +40,8 @@ from mlsec_lint.engine.rules import Rule
 ANNOTATION = re.compile(r"^\s*#\s*(expect|ok|todo-expect|todo-ok)\s*:\s*(.+?)\s*$")
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 SIDECAR = ".expect.yaml"
+FIX_DIR = "fix"
+FIXED = ".fixed"
 
 
 @dataclass
@@ -123,7 +131,8 @@ def check_rule_dir(
     known = {r.id for r in rules}
     problems: list[str] = []
     by_file: dict[str, Expectations] = {}
-    files = fixture_files(directory)
+    fix_dir = directory / FIX_DIR
+    files = [f for f in fixture_files(directory) if fix_dir not in f.parents]
     for f in files:
         exp = parse_annotations(f)
         problems.extend(exp.errors)
@@ -141,6 +150,7 @@ def check_rule_dir(
             respect_gitignore=False,
             rules=ruleset,
             select=["ALL"],
+            excludes=[f"/{FIX_DIR}/"],
         )
     ).result
     actual: dict[str, set[tuple[str, int]]] = defaultdict(set)
@@ -171,7 +181,96 @@ def check_rule_dir(
             problems.append(f"{directory / rel}:{ln}: todo-expect {r} is now reported: use expect")
         for r, ln in sorted(exp.todo_ok - reported):
             problems.append(f"{directory / rel}:{ln}: todo-ok {r} is no longer reported: use ok")
+    if rule_id and fix_dir.is_dir():
+        problems.extend(check_fix_fixtures(fix_dir, rules, rule_id))
     return problems, by_file
+
+
+def fix_cases(fix_dir: Path) -> list[Path]:
+    """Inputs of the fix fixtures in ``fix_dir``: the files with a ``.fixed`` twin."""
+    if not fix_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for p in fix_dir.iterdir()
+        if p.is_file() and not p.name.endswith(FIXED) and p.with_name(p.name + FIXED).exists()
+    )
+
+
+def _fix_once(
+    text: str, case: Path, rules: Sequence[Rule], rule_id: str
+) -> tuple[str, list[str], list[str]]:
+    """The text of ``case`` after the rule's fixes (scanned in a copy of its directory,
+    without the ``.fixed`` files); the findings whose fix was not applied (with why); and
+    the findings whose fix applied cleanly but changed nothing."""
+    import shutil
+    import tempfile
+
+    from mlsec_lint import fix
+    from mlsec_lint.api import ScanOptions, scan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in case.parent.iterdir():
+            if p.is_file() and not p.name.endswith(FIXED) and p != case:
+                shutil.copyfile(p, Path(tmp) / p.name)
+        (Path(tmp) / case.name).write_text(text, encoding="utf-8")
+        result = scan(
+            ScanOptions(
+                paths=["."],
+                base=tmp,
+                respect_gitignore=False,
+                rules=list(rules),
+                select=[rule_id],
+            )
+        )
+        run = fix.plan(result, unsafe=True)
+    mine = [f for f in result.result.findings if f.path == case.name]
+    fixed = next((ff.after for ff in run.files if ff.path == case.name), text)
+    failed = {id(f) for f, _ in run.failed}
+    done = {id(f) for ff in run.files for f in ff.fixed}
+    idle = [
+        f"line {f.line}"
+        for f in mine
+        if fix.applicable(f, True) and id(f) not in failed and id(f) not in done
+    ]
+    return fixed, [f"line {f.line}: {why}" for f, why in run.failed if f.path == case.name], idle
+
+
+def check_fix_fixtures(fix_dir: Path, rules: Sequence[Rule], rule_id: str) -> list[str]:
+    """Every input in ``fix_dir`` is fixed into its ``.fixed`` twin; afterwards every
+    finding of the rule that still offers a fix says why it cannot be applied (no fix
+    is offered that does nothing), and a second fix changes nothing."""
+    problems: list[str] = []
+    cases = fix_cases(fix_dir)
+    if not cases:
+        return [f"{fix_dir}: no fix fixtures"]
+    for case in cases:
+        expected_path = case.with_name(case.name + FIXED)
+        try:
+            text = case.read_text(encoding="utf-8")
+            expected = expected_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{case}: cannot read the fixture or its {FIXED} twin: {exc}")
+            continue
+        fixed, _failed, idle = _fix_once(text, case, rules, rule_id)
+        problems.extend(f"{case}: {rule_id} offers a fix that changes nothing at {w}" for w in idle)
+        if fixed == text:
+            problems.append(f"{case}: {rule_id} fixed nothing")
+        if fixed != expected:
+            problems.append(
+                f"{case}: fixed text differs from {expected_path.name}:\n{_diff(expected, fixed)}"
+            )
+        again, _failed, idle = _fix_once(fixed, case, rules, rule_id)
+        problems.extend(f"{case}: after fixing, {rule_id} still offers a fix at {w}" for w in idle)
+        if again != fixed:
+            problems.append(f"{case}: a second fix changes the text again:\n{_diff(fixed, again)}")
+    return problems
+
+
+def _diff(a: str, b: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True), "expected", "got"))
 
 
 def check_fixture_tree(

@@ -103,3 +103,28 @@ def test_dangling_annotation_is_an_error(tmp_path: Path) -> None:
     f = tmp_path / "requirements.txt"
     f.write_text("torch\n# expect: MLS-DEP-001\n", encoding="utf-8")
     assert parse_annotations(f).errors
+
+
+def test_every_fix_has_fix_fixtures() -> None:
+    from mlsec_lint.testing import FIX_DIR, fix_cases
+
+    missing = [
+        r.id
+        for r in RULES
+        if r.fix is not None
+        and r.fix.operation != "suggest"
+        and not fix_cases(FIXTURES / r.id / FIX_DIR)
+    ]
+    assert missing == []
+
+
+def test_harness_checks_fix_fixtures(tmp_path: Path) -> None:
+    d = tmp_path / "MLS-PY-002"
+    (d / "fix").mkdir(parents=True)
+    (d / "load.py").write_text("import torch\n# expect: MLS-PY-002\ntorch.load('m')\n")
+    (d / "fix" / "a.py").write_text("import torch\ntorch.load('m')\n")
+    (d / "fix" / "a.py.fixed").write_text("import torch\ntorch.load('m')\n")
+    problems, _ = check_rule_dir(d, RULES, "MLS-PY-002")
+    assert any("differs from a.py.fixed" in p for p in problems)
+    (d / "fix" / "a.py.fixed").write_text("import torch\ntorch.load('m', weights_only=True)\n")
+    assert check_rule_dir(d, RULES, "MLS-PY-002")[0] == []

@@ -160,3 +160,31 @@ def test_hooks_run_through_pre_commit_offline(
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "requirements.txt:1:36: MLS-SUP-003" in out
+
+
+@pytest.mark.slow
+def test_fix_hook_changes_files_and_fails_then_passes(
+    hook_repo: tuple[Path, str], wheelhouse: Path, tmp_path: Path
+) -> None:
+    repo, rev = hook_repo
+    work = tmp_path / "consumer"
+    work.mkdir()
+    (work / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: mlsec-lint-fix\n",
+        encoding="utf-8",
+    )
+    serve = work / "serve.py"
+    serve.write_text('import torch\nstate = torch.load("m.pt")  # weights\n', encoding="utf-8")
+    _git(work, "init", "-q")
+    _git(work, "add", "-A")
+    env = _offline_env(tmp_path / "pre-commit-home", wheelhouse)
+    cmd = [*PRE_COMMIT, "run", "mlsec-lint-fix", "--all-files"]
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "files were modified by this hook" in proc.stdout + proc.stderr
+    fixed = serve.read_text(encoding="utf-8")
+    assert fixed == 'import torch\nstate = torch.load("m.pt", weights_only=True)  # weights\n'
+    _git(work, "add", "-A")
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert serve.read_text(encoding="utf-8") == fixed

@@ -16,6 +16,10 @@ LAZY = (
     "mlsec_lint.reporters.sarif",
     "mlsec_lint.reporters.json",
     "mlsec_lint.docs",
+    "ruamel.yaml",
+    "mlsec_lint.fix.yamlfix",
+    "mlsec_lint.fix.python",
+    "mlsec_lint.fix.run",
 )
 
 

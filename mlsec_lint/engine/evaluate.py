@@ -13,9 +13,9 @@ from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
-from mlsec_lint.model import Finding, Span
+from mlsec_lint.model import Finding, FixPlan, Span
 from mlsec_lint.source import excerpt
-from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve, to_plain
+from mlsec_lint.tree import MISSING, UNKNOWN, Hit, PDict, lookup, parse_path, resolve, to_plain
 
 _PLACEHOLDER = re.compile(r"\{(\$?[^{}\s]+)\}")
 
@@ -467,6 +467,7 @@ class Evaluator:
                     message = f"{message.rstrip()} {note}" if note else message
                 break
         span = locate(rule, node, anchor, witnesses)
+        fix = _fix_plan(rule, node, root, anchor, span, witnesses) if rule.fix else None
         return Finding(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -479,4 +480,47 @@ class Evaluator:
             source_line=excerpt(line_of(fact.path, span.line), span.col),
             key=fact.key,
             annotations=fact.annotations,
+            fix=fix,
         )
+
+
+_FILLED = frozenset({"value", "replacement"})
+"""Fix arguments whose ``{path}`` placeholders are filled from the fact, like messages."""
+
+
+def _fix_plan(
+    rule: Rule, node: Any, root: Any, anchor: Span, span: Span, witnesses: Sequence[Hit]
+) -> FixPlan | None:
+    """The rule's fix for this finding, when its own condition holds here."""
+    spec = rule.fix
+    if spec is None or (spec.when is not None and spec.when(node, root) is None):
+        return None
+    args = spec.args
+    if any(k in _FILLED and isinstance(v, str) and "{" in v for k, v in args):
+        filled = []
+        for k, raw in args:
+            value = raw
+            if k in _FILLED and isinstance(raw, str) and "{" in raw:
+                for m in _PLACEHOLDER.finditer(raw):
+                    if render(m.group(0), node, root, witnesses) in ("", m.group(0)):
+                        return None  # a value the fix needs is missing here
+                value = render(raw, node, root, witnesses)
+            filled.append((k, value))
+        args = tuple(filled)
+    where = span
+    if spec.at:
+        hits = next((h for path in spec.at if (h := resolve(node, path))), None)
+        if hits is None or hits[0].span is None:
+            return None
+        where = _value_span(hits[0])
+    return FixPlan(spec.operation, spec.applicability, spec.description, where, anchor, args)
+
+
+def _value_span(hit: Hit) -> Span:
+    """The span of the value itself (a hit's span covers ``key: value`` on one line)."""
+    holder = hit._holder
+    if isinstance(holder, PDict):
+        vspan = holder.vspan.get(hit._index)
+        if vspan is not None:
+            return vspan
+    return hit.span

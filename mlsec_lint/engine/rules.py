@@ -19,6 +19,7 @@ from mlsec_lint import databundle
 from mlsec_lint.engine.predicates import Cond, RuleSyntaxError, compile_condition, compile_select
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import FACT_KINDS
+from mlsec_lint.fix.spec import FixSpec, parse_fix
 from mlsec_lint.model import CATEGORIES, Severity
 
 DOCS_URL = "https://github.com/mlsec-lint/mlsec-lint/blob/main/docs/rules/{id}.md"
@@ -57,6 +58,8 @@ class Rule:
     enabled: bool = True
     source: str = ""
     builtin: bool = True
+    fix: FixSpec | None = None
+    """How findings of the rule are fixed (``fix:``; see mlsec_lint.fix.spec)."""
 
     @property
     def help_uri(self) -> str:
@@ -155,6 +158,7 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
         enabled=bool(data.get("enabled", True)),
         source=source,
         builtin=builtin,
+        fix=parse_fix(data["fix"], cond) if data.get("fix") is not None else None,
     )
 
 

@@ -36,12 +36,25 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         d["fingerprint"] = f.fingerprint
     if f.also:
         d["also"] = list(f.also)
+    if f.fix is not None and f.fix.operation == "suggest":
+        d["suggestion"] = f.fix.description
     if f.suppression is not None:
         d["suppression"] = {
             "kind": f.suppression.kind,
             "reason": f.suppression.reason,
             "line": f.suppression.line,
         }
+    return d
+
+
+def _with_fix(scan: Scan, f: Finding) -> dict[str, Any]:
+    """A finding with its fix, when the fix can be applied here (as in SARIF)."""
+    d = finding_dict(f)
+    if f.fix is not None and f.fix.operation != "suggest":
+        from mlsec_lint.fix import replacement
+
+        if replacement(scan, f) is not None:
+            d["fix"] = {"applicability": f.fix.applicability, "description": f.fix.description}
     return d
 
 
@@ -62,7 +75,7 @@ def build(scan: Scan) -> dict[str, Any]:
                 s.label: counts.get(s.label, 0) for s in sorted(Severity, reverse=True)
             },
         },
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": [_with_fix(scan, f) for f in result.findings],
         "suppressed": [finding_dict(f) for f in result.suppressed],
         "notices": [
             {"path": n.path, "line": n.line, "code": n.code, "level": n.level, "message": n.message}

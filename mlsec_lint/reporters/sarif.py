@@ -216,7 +216,43 @@ def _result(
     }
     if f.rule_id in index:
         result["ruleIndex"] = index[f.rule_id]
+    if f.fix is not None and f.fix.operation != "suggest":
+        fixes = _fixes(scan, f)
+        if fixes:
+            result["fixes"] = fixes
     return result
+
+
+def _fixes(scan: Scan, f: Finding) -> list[dict[str, Any]]:
+    """The rule's fix as a SARIF ``fix`` (one replacement in the finding's file)."""
+    from mlsec_lint.fix import replacement
+
+    found = replacement(scan, f)
+    if found is None or f.fix is None:
+        return []
+    span, text = found
+    label = "" if f.fix.applicability == "safe" else " (unsafe: can change behaviour)"
+    return [
+        {
+            "description": {"text": f"{f.fix.description}{label}"},
+            "artifactChanges": [
+                {
+                    "artifactLocation": artifact_uri(scan, f.path),
+                    "replacements": [
+                        {
+                            "deletedRegion": {
+                                "startLine": span.line,
+                                "startColumn": span.col,
+                                "endLine": span.end_line,
+                                "endColumn": span.end_col,
+                            },
+                            "insertedContent": {"text": text},
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
 
 
 def _line_hashes(scan: Scan, findings: Sequence[Finding]) -> dict[str, dict[int, str]]:

@@ -46,6 +46,8 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
                 gutter = f"{f.span.line:>6} | "
                 src = _sanitize(f.source_line.rstrip()).expandtabs(4)
                 out.write(c(_DIM, gutter) + src[:200] + "\n")
+            if f.fix is not None and f.fix.operation == "suggest":
+                out.write(c(_DIM, "       help: ") + _sanitize(f.fix.description) + "\n")
         out.write("\n")
     if opts.show_suppressed and result.suppressed:
         out.write(c(_BOLD, "Suppressed") + "\n")
@@ -75,3 +77,7 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
     if baselined:
         line += f", {baselined} in the baseline"
     out.write(line + ".\n")
+    if result.findings:
+        from mlsec_lint.fix import summary
+
+        out.write(summary(scan))
