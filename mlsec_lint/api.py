@@ -91,6 +91,13 @@ class Scan:
     """Directory the display paths are relative to (default: the working directory)."""
     settings: dict[str, str] = field(default_factory=dict)
     """How the scan was configured (paths, configuration file, selection …), for reports."""
+    unmasked: dict[str, Source] = field(default_factory=dict)
+    """Sources as read, for the files whose copy in :attr:`sources` has credentials masked
+    (reports show only masked text; fixes edit the text as read)."""
+
+    def original(self, path: str) -> Source | None:
+        """The source of ``path`` as read (never masked): what fixes edit."""
+        return self.unmasked.get(path) or self.sources.get(path)
 
     def relpath(self, path: str) -> str | None:
         """``path`` (as in findings) relative to :attr:`root` with '/' separators, or None
@@ -477,7 +484,9 @@ def _scan(options: ScanOptions) -> Scan:
     if findings or suppressed:
         from mlsec_lint.redact import redact_scan
 
+        before = dict(scan_.sources)
         redact_scan(scan_.sources, [*findings, *suppressed])
+        scan_.unmasked = {p: s for p, s in before.items() if scan_.sources.get(p) is not s}
     if result.notices:
         from mlsec_lint.redact import redact_notices
 

@@ -45,6 +45,7 @@ def _merge_same_rule(group: list[Finding]) -> Finding:
         sentence = _first_sentence(other.message)
         if sentence not in winner.message and sentence not in also:
             also.append(sentence)
+    winner.merged = (*winner.merged, *group[1:])
     if also:
         shown = "; ".join(also[:MAX_ALSO])
         more = len(also) - MAX_ALSO
@@ -89,6 +90,7 @@ def merge(findings: Sequence[Finding]) -> list[Finding]:
 
 def _absorb(winner: Finding, others: list[Finding], lead: str) -> None:
     winner.severity = max([winner.severity, *(o.severity for o in others)])
+    winner.merged = (*winner.merged, *others)
     named = ", ".join(f"{o.rule_id} ({o.title})" for o in others)
     winner.message = f"{winner.message} {lead} {named}."
     winner.also = tuple(

@@ -117,6 +117,13 @@ class Finding:
     (one finding per cause; the message names them)."""
     fix: FixPlan | None = field(default=None, compare=False)
     """The rule's fix for this finding, when it has one that applies here."""
+    merged: tuple[Finding, ...] = field(default=(), compare=False, repr=False)
+    """The findings merged into this one (one finding per cause): reports show only this
+    one, but their fixes are still offered and applied with it."""
+
+    def with_merged(self) -> tuple[Finding, ...]:
+        """This finding and every finding merged into it."""
+        return (self, *(m for f in self.merged for m in f.with_merged()))
 
     @property
     def line(self) -> int:

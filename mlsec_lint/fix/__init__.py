@@ -80,11 +80,12 @@ def file_kind(path: str) -> str | None:
 def plan(scan: Scan, unsafe: bool) -> FixRun:
     run = FixRun()
     by_path: dict[str, list[Finding]] = defaultdict(list)
-    for f in scan.result.findings:
-        if applicable(f, unsafe):
-            by_path[f.path].append(f)
+    for shown in scan.result.findings:
+        for f in shown.with_merged():  # merged findings keep their fixes
+            if applicable(f, unsafe):
+                by_path[f.path].append(f)
     for path in sorted(by_path):
-        src = scan.sources.get(path)
+        src = scan.original(path)
         if src is None:
             continue
         kind = file_kind(src.path) or file_kind(src.abspath) or ""
@@ -365,7 +366,7 @@ def replacement(scan: Scan, f: Finding) -> tuple[Span, str] | None:
     """The fix of ``f`` alone as one replacement of the scanned text: the region it
     deletes (an empty region inserts) and the text it inserts; None when the finding has
     no fix or it cannot be applied."""
-    src = scan.sources.get(f.path)
+    src = scan.original(f.path)
     if src is None or f.fix is None or f.fix.operation == "suggest":
         return None
     kind = file_kind(src.path) or file_kind(src.abspath) or ""

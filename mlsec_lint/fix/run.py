@@ -89,7 +89,7 @@ def run(
         if not planned.files:
             break
     if options.stdin is not None and stdin_text is None:
-        src = next((s for s in scan.sources.values() if not s.abspath), None)
+        src = next((scan.original(p) for p, s in scan.sources.items() if not s.abspath), None)
         stdin_text = src.text if src else ""
     if fixed:
         where = _plural(len(written), "file") if written or stdin_text is None else "standard input"
@@ -142,7 +142,11 @@ def _diff(
             fresh.stdin = stdin
         scan = rescan(fresh)
         planned = fixes.plan(scan, unsafe)
-    out.write("".join(ff.diff() for ff in sorted(first.values(), key=lambda f: f.path)))
+    from mlsec_lint.redact import mask_lines
+
+    text = "".join(ff.diff() for ff in sorted(first.values(), key=lambda f: f.path))
+    # a diff is a report too: credentials on its lines are masked like everywhere else
+    out.write("\n".join(mask_lines(text.split("\n"))))
     out.flush()
     if count:
         print(

@@ -216,10 +216,14 @@ def _result(
     }
     if f.rule_id in index:
         result["ruleIndex"] = index[f.rule_id]
-    if f.fix is not None and f.fix.operation != "suggest":
-        fixes = _fixes(scan, f)
-        if fixes:
-            result["fixes"] = fixes
+    fixes = [
+        fix
+        for one in f.with_merged()
+        if one.fix is not None and one.fix.operation != "suggest"
+        for fix in _fixes(scan, one)
+    ]
+    if fixes:
+        result["fixes"] = fixes
     return result
 
 

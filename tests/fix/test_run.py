@@ -154,3 +154,18 @@ def test_json_findings_say_how_they_are_fixed(project, capsys) -> None:
     assert "revision=" in hub["suggestion"]
     assert fixes["MLS-PY-002"]["applicability"] == "safe"
     assert fixes["MLS-PY-010"]["applicability"] == "unsafe"
+
+
+def test_fix_edits_the_text_as_read_while_reports_mask_credentials(project, capsys) -> None:
+    token = "hf_" + "Q7vLm2XpR9sT4uW8yZ1aB3cD5eF6gH0jK"
+    text = (
+        DEPLOYMENT + f"          env:\n            - name: HF_TOKEN\n              value: {token}\n"
+    )
+    p = project("deploy.yaml", text)
+    code, out, err = run(capsys, "scan", "--diff", "--unsafe-fixes", "deploy.yaml")
+    assert token not in out + err  # the diff is a report too: the credential is masked there
+    code, out, err = run(capsys, "scan", "--fix", "--unsafe-fixes", "deploy.yaml")
+    fixed = p.read_text(encoding="utf-8")
+    assert "privileged: false" in fixed
+    assert f"value: {token}" in fixed  # the masked copy is never written back
+    assert token not in out + err
