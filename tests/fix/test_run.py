@@ -163,8 +163,10 @@ def test_fix_edits_the_text_as_read_while_reports_mask_credentials(project, caps
     )
     p = project("deploy.yaml", text)
     code, out, err = run(capsys, "scan", "--diff", "--unsafe-fixes", "deploy.yaml")
+    assert code == 1
     assert token not in out + err  # the diff is a report too: the credential is masked there
     code, out, err = run(capsys, "scan", "--fix", "--unsafe-fixes", "deploy.yaml")
+    assert code == 1  # the literal token remains a finding
     fixed = p.read_text(encoding="utf-8")
     assert "privileged: false" in fixed
     assert f"value: {token}" in fixed  # the masked copy is never written back
