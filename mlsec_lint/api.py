@@ -318,6 +318,10 @@ def scan(options: ScanOptions) -> Scan:
         from mlsec_lint import semgrep
 
         raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
+    if any(fa.kind == "helm-values" for fa in analyses):
+        from mlsec_lint.facts.helm_values import drop_absence_findings
+
+        raw = drop_absence_findings(raw, analyses)
     findings = _dedupe(raw)
 
     base = os.path.abspath(options.base or os.getcwd())
