@@ -162,10 +162,7 @@ def _env(node: Any, out: PList) -> None:
                 for k, v in value.items():
                     item.put(k, v, value.kspan.get(k), value.vspan.get(k))
             elif value is not None and not isinstance(value, PList):
-                if isinstance(value, bool):
-                    text = "true" if value else "false"
-                else:
-                    text = str(value)
+                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
                 vspan = node.vspan.get(name, span)
                 item.put("value", text, vspan, vspan)
             out.push(item, span)

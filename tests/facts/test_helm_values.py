@@ -68,5 +68,5 @@ def test_analysis_kind_and_absence_anchors() -> None:
     fa = analyze(Source("values.yaml", VALUES), "yaml")
     assert fa.kind == "helm-values"
     images = [f for f in fa.facts if f.kind == "image"]
-    assert [f.data["image"] for f in images][0] == "docker.io/pytorch/torchserve:latest"
+    assert next(f.data["image"] for f in images) == "docker.io/pytorch/torchserve:latest"
     assert fa.extra["helm_absence_anchors"]
