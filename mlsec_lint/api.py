@@ -26,6 +26,7 @@ from mlsec_lint.source import Source, read_source, source_from_bytes
 
 if TYPE_CHECKING:
     from mlsec_lint.baseline import Baseline
+    from mlsec_lint.helm.charts import HelmState
 
 
 @dataclass
@@ -63,6 +64,12 @@ class ScanOptions:
     """Worker processes for per-file analysis: 0 picks by the number of files and CPUs."""
     progress: Callable[[str, int, int], None] | None = None
     """Called with (phase, done, total) as the scan advances (a terminal progress bar)."""
+    helm_values: Sequence[str] = ()
+    """Values files every Helm chart of the scan is also rendered with (in order)."""
+    helm_chart_values: Sequence[tuple[str, Sequence[str]]] = ()
+    """(chart directory, values files) pairs: values for one chart (configuration)."""
+    helm_renderer: str = "auto"
+    """``auto`` (helm-python-sdk, else a helm binary), ``sdk``, ``binary`` or ``off``."""
 
 
 @dataclass
@@ -293,6 +300,7 @@ def scan(options: ScanOptions) -> Scan:
                     batch.append(fa)
             pending = _included(batch, sources, read, roots, here)
 
+    helm_state = _render_charts(targets, options, sources, analyses, result) if targets else None
     if options.progress is not None:
         options.progress("resolving", done, total)
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
@@ -301,6 +309,8 @@ def scan(options: ScanOptions) -> Scan:
 
     def line_of(path: str, line: int) -> str:
         src = sources.get(path)
+        if src is None and helm_state is not None:
+            return helm_state.line(path, line) or ""
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
@@ -318,6 +328,13 @@ def scan(options: ScanOptions) -> Scan:
         from mlsec_lint import semgrep
 
         raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
+    if helm_state is not None:
+        from mlsec_lint.helm.charts import remap
+
+        remap(raw, helm_state, sources)
+        for path, src in helm_state.sources.items():
+            sources.setdefault(path, src)
+            kinds.setdefault(path, "yaml")
     if any(fa.kind == "helm-values" for fa in analyses):
         from mlsec_lint.facts.helm_values import drop_absence_findings
 
@@ -339,8 +356,13 @@ def scan(options: ScanOptions) -> Scan:
         findings, inline, sup_facts = suppressions.suppress(
             findings, sources, kinds, analyses, facts, scan_.known_rules, {r.id for r in rules}
         )
+        sup_found = evaluator.run(sup_facts, line_of)
+        if helm_state is not None:
+            from mlsec_lint.helm.charts import remap
+
+            remap(sup_found, helm_state, sources)
         more, ignored = _per_file_ignores(
-            _dedupe(evaluator.run(sup_facts, line_of)), options.per_file_ignores, scan_
+            _dedupe(sup_found), options.per_file_ignores, scan_
         )
         findings += more
         suppressed += inline + ignored
@@ -355,6 +377,53 @@ def scan(options: ScanOptions) -> Scan:
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
+
+
+def _render_charts(
+    targets: Sequence[Target],
+    options: ScanOptions,
+    sources: dict[str, Source],
+    analyses: list[FileAnalysis],
+    result: ScanResult,
+) -> HelmState | None:
+    """Render the Helm charts among the targets (nothing to do without a ``Chart.yaml``)."""
+    if not any(os.path.basename(t.abspath) == "Chart.yaml" for t in targets):
+        return None
+    from mlsec_lint.helm import charts
+
+    chart_dirs = charts.find_charts([t.abspath for t in targets])
+    base = os.path.abspath(options.base or os.getcwd())
+    common = [os.path.normpath(os.path.join(base, p)) for p in options.helm_values]
+
+    def values_for(chart: str) -> list[str]:
+        own = [
+            os.path.normpath(os.path.join(base, p))
+            for directory, files in options.helm_chart_values
+            if os.path.normpath(os.path.join(base, directory)) == chart
+            for p in files
+        ]
+        return [*common, *own]
+
+    state, rendered = charts.process(
+        chart_dirs,
+        base=base,
+        sources=sources,
+        values_for=values_for,
+        renderer_choice=options.helm_renderer,
+    )
+    analyses.extend(rendered)
+    charts.drop_chart_files(analyses, state, base)
+    result.notices = [
+        n
+        for n in result.notices
+        if n.code != "helm-template"
+        or not any(
+            os.path.normpath(os.path.join(base, n.path)).startswith(c + os.sep)
+            for c in state.handled
+        )
+    ]
+    result.notices.extend(state.notices)
+    return state
 
 
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:

@@ -92,6 +92,9 @@ class Finding:
     normalized matched text (see :mod:`mlsec_lint.baseline`). Set by the scan."""
     annotations: Any = field(default=None, repr=False, compare=False)
     """``metadata.annotations`` of the Kubernetes object behind the finding, if any."""
+    rendered_from: str = field(default="", repr=False, compare=False)
+    """For a finding in a rendered Helm manifest, moved to the chart's source: the
+    virtual path it was found in (annotations of the rendered object still apply)."""
 
     @property
     def line(self) -> int:

@@ -1,0 +1,388 @@
+"""Helm charts in a scan: render each chart, analyse the manifests, report at the source.
+
+A directory with ``Chart.yaml`` is a chart (a chart inside another chart's ``charts/``
+is rendered as part of its parent). Each chart is rendered with its defaults and the
+values files the user names; the rendered manifests are analysed like any Kubernetes
+file under a virtual name (``<template>#rendered``), so cross-file resolution sees the
+chart's Services, Ingresses and workloads together; findings are then moved to the line
+a person edits (see :mod:`mlsec_lint.helm.trace`). When a chart cannot be rendered, one
+notice per chart says why and how to enable rendering, and the chart's values file is
+still checked by Helm conventions (:mod:`mlsec_lint.facts.helm_values`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlsec_lint.facts import FileAnalysis
+from mlsec_lint.helm import render, trace
+from mlsec_lint.model import Finding, Notice, Span
+from mlsec_lint.source import Source, read_source
+from mlsec_lint.tree import PDict
+
+RENDERED = "#rendered"
+"""Suffix of the virtual paths of rendered manifests (never reported)."""
+
+CHART_FILE = "Chart.yaml"
+
+
+@dataclass
+class RenderMap:
+    """How positions of one rendered template map back to the chart's files."""
+
+    template: str
+    """Display path of the template file (or of ``Chart.yaml`` for a packed subchart)."""
+    template_lines: list[int]
+    values: dict[tuple[int, int], trace.Origin]
+    marker_lines: list[str] | None
+    table: list[trace.Origin]
+    rendered: Source
+    values_label: str
+
+
+@dataclass
+class HelmState:
+    """What rendering added to a scan."""
+
+    maps: dict[str, RenderMap] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    """Files findings may now point at that discovery did not read (values files named
+    outside the scanned paths)."""
+    notices: list[Notice] = field(default_factory=list)
+    handled: set[str] = field(default_factory=set)
+    """Chart directories (absolute): their per-template notices are replaced."""
+    rendered: set[str] = field(default_factory=set)
+    """Chart directories (absolute) rendered: the manifests stand for their templates."""
+    values_files: set[str] = field(default_factory=set)
+    """Values files (display paths) a chart was rendered with."""
+
+    def line(self, path: str, line: int) -> str | None:
+        m = self.maps.get(path)
+        return m.rendered.line(line) if m is not None else None
+
+
+def find_charts(abspaths: Sequence[str]) -> list[str]:
+    """Chart directories among scanned files (their ``Chart.yaml``), outermost only."""
+    dirs = sorted(
+        {os.path.dirname(p) for p in abspaths if os.path.basename(p) == CHART_FILE}
+    )
+    out: list[str] = []
+    for d in dirs:
+        if not any(d.startswith(parent + os.sep) for parent in out):
+            out.append(d)
+    return out
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path.startswith(directory + os.sep)
+
+
+def _display(abspath: str, base: str) -> str:
+    from mlsec_lint.discovery import display_path
+
+    return display_path(abspath, base)
+
+
+def _load_values(
+    abspath: str, display: str, known: Mapping[str, Source], notices: list[Notice]
+) -> tuple[Source | None, PDict | None]:
+    from mlsec_lint.parsers.yamldoc import YamlError, load_stream
+
+    src = known.get(display)
+    if src is None:
+        src, read_notices = read_source(abspath, display)
+        notices.extend(read_notices)
+        if src is None:
+            return None, None
+    try:
+        docs = [d.value for d in load_stream(src.text).docs]
+    except YamlError as exc:
+        notices.append(Notice(display, "helm-values", f"values file not used: {exc.message}"))
+        return src, None
+    doc = next((d for d in docs if d is not None), None)
+    if doc is None:
+        return src, PDict()
+    if not isinstance(doc, PDict):
+        notices.append(Notice(display, "helm-values", "values file is not a mapping; not used"))
+        return src, None
+    return src, doc
+
+
+_DEP = re.compile(r"^[\w.-]+$")
+
+
+def _missing_dependencies(chart: str, meta: Any) -> list[str]:
+    """Dependencies declared in ``Chart.yaml`` that are not vendored under ``charts/``."""
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    if not isinstance(deps, list):
+        return []
+    try:
+        vendored = os.listdir(os.path.join(chart, "charts"))
+    except OSError:
+        vendored = []
+    missing = []
+    for dep in deps:
+        if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
+            continue
+        name = dep["name"]
+        if not _DEP.match(name):
+            continue
+        if name in vendored or any(
+            v.startswith(name + "-") and v.endswith(".tgz") for v in vendored
+        ):
+            continue
+        where = dep.get("repository")
+        missing.append(f"'{name}'" + (f" from {where}" if isinstance(where, str) else ""))
+    return missing
+
+
+def _chart_meta(chart: str, known: Mapping[str, Source], base: str) -> Any:
+    from mlsec_lint.parsers.yamldoc import YamlError, load_stream
+
+    display = _display(os.path.join(chart, CHART_FILE), base)
+    src = known.get(display)
+    if src is None:
+        return None
+    try:
+        docs = load_stream(src.text).docs
+    except YamlError:
+        return None
+    return docs[0].value if docs else None
+
+
+def process(
+    charts: Sequence[str],
+    *,
+    base: str,
+    sources: Mapping[str, Source],
+    values_for: Callable[[str], Sequence[str]],
+    renderer_choice: str = "auto",
+) -> tuple[HelmState, list[FileAnalysis]]:
+    """Render each chart; the rendered analyses to add to the scan and the state that maps
+    their findings back."""
+    from mlsec_lint.analyze import analyze
+
+    state = HelmState()
+    analyses: list[FileAnalysis] = []
+    renderer = render.available(renderer_choice)
+    for chart in charts:
+        chart_display = _display(chart, base) if chart != base else "."
+        meta = _chart_meta(chart, sources, base)
+        name = str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else ""
+        label = f"Helm chart '{chart_display}'"
+        state.handled.add(chart)
+        if renderer is None:
+            if _has_templates(chart):
+                state.notices.append(
+                    Notice(
+                        _display(os.path.join(chart, CHART_FILE), base),
+                        "helm-not-rendered",
+                        f"{label} not rendered, so its templates are not scanned (values "
+                        f"files are checked by Helm conventions); to render it, "
+                        f"{render.ENABLE_HINT}",
+                        "note",
+                    )
+                )
+            continue
+        missing = _missing_dependencies(chart, meta)
+        if missing:
+            state.notices.append(
+                Notice(
+                    _display(os.path.join(chart, CHART_FILE), base),
+                    "helm-dependency",
+                    f"{label}: dependencies not vendored in charts/ are not rendered: "
+                    f"{', '.join(missing)}; run 'helm dependency build' to include them",
+                    "note",
+                )
+            )
+        files: list[tuple[str, PDict]] = []
+        user_files: list[tuple[str, PDict]] = []
+        defaults_path = os.path.join(chart, "values.yaml")
+        if os.path.isfile(defaults_path):
+            display = _display(defaults_path, base)
+            src, doc = _load_values(defaults_path, display, sources, state.notices)
+            if doc is not None:
+                files.append((display, doc))
+        for path in values_for(chart):
+            display = _display(path, base)
+            src, doc = _load_values(path, display, sources, state.notices)
+            if src is not None and display not in sources:
+                state.sources[display] = src
+            if doc is not None:
+                files.append((display, doc))
+                user_files.append((display, doc))
+        values = trace.merge(files)
+        user = trace.merge(user_files).merged
+        full_marks, table = trace.marked(values)
+        result = render.render(chart, [user, full_marks], renderer)
+        real = result.outputs[0] if result.outputs else None
+        if real is None:
+            why = result.errors[0] if result.errors else "no output"
+            state.notices.append(
+                Notice(
+                    _display(os.path.join(chart, CHART_FILE), base),
+                    "helm-render-error",
+                    f"{label} could not be rendered by {result.renderer}, so its templates "
+                    f"are not scanned: {why}",
+                    "warning",
+                )
+            )
+            state.handled.discard(chart)
+            continue
+        marks = result.outputs[1] if len(result.outputs) > 1 else None
+        if marks is None:  # a template that computes with values: trace strings only
+            strings, table = trace.marked(values, strings_only=True)
+            again = render.render(chart, [strings], renderer)
+            marks = again.outputs[0] if again.outputs else None
+        values_label = ", ".join(p for p, _ in files) or "no values file"
+        state.rendered.add(chart)
+        state.values_files.update(p for p, _ in files)
+        for key, text in sorted(real.items()):
+            if not text.strip():
+                continue
+            fa, rmap = _analyse(
+                key, text, (marks or {}).get(key), chart, name, base, sources, table
+            )
+            if rmap is None:
+                continue
+            rmap.values_label = values_label
+            state.maps[fa.path] = rmap
+            analyses.append(fa)
+            state.notices.extend(
+                dataclasses.replace(n, path=rmap.template, line=None) for n in fa.notices
+            )
+            fa.notices = []
+    return state, [*analyses]
+
+
+def _has_templates(chart: str) -> bool:
+    try:
+        return any(
+            n.endswith((".yaml", ".yml", ".tpl", ".json"))
+            for n in os.listdir(os.path.join(chart, "templates"))
+        )
+    except OSError:
+        return False
+
+
+def _template_file(key: str, chart: str) -> str:
+    """The file behind a rendered template name (``<chart>/templates/x.yaml``, or
+    ``<chart>/charts/<sub>/templates/x.yaml``)."""
+    parts = key.split("/")
+    path = os.path.join(chart, *parts[1:])
+    if os.path.isfile(path):
+        return path
+    return os.path.join(chart, CHART_FILE)  # a packed subchart
+
+
+def _analyse(
+    key: str,
+    text: str,
+    marked_text: str | None,
+    chart: str,
+    name: str,
+    base: str,
+    sources: Mapping[str, Source],
+    table: list[trace.Origin],
+) -> tuple[FileAnalysis, RenderMap | None]:
+    from mlsec_lint.analyze import analyze
+    from mlsec_lint.parsers.yamldoc import YamlError, load_stream
+
+    template_path = _template_file(key, chart)
+    template = _display(template_path, base)
+    virtual = template + RENDERED
+    rendered = Source(virtual, text)
+    fa = analyze(rendered, "yaml")
+    tsrc = sources.get(template)
+    if tsrc is None:
+        tsrc, _ = read_source(template_path, template)
+    tlines = tsrc.lines if tsrc is not None else []
+    lines = trace.template_lines(rendered.lines, tlines) if tlines else [1] * len(
+        rendered.lines
+    )
+    values: dict[tuple[int, int], trace.Origin] = {}
+    marker_lines = None
+    if marked_text is not None:
+        try:
+            real_docs = load_stream(text).docs
+            mark_docs = load_stream(marked_text).docs
+        except YamlError:
+            real_docs, mark_docs = [], []
+        for r, m in zip(real_docs, mark_docs, strict=False):
+            if _kind(r.value) == _kind(m.value):
+                trace.pair_values(r.value, m.value, table, values)
+        mlines = marked_text.split("\n")
+        if len(mlines) == len(rendered.lines):
+            marker_lines = mlines
+    rmap = RenderMap(template, lines, values, marker_lines, table, rendered, "")
+    return fa, rmap
+
+
+def _kind(doc: Any) -> Any:
+    return doc.get("kind") if isinstance(doc, dict) else None
+
+
+def drop_chart_files(analyses: list[FileAnalysis], state: HelmState, base: str) -> None:
+    """The chart's own files are now represented by the rendered manifests: their facts
+    (plain templates read as manifests, values read by convention) and per-template
+    notices go. Templates become plain text for suppression comments."""
+    for fa in analyses:
+        if fa.path.endswith(RENDERED):
+            continue
+        if fa.path in state.values_files:
+            fa.facts = []
+            fa.extra.pop("helm_absence_anchors", None)
+            continue
+        abspath = os.path.normpath(os.path.join(base, fa.path))
+        chart = next((c for c in state.handled if _inside(abspath, c)), None)
+        if chart is None or "templates" not in os.path.relpath(abspath, chart).split(os.sep):
+            continue
+        fa.notices = [n for n in fa.notices if n.code != "helm-template"]
+        if chart in state.rendered:
+            fa.facts = []
+            fa.kind = "helm-chart-template"
+            fa.extra.pop("helm_absence_anchors", None)
+
+
+def remap(findings: list[Finding], state: HelmState, sources: Mapping[str, Source]) -> None:
+    """Move findings in rendered manifests to the values or template line behind them."""
+    for f in findings:
+        m = state.maps.get(f.path)
+        if m is None:
+            continue
+        rendered_text = _span_text(m.rendered, f.span)
+        origin = m.values.get((f.span.line, f.span.col))
+        if origin is None and m.marker_lines is not None and f.span.line <= len(m.marker_lines):
+            mline = m.marker_lines[f.span.line - 1]
+            ids = [int(x.group(1)) for x in trace.MARKER.finditer(mline)]
+            if ids and not (rendered_text and rendered_text in mline):
+                origin = trace._choose(ids, m.table, rendered_text)
+        f.rendered_from = f.path
+        if origin is not None:
+            f.path = origin.path
+            f.span = origin.span
+            f.message += (
+                f" (value '{origin.key}' of {origin.path}, rendered by {m.template})"
+            )
+        else:
+            idx = min(max(f.span.line, 1), len(m.template_lines)) - 1
+            tline = m.template_lines[idx] if m.template_lines else 1
+            src = sources.get(m.template) or state.sources.get(m.template)
+            text = src.line(tline) if src is not None else ""
+            indent = len(text) - len(text.lstrip())
+            f.path = m.template
+            f.span = Span(tline, indent + 1, tline, max(len(text), indent) + 1)
+            f.message += f" (rendered from {m.template} with {m.values_label})"
+        src = sources.get(f.path) or state.sources.get(f.path)
+        f.source_line = src.line(f.span.line) if src is not None else ""
+
+
+def _span_text(src: Source, span: Span) -> str:
+    if span.line != span.end_line:
+        return ""
+    return src.line(span.line)[span.col - 1 : span.end_col - 1].strip().strip("'\"")
