@@ -361,9 +361,7 @@ def scan(options: ScanOptions) -> Scan:
             from mlsec_lint.helm.charts import remap
 
             remap(sup_found, helm_state, sources)
-        more, ignored = _per_file_ignores(
-            _dedupe(sup_found), options.per_file_ignores, scan_
-        )
+        more, ignored = _per_file_ignores(_dedupe(sup_found), options.per_file_ignores, scan_)
         findings += more
         suppressed += inline + ignored
     for f in [*findings, *suppressed]:
@@ -411,8 +409,15 @@ def _render_charts(
         values_for=values_for,
         renderer_choice=options.helm_renderer,
     )
+    before = {id(fa): fa.kind for fa in analyses}
     analyses.extend(rendered)
     charts.drop_chart_files(analyses, state, base)
+    for fa in analyses:  # templates rendered: counted as such
+        old = before.get(id(fa))
+        if old is not None and old != fa.kind:
+            result.files_by_kind[old] -= 1
+            result.files_by_kind[fa.kind] = result.files_by_kind.get(fa.kind, 0) + 1
+    result.files_by_kind = {k: n for k, n in result.files_by_kind.items() if n}
     result.notices = [
         n
         for n in result.notices

@@ -264,6 +264,14 @@ def scan(
             "(repeatable; needs mlsec-lint[semgrep]).",
         ),
     ] = None,
+    helm_values: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--helm-values",
+            help="Also render every Helm chart with this values file, like helm -f "
+            "(repeatable, in order; rendering needs mlsec-lint[helm] or helm on PATH).",
+        ),
+    ] = None,
 ) -> int:
     """Scan files and directories for ML deployment security problems."""
     from mlsec_lint import config as configuration
@@ -326,6 +334,9 @@ def scan(
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
         jobs=jobs,
+        helm_values=[*cfg.helm_values, *(str(p) for p in helm_values or [])],
+        helm_chart_values=list(cfg.helm_chart_values.items()),
+        helm_renderer=cfg.helm_renderer or "auto",
     )
     from mlsec_lint import progress as progress_line
     from mlsec_lint.reporters import MACHINE_FORMATS

@@ -45,6 +45,9 @@ class Config:
     frameworks: list[str] = field(default_factory=list)
     baseline: str | None = None
     respect_gitignore: bool | None = None
+    helm_values: list[str] = field(default_factory=list)
+    helm_chart_values: dict[str, list[str]] = field(default_factory=dict)
+    helm_renderer: str | None = None
 
     @property
     def label(self) -> str:
@@ -180,6 +183,11 @@ def load(path: str, required: bool = False) -> Config:
         frameworks=list(data.get("frameworks", [])),
         baseline=rel(data["baseline"]) if "baseline" in data else None,
         respect_gitignore=data.get("respect-gitignore"),
+        helm_values=[rel(p) for p in data.get("helm-values", [])],
+        helm_chart_values={
+            rel(k): [rel(p) for p in v] for k, v in data.get("helm-chart-values", {}).items()
+        },
+        helm_renderer=data.get("helm-renderer"),
     )
 
 

@@ -68,9 +68,7 @@ class HelmState:
 
 def find_charts(abspaths: Sequence[str]) -> list[str]:
     """Chart directories among scanned files (their ``Chart.yaml``), outermost only."""
-    dirs = sorted(
-        {os.path.dirname(p) for p in abspaths if os.path.basename(p) == CHART_FILE}
-    )
+    dirs = sorted({os.path.dirname(p) for p in abspaths if os.path.basename(p) == CHART_FILE})
     out: list[str] = []
     for d in dirs:
         if not any(d.startswith(parent + os.sep) for parent in out):
@@ -165,7 +163,6 @@ def process(
 ) -> tuple[HelmState, list[FileAnalysis]]:
     """Render each chart; the rendered analyses to add to the scan and the state that maps
     their findings back."""
-    from mlsec_lint.analyze import analyze
 
     state = HelmState()
     analyses: list[FileAnalysis] = []
@@ -232,7 +229,6 @@ def process(
                     "warning",
                 )
             )
-            state.handled.discard(chart)
             continue
         marks = result.outputs[1] if len(result.outputs) > 1 else None
         if marks is None:  # a template that computes with values: trace strings only
@@ -302,9 +298,7 @@ def _analyse(
     if tsrc is None:
         tsrc, _ = read_source(template_path, template)
     tlines = tsrc.lines if tsrc is not None else []
-    lines = trace.template_lines(rendered.lines, tlines) if tlines else [1] * len(
-        rendered.lines
-    )
+    lines = trace.template_lines(rendered.lines, tlines) if tlines else [1] * len(rendered.lines)
     values: dict[tuple[int, int], trace.Origin] = {}
     marker_lines = None
     if marked_text is not None:
@@ -366,9 +360,7 @@ def remap(findings: list[Finding], state: HelmState, sources: Mapping[str, Sourc
         if origin is not None:
             f.path = origin.path
             f.span = origin.span
-            f.message += (
-                f" (value '{origin.key}' of {origin.path}, rendered by {m.template})"
-            )
+            f.message += f" (value '{origin.key}' of {origin.path}, rendered by {m.template})"
         else:
             idx = min(max(f.span.line, 1), len(m.template_lines)) - 1
             tline = m.template_lines[idx] if m.template_lines else 1

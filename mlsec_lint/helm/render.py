@@ -33,9 +33,7 @@ TIMEOUT = 120
 """Seconds one chart may take to render (both passes)."""
 MAX_OUTPUT = 64 * 1024 * 1024
 
-ENABLE_HINT = (
-    "install the renderer with pip install 'mlsec-lint[helm]' (or put helm on PATH)"
-)
+ENABLE_HINT = "install the renderer with pip install 'mlsec-lint[helm]' (or put helm on PATH)"
 
 
 @dataclass

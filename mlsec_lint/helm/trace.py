@@ -204,7 +204,7 @@ def template_lines(rendered: Sequence[str], template: Sequence[str]) -> list[int
         key = m.group(1) if m else None
         found = -1
         if text:
-            for order in (range(cursor, len(template)), range(0, cursor)):
+            for order in (range(cursor, len(template)), range(cursor)):
                 for i in order:
                     if stripped[i] == text or (key is not None and keys[i] == key):
                         found = i

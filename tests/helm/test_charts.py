@@ -1,0 +1,205 @@
+"""Helm charts in a scan: rendering, positions, notices, suppressions."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlsec_lint.api import Scan, ScanOptions, scan
+from mlsec_lint.helm import render
+from mlsec_lint.model import ScanResult
+
+needs_sdk = pytest.mark.skipif(
+    render.available("sdk") is None, reason="mlsec-lint[helm] is not installed"
+)
+
+CHART = "apiVersion: v2\nname: llm\nversion: 0.1.0\n"
+VALUES = """\
+image:
+  repository: vllm/vllm-openai
+  tag: v0.11.0
+hostIPC: false
+ingress:
+  enabled: false
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-llm
+  annotations:
+    {{- toYaml .Values.annotations | nindent 4 }}
+spec:
+  selector: {matchLabels: {app: llm}}
+  template:
+    metadata: {labels: {app: llm}}
+    spec:
+      automountServiceAccountToken: false
+      hostIPC: {{ .Values.hostIPC }}
+      containers:
+        - name: llm
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+          securityContext:
+            runAsNonRoot: true
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+"""
+INGRESS = """\
+{{- if .Values.ingress.enabled }}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ .Release.Name }}-llm
+spec:
+  defaultBackend:
+    service: {name: llm, port: {number: 8000}}
+{{- end }}
+"""
+
+
+def _chart(root: Path, values: str = VALUES, deployment: str = DEPLOYMENT) -> Path:
+    chart = root / "charts" / "llm"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "values.yaml").write_text(values.replace("hostIPC", "annotations: {}\nhostIPC", 1))
+    (chart / "templates" / "deployment.yaml").write_text(deployment)
+    (chart / "templates" / "ingress.yaml").write_text(INGRESS)
+    (chart / "templates" / "_helpers.tpl").write_text('{{- define "x" -}}x{{- end }}\n')
+    return chart
+
+
+def _scan(root: Path, **kw: Any) -> Scan:
+    return scan(ScanOptions(paths=["."], base=str(root), respect_gitignore=False, **kw))
+
+
+def _found(result: ScanResult, rule: str) -> list[tuple[str, int]]:
+    return [(f.path, f.line) for f in result.findings if f.rule_id == rule]
+
+
+@needs_sdk
+def test_override_values_are_reported_at_their_line(tmp_path: Path) -> None:
+    _chart(tmp_path)
+    (tmp_path / "prod.yaml").write_text("# production\nhostIPC: true\ningress:\n  enabled: true\n")
+    result = _scan(tmp_path, helm_values=["prod.yaml"]).result
+    assert _found(result, "MLS-K8S-005") == [("prod.yaml", 2)]
+    (k8s005,) = [f for f in result.findings if f.rule_id == "MLS-K8S-005"]
+    assert "charts/llm/templates/deployment.yaml" in k8s005.message
+    assert "prod.yaml" in k8s005.message and k8s005.source_line == "hostIPC: true"
+    # an Ingress switched on by the override: the template line of the object
+    assert _found(result, "MLS-K8S-001") == [("charts/llm/templates/ingress.yaml", 2)]
+    assert _found(result, "MLS-IMG-001") == [("charts/llm/values.yaml", 3)]
+    assert not [n for n in result.notices if n.code.startswith("helm")]
+    assert all("#rendered" not in f.path for f in [*result.findings, *result.suppressed])
+
+
+@needs_sdk
+def test_default_chart_is_clean_and_rendered_once(tmp_path: Path) -> None:
+    _chart(tmp_path, values=VALUES.replace("tag: v0.11.0", "tag: v0.11.0@sha256:" + "a" * 64))
+    result = _scan(tmp_path).result
+    rules = {f.rule_id for f in result.findings}
+    assert not rules & {"MLS-K8S-005", "MLS-K8S-001", "MLS-IMG-001", "MLS-K8S-003"}
+    assert result.files_by_kind.get("helm-template") is None
+    assert result.files_by_kind["helm-chart-template"] == 2
+
+
+@needs_sdk
+def test_comment_on_a_values_line_suppresses(tmp_path: Path) -> None:
+    chart = _chart(tmp_path)
+    text = (
+        (chart / "values.yaml")
+        .read_text()
+        .replace(
+            "hostIPC: false",
+            "# mlsec-lint: ignore[MLS-K8S-005] -- shared memory for NCCL\nhostIPC: true",
+        )
+    )
+    (chart / "values.yaml").write_text(text)
+    result = _scan(tmp_path).result
+    assert _found(result, "MLS-K8S-005") == []
+    assert [(f.rule_id, f.suppression.kind) for f in result.suppressed if f.suppression] == [
+        ("MLS-K8S-005", "inline")
+    ]
+
+
+@needs_sdk
+def test_annotation_rendered_into_the_object_suppresses(tmp_path: Path) -> None:
+    chart = _chart(tmp_path)
+    text = (chart / "values.yaml").read_text()
+    text = text.replace(
+        "annotations: {}", 'annotations:\n  mlsec-lint.io/ignore.MLS-K8S-005: "NCCL"'
+    )
+    (chart / "values.yaml").write_text(text.replace("hostIPC: false", "hostIPC: true"))
+    result = _scan(tmp_path).result
+    assert _found(result, "MLS-K8S-005") == []
+    assert [f.rule_id for f in result.suppressed] == ["MLS-K8S-005"]
+
+
+@needs_sdk
+def test_render_error_and_missing_dependency_give_one_notice(tmp_path: Path) -> None:
+    chart = _chart(tmp_path, deployment=DEPLOYMENT + '{{ fail "boom" }}\n')
+    (chart / "Chart.yaml").write_text(
+        CHART + "dependencies:\n  - name: redis\n    version: 1.0.0\n"
+        "    repository: https://charts.example.com\n"
+    )
+    result = _scan(tmp_path).result
+    codes = sorted(n.code for n in result.notices if n.code.startswith("helm"))
+    assert codes == ["helm-dependency", "helm-render-error"]
+    error = next(n for n in result.notices if n.code == "helm-render-error")
+    assert "boom" in error.message and error.path == "charts/llm/Chart.yaml"
+
+
+def test_without_a_renderer_one_notice_per_chart(tmp_path: Path) -> None:
+    chart = _chart(tmp_path)
+    (chart / "values.yaml").write_text(VALUES.replace("hostIPC: false", "hostIPC: true"))
+    result = _scan(tmp_path, helm_renderer="off").result
+    notes = [n for n in result.notices if n.code.startswith("helm")]
+    assert [(n.code, n.path) for n in notes] == [("helm-not-rendered", "charts/llm/Chart.yaml")]
+    assert "mlsec-lint[helm]" in notes[0].message
+    # the chart's own values are still read by Helm conventions
+    assert _found(result, "MLS-K8S-005") == [("charts/llm/values.yaml", 4)]
+
+
+def test_helm_binary_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helm executable is run as 'helm template' (here a stand-in printing a stream)."""
+    project = tmp_path / "project"
+    _chart(project)
+    stream = "---\n# Source: llm/templates/deployment.yaml\n" + DEPLOYMENT.replace(
+        "{{ .Release.Name }}", "release"
+    ).replace("{{- toYaml .Values.annotations | nindent 4 }}", "{}").replace(
+        "{{ .Values.hostIPC }}", "true"
+    ).replace(
+        '"{{ .Values.image.repository }}:{{ .Values.image.tag }}"', "vllm/vllm-openai:v0.11.0"
+    )
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "stream.yaml").write_text(stream)
+    log = bindir / "argv.json"
+    helm = bindir / "helm"
+    helm.write_text(
+        "#!/usr/bin/env python3\nimport json, sys\n"
+        f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"sys.stdout.write(open({str(bindir / 'stream.yaml')!r}).read())\n"
+    )
+    helm.chmod(helm.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    result = _scan(project, helm_renderer="binary").result
+    # untraced (the stand-in ignores the values): the template line of the key
+    assert _found(result, "MLS-K8S-005") == [("charts/llm/templates/deployment.yaml", 13)]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls and all(c[:2] == ["template", "release"] and "-f" in c for c in calls)
+
+
+def test_split_stream() -> None:
+    text = (
+        "---\n# Source: a/templates/x.yaml\nkind: A\n---\n# Source: a/templates/x.yaml\nkind: B\n"
+    )
+    out = render.split_stream(text + "---\n# Source: a/templates/y.yaml\nkind: C\n")
+    assert out == {
+        "a/templates/x.yaml": "kind: A\n---\nkind: B\n",
+        "a/templates/y.yaml": "kind: C\n",
+    }
