@@ -384,12 +384,18 @@ def _render_charts(
     analyses: list[FileAnalysis],
     result: ScanResult,
 ) -> HelmState | None:
-    """Render the Helm charts among the targets (nothing to do without a ``Chart.yaml``)."""
-    if not any(os.path.basename(t.abspath) == "Chart.yaml" for t in targets):
+    """Render the Helm charts among the targets, and those of named templates and values
+    files (nothing to do without a ``Chart.yaml``)."""
+    named = [t.abspath for t in targets if t.explicit and t.kind == "yaml"]
+    if not named and not any(os.path.basename(t.abspath) == "Chart.yaml" for t in targets):
         return None
     from mlsec_lint.helm import charts
 
-    chart_dirs = charts.find_charts([t.abspath for t in targets])
+    chart_files = [t.abspath for t in targets if os.path.basename(t.abspath) == "Chart.yaml"]
+    chart_files += [os.path.join(c, "Chart.yaml") for c in charts.charts_of_files(named)]
+    if not chart_files:
+        return None
+    chart_dirs = charts.find_charts(chart_files)
     base = os.path.abspath(options.base or os.getcwd())
     common = [os.path.normpath(os.path.join(base, p)) for p in options.helm_values]
 

@@ -43,6 +43,7 @@ class RenderMap:
     table: list[trace.Origin]
     rendered: Source
     values_label: str
+    template_source: Source | None = None
 
 
 @dataclass
@@ -73,6 +74,27 @@ def find_charts(abspaths: Sequence[str]) -> list[str]:
     for d in dirs:
         if not any(d.startswith(parent + os.sep) for parent in out):
             out.append(d)
+    return out
+
+
+def charts_of_files(abspaths: Sequence[str]) -> list[str]:
+    """Charts that named files belong to (the pre-commit case: a staged template or
+    values file re-checks its chart): ``<chart>/templates/…`` and ``<chart>/values*.yaml``
+    beside a ``Chart.yaml``. A few ``stat`` calls per file, none for other files."""
+    from mlsec_lint.facts.helm_values import named_like_values
+
+    out: list[str] = []
+    for path in abspaths:
+        parts = path.split(os.sep)
+        candidates = []
+        if "templates" in parts[:-1]:
+            i = len(parts) - 2 - parts[:-1][::-1].index("templates")
+            candidates.append(os.sep.join(parts[:i]) or os.sep)
+        if named_like_values(path):
+            candidates.append(os.path.dirname(path))
+        for chart in candidates:
+            if chart not in out and os.path.isfile(os.path.join(chart, CHART_FILE)):
+                out.append(chart)
     return out
 
 
@@ -144,6 +166,8 @@ def _chart_meta(chart: str, known: Mapping[str, Source], base: str) -> Any:
 
     display = _display(os.path.join(chart, CHART_FILE), base)
     src = known.get(display)
+    if src is None:
+        src, _ = read_source(os.path.join(chart, CHART_FILE), display)
     if src is None:
         return None
     try:
@@ -248,6 +272,8 @@ def process(
                 continue
             rmap.values_label = values_label
             state.maps[fa.path] = rmap
+            if rmap.template not in sources and rmap.template_source is not None:
+                state.sources[rmap.template] = rmap.template_source
             analyses.append(fa)
             state.notices.extend(
                 dataclasses.replace(n, path=rmap.template, line=None) for n in fa.notices
@@ -313,7 +339,7 @@ def _analyse(
         mlines = marked_text.split("\n")
         if len(mlines) == len(rendered.lines):
             marker_lines = mlines
-    rmap = RenderMap(template, lines, values, marker_lines, table, rendered, "")
+    rmap = RenderMap(template, lines, values, marker_lines, table, rendered, "", tsrc)
     return fa, rmap
 
 

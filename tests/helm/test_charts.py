@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,7 @@ def test_default_chart_is_clean_and_rendered_once(tmp_path: Path) -> None:
     rules = {f.rule_id for f in result.findings}
     assert not rules & {"MLS-K8S-005", "MLS-K8S-001", "MLS-IMG-001", "MLS-K8S-003"}
     assert result.files_by_kind.get("helm-template") is None
-    assert result.files_by_kind["helm-chart-template"] == 2
+    assert result.files_by_kind["helm-chart-template"] == 3  # with _helpers.tpl
 
 
 @needs_sdk
@@ -203,3 +205,28 @@ def test_split_stream() -> None:
         "a/templates/x.yaml": "kind: A\n---\nkind: B\n",
         "a/templates/y.yaml": "kind: C\n",
     }
+
+
+@needs_sdk
+def test_a_named_template_or_values_file_rechecks_its_chart(tmp_path: Path) -> None:
+    """The pre-commit case: only the staged file is named, its whole chart is rendered."""
+    chart = _chart(tmp_path)
+    (chart / "values.yaml").write_text(VALUES.replace("hostIPC: false", "hostIPC: true"))
+    for staged in ("charts/llm/templates/_helpers.tpl", "charts/llm/values.yaml"):
+        result = scan(ScanOptions(paths=[staged], base=str(tmp_path), force_exclude=True)).result
+        assert _found(result, "MLS-K8S-005") == [("charts/llm/values.yaml", 4)], staged
+
+
+def test_a_scan_without_charts_loads_no_helm_code(tmp_path: Path) -> None:
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: c, image: vllm/vllm-openai:latest}]\n"
+    )
+    (tmp_path / "values-prod.yaml").write_text("image: {repository: x/y, tag: latest}\n")
+    code = (
+        "import sys\nfrom mlsec_lint.api import ScanOptions, scan\n"
+        f"scan(ScanOptions(paths=['.'], base={str(tmp_path)!r}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mlsec_lint.helm')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
