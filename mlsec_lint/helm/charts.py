@@ -360,7 +360,18 @@ def drop_chart_files(analyses: list[FileAnalysis], state: HelmState, base: str) 
             continue
         abspath = os.path.normpath(os.path.join(base, fa.path))
         chart = next((c for c in state.handled if _inside(abspath, c)), None)
-        if chart is None or "templates" not in os.path.relpath(abspath, chart).split(os.sep):
+        if chart is None:
+            continue
+        parts = os.path.relpath(abspath, chart).split(os.sep)
+        if (
+            chart in state.rendered
+            and parts[-1] == "values.yaml"
+            and (len(parts) == 1 or (len(parts) == 3 and parts[0] == "charts"))
+        ):  # a subchart's defaults: rendered with the parent
+            fa.facts = []
+            fa.extra.pop("helm_absence_anchors", None)
+            continue
+        if "templates" not in parts:
             continue
         fa.notices = [n for n in fa.notices if n.code != "helm-template"]
         if chart in state.rendered:

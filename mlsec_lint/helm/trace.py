@@ -87,7 +87,10 @@ def merge(files: Sequence[tuple[str, PDict]]) -> Values:
         for (path, _doc), table in zip(reversed(files), reversed(leaves), strict=True):
             if path_keys in table:
                 value, span = table[path_keys]
-                key = ".".join(str(k) for k in path_keys)
+                key = "".join(
+                    f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k))
+                    for i, k in enumerate(path_keys)
+                )
                 values.origins[path_keys] = Origin(path, span, key, value)
                 break
     return values

@@ -74,3 +74,8 @@ def test_template_lines() -> None:
     ]
     rendered = ["apiVersion: v1", "kind: Service", "metadata:", "  name: r", "spec:", "  type: X"]
     assert trace.template_lines(rendered, template) == [2, 3, 4, 5, 6, 7]
+
+
+def test_keys_name_list_items() -> None:
+    values = trace.merge([("v.yaml", _doc("spec:\n  models:\n    - {tag: latest}\n"))])
+    assert values.origins[("spec", "models", 0, "tag")].key == "spec.models[0].tag"
