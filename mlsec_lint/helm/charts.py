@@ -397,7 +397,7 @@ def remap(findings: list[Finding], state: HelmState, sources: Mapping[str, Sourc
         if origin is not None:
             f.path = origin.path
             f.span = origin.span
-            f.message += f" (value '{origin.key}' of {origin.path}, rendered by {m.template})"
+            f.message += f" Value '{origin.key}' of {origin.path}, rendered by {m.template}."
         else:
             idx = min(max(f.span.line, 1), len(m.template_lines)) - 1
             tline = m.template_lines[idx] if m.template_lines else 1
@@ -406,7 +406,7 @@ def remap(findings: list[Finding], state: HelmState, sources: Mapping[str, Sourc
             indent = len(text) - len(text.lstrip())
             f.path = m.template
             f.span = Span(tline, indent + 1, tline, max(len(text), indent) + 1)
-            f.message += f" (rendered from {m.template} with {m.values_label})"
+            f.message += f" Rendered from {m.template} with {m.values_label}."
         src = sources.get(f.path) or state.sources.get(f.path)
         f.source_line = src.line(f.span.line) if src is not None else ""
 
