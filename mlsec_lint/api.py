@@ -27,6 +27,7 @@ from mlsec_lint.source import Source, read_source, source_from_bytes
 if TYPE_CHECKING:
     from mlsec_lint.baseline import Baseline
     from mlsec_lint.helm.charts import HelmState
+    from mlsec_lint.kustomize import KustomizeState
 
 
 @dataclass
@@ -70,6 +71,8 @@ class ScanOptions:
     """(chart directory, values files) pairs: values for one chart (configuration)."""
     helm_renderer: str = "auto"
     """``auto`` (helm-python-sdk, else a helm binary), ``sdk``, ``binary`` or ``off``."""
+    kustomize_build: bool = True
+    """Build kustomize overlays with ``kustomize``/``kubectl`` when one is on ``PATH``."""
 
 
 @dataclass
@@ -301,6 +304,7 @@ def scan(options: ScanOptions) -> Scan:
             pending = _included(batch, sources, read, roots, here)
 
     helm_state = _render_charts(targets, options, sources, analyses, result) if targets else None
+    kustomized = _build_overlays(targets, options, sources, analyses, result) if targets else None
     if options.progress is not None:
         options.progress("resolving", done, total)
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
@@ -311,6 +315,8 @@ def scan(options: ScanOptions) -> Scan:
         src = sources.get(path)
         if src is None and helm_state is not None:
             return helm_state.line(path, line) or ""
+        if src is None and kustomized is not None:
+            return kustomized.line(path, line) or ""
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
@@ -333,6 +339,13 @@ def scan(options: ScanOptions) -> Scan:
 
         remap(raw, helm_state, sources)
         for path, src in helm_state.sources.items():
+            sources.setdefault(path, src)
+            kinds.setdefault(path, "yaml")
+    if kustomized is not None:
+        from mlsec_lint import kustomize
+
+        kustomize.remap(raw, kustomized, sources)
+        for path, src in kustomized.sources.items():
             sources.setdefault(path, src)
             kinds.setdefault(path, "yaml")
     if any(fa.kind == "helm-values" for fa in analyses):
@@ -361,6 +374,10 @@ def scan(options: ScanOptions) -> Scan:
             from mlsec_lint.helm.charts import remap
 
             remap(sup_found, helm_state, sources)
+        if kustomized is not None:
+            from mlsec_lint import kustomize
+
+            kustomize.remap(sup_found, kustomized, sources)
         more, ignored = _per_file_ignores(_dedupe(sup_found), options.per_file_ignores, scan_)
         findings += more
         suppressed += inline + ignored
@@ -435,6 +452,30 @@ def _render_charts(
     ]
     result.notices.extend(state.notices)
     return state
+
+
+def _build_overlays(
+    targets: Sequence[Target],
+    options: ScanOptions,
+    sources: dict[str, Source],
+    analyses: list[FileAnalysis],
+    result: ScanResult,
+) -> KustomizeState | None:
+    """Build the kustomize overlays among the targets (nothing to do without one)."""
+    names = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+    if not options.kustomize_build or not any(
+        os.path.basename(t.abspath) in names for t in targets
+    ):
+        return None
+    from mlsec_lint import kustomize
+
+    overlays = kustomize.find_overlays([t.abspath for t in targets])
+    base = os.path.abspath(options.base or os.getcwd())
+    state, built = kustomize.build(overlays, base, sources)
+    analyses.extend(built)
+    kustomize.drop_files(analyses, state)
+    result.notices.extend(state.notices)
+    return state if state.maps else None
 
 
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:
