@@ -34,7 +34,11 @@ def _serving(fa: FileAnalysis, source: Source) -> None:
     embedded in Kubernetes objects (RayService, inferenceservice-config)."""
     if fa.kind == "helm-values":
         # the chart's templates decide the command: only launches the values spell out
-        facts = [f for f in fa.facts if f.kind == "container" and "args" in f.data]
+        facts = [
+            f
+            for f in fa.facts
+            if f.kind == "container" and ("args" in f.data or "launch_params" in f.data)
+        ]
     else:
         facts = fa.facts
     if any(f.kind in ("container", "k8s-object") for f in facts):

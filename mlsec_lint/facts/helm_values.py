@@ -76,6 +76,7 @@ COMPONENT_KEYS = frozenset(
         "service",
         "ingress",
         "vllmConfig",
+        "rayStartParams",
         *POD_KEYS,
         *ENV_KEYS,
         *ARG_KEYS,
@@ -175,15 +176,20 @@ def _args(node: Any, out: PList) -> None:
                 out.push(str(item), node.item_span(i))
 
 
-def _components(node: Any, path: str, depth: int) -> Iterator[tuple[str, PDict]]:
+def _components(
+    node: Any, path: str, depth: int, inherited: PDict | None = None
+) -> Iterator[tuple[str, PDict, PDict | None]]:
     """Mappings that describe a container (own an image, a security context, a Service
-    …), with a dotted name for messages."""
+    …), with a dotted name for messages and the nearest enclosing mapping that names an
+    image (KubeRay's ``head``/``worker`` use the top-level ``image``)."""
     if depth > MAX_DEPTH:
         return
     if isinstance(node, PDict):
         keys = {k for k in node if isinstance(k, str)}
         if keys & COMPONENT_KEYS or ({"repository", "tag"} <= keys and depth > 0):
-            yield path, node
+            yield path, node, inherited
+        if "image" in node:
+            inherited = node
         for key, value in node.items():
             if isinstance(value, (PDict, PList)) and key not in ("image", "resources"):
                 if key in ("securityContext", "podSecurityContext", "containerSecurityContext"):
@@ -191,22 +197,26 @@ def _components(node: Any, path: str, depth: int) -> Iterator[tuple[str, PDict]]
                 if key in ("service", "ingress", "env", "extraEnv", "affinity", "tolerations"):
                     continue
                 child = f"{path}.{key}" if path else str(key)
-                yield from _components(value, child, depth + 1)
+                yield from _components(value, child, depth + 1, inherited)
     elif isinstance(node, PList):
         for i, item in enumerate(node):
             name = item.get("name") if isinstance(item, PDict) else None
             label = f"{path}[{name}]" if isinstance(name, str) else f"{path}[{i}]"
-            yield from _components(item, label, depth + 1)
+            yield from _components(item, label, depth + 1, inherited)
 
 
 def _put(dst: PDict, key: str, src: PDict, src_key: str) -> None:
     dst.put(key, src[src_key], src.kspan.get(src_key), src.vspan.get(src_key))
 
 
-def _workload(name: str, comp: PDict, label: str, anchors: list[Span]) -> PDict | None:
+def _workload(
+    name: str, comp: PDict, label: str, anchors: list[Span], inherited: PDict | None = None
+) -> PDict | None:
     image = _image(comp.get("image"), comp, "image")
     if image is None and "repository" in comp:
         image = _image(comp, comp, None)
+    if image is None and inherited is not None and isinstance(comp.get("rayStartParams"), PDict):
+        image = _image(inherited.get("image"), inherited, "image")
     span = Span(comp.span.line, comp.span.col, comp.span.line, comp.span.col)
     anchors.append(span)
     container = PDict(span)
@@ -256,7 +266,30 @@ def _workload(name: str, comp: PDict, label: str, anchors: list[Span]) -> PDict 
             _put(pod, key, comp, key)
     if isinstance(comp.get("podSecurityContext"), PDict):
         _put(pod, "securityContext", comp, "podSecurityContext")
+    if isinstance(comp.get("rayStartParams"), PDict):
+        return _ray_cluster(name, comp, pod, label, span)
     return _object("Deployment", "apps/v1", name, span, spec=_spec_template(pod, label, span))
+
+
+def _ray_cluster(name: str, comp: PDict, pod: PDict, label: str, span: Span) -> PDict:
+    """A KubeRay ``head``/``worker`` group (``rayStartParams``) as a RayCluster group."""
+    template = _spec_template(pod, label, span)["template"]
+    group = PDict(span)
+    _put(group, "rayStartParams", comp, "rayStartParams")
+    group.put("template", template, span)
+    for key in ("serviceType", "enableIngress"):
+        if key in comp:
+            _put(group, key, comp, key)
+    spec = PDict(span)
+    last = name.rsplit(".", 1)[-1].lower()
+    if "worker" in last:
+        group.put("groupName", last, span)
+        groups = PList(span)
+        groups.push(group, span)
+        spec.put("workerGroupSpecs", groups, span)
+    else:
+        spec.put("headGroupSpec", group, span)
+    return _object("RayCluster", "ray.io/v1", name, span, spec)
 
 
 def _container_port(comp: PDict) -> tuple[int, Span] | None:
@@ -384,13 +417,13 @@ def documents(doc: PDict, path: str) -> tuple[list[PDict], list[Span]]:
     chart = os.path.splitext(os.path.basename(path))[0]
     objects: list[PDict] = []
     anchors: list[Span] = []
-    for n, (where, comp) in enumerate(_components(doc, "", 0)):
+    for n, (where, comp, inherited) in enumerate(_components(doc, "", 0)):
         if n >= MAX_COMPONENTS:
             break
         name = f"{chart}:{where}" if where else chart
         label = f"helm-values-{n}"
         for obj in (
-            _workload(name, comp, label, anchors),
+            _workload(name, comp, label, anchors, inherited),
             _service(name, comp, label, anchors),
             _ingress(name, comp, anchors),
         ):

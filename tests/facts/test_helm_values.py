@@ -70,3 +70,20 @@ def test_analysis_kind_and_absence_anchors() -> None:
     images = [f for f in fa.facts if f.kind == "image"]
     assert next(f.data["image"] for f in images) == "docker.io/pytorch/torchserve:latest"
     assert fa.extra["helm_absence_anchors"]
+
+
+def test_kuberay_groups_become_a_ray_cluster() -> None:
+    text = (
+        "image: {repository: rayproject/ray, tag: 2.40.0}\n"
+        "head:\n  serviceType: LoadBalancer\n  rayStartParams:\n    dashboard-host: 0.0.0.0\n"
+        "worker:\n  rayStartParams: {num-cpus: '4'}\n"
+    )
+    objects, _ = documents(_docs(text)[0], "ray-values.yaml")  # type: ignore[arg-type]
+    clusters = [o for o in objects if o["kind"] == "RayCluster"]
+    assert [sorted(o["spec"]) for o in clusters] == [["headGroupSpec"], ["workerGroupSpecs"]]
+    head = clusters[0]["spec"]["headGroupSpec"]
+    assert head["rayStartParams"]["dashboard-host"] == "0.0.0.0"
+    container = head["template"]["spec"]["containers"][0]
+    assert container["image"] == "rayproject/ray:2.40.0"  # the top-level image
+    fa = analyze(Source("ray-values.yaml", text), "yaml")
+    assert any(f.kind == "server" for f in fa.facts)  # rayStartParams read as Ray flags
