@@ -336,11 +336,34 @@ def _analyse(
         for r, m in zip(real_docs, mark_docs, strict=False):
             if _kind(r.value) == _kind(m.value):
                 trace.pair_values(r.value, m.value, table, values)
+                _exposed_by_type(r.value, values)
         mlines = marked_text.split("\n")
         if len(mlines) == len(rendered.lines):
             marker_lines = mlines
     rmap = RenderMap(template, lines, values, marker_lines, table, rendered, "", tsrc)
     return fa, rmap
+
+
+def _exposed_by_type(doc: Any, values: dict[tuple[int, int], trace.Origin]) -> None:
+    """A Service made public by a values file (``service.type: LoadBalancer``): what a
+    person edits to close its ports is that type, so its ports point there."""
+    spec = doc.get("spec") if isinstance(doc, PDict) and doc.get("kind") == "Service" else None
+    if not isinstance(spec, PDict) or spec.get("type") not in ("LoadBalancer", "NodePort"):
+        return
+    vspan = spec.vspan.get("type")
+    origin = values.get((vspan.line, vspan.col)) if vspan is not None else None
+    ports = spec.get("ports")
+    if origin is None or not isinstance(ports, list):
+        return
+    for i, port in enumerate(ports):
+        span = ports.item_span(i) if hasattr(ports, "item_span") else None
+        if span is not None:
+            values[(span.line, span.col)] = origin
+        if isinstance(port, PDict):
+            for key in port:
+                for s in (port.kspan.get(key), port.vspan.get(key)):
+                    if s is not None:
+                        values[(s.line, s.col)] = origin
 
 
 def _kind(doc: Any) -> Any:
