@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,10 +257,8 @@ def process(
             )
             continue
         marks = result.outputs[1] if len(result.outputs) > 1 else None
-        if marks is None:  # a template that computes with values: trace strings only
-            strings, table = trace.marked(values, strings_only=True)
-            again = render.render(chart, [strings], renderer)
-            marks = again.outputs[0] if again.outputs else None
+        if marks is None:
+            marks, table = _retrace(chart, values, full_marks, table, renderer)
         values_label = ", ".join(p for p, _ in files) or "no values file"
         state.rendered.add(chart)
         state.values_files.update(p for p, _ in files)
@@ -280,6 +280,39 @@ def process(
             )
             fa.notices = []
     return state, [*analyses]
+
+
+MAX_COPY = 20 * 1024 * 1024
+"""Largest chart copied to trace values past its schema (bytes)."""
+
+
+def _retrace(
+    chart: str,
+    values: trace.Values,
+    full: dict[str, Any],
+    table: list[trace.Origin],
+    renderer: str,
+) -> tuple[dict[str, str] | None, list[trace.Origin]]:
+    """The marked render failed: a ``values.schema.json`` refuses markers (a copy of the
+    chart without schemas is rendered), or a template computes with a number (strings
+    alone are marked)."""
+    strings, string_table = trace.marked(values, strings_only=True)
+    schemas = []
+    size = 0
+    for root, _dirs, names in os.walk(chart):
+        size += sum(os.path.getsize(os.path.join(root, n)) for n in names)
+        schemas.extend(n for n in names if n == "values.schema.json")
+    if not schemas or size > MAX_COPY:
+        again = render.render(chart, [strings], renderer)
+        return (again.outputs[0] if again.outputs else None), string_table
+    with tempfile.TemporaryDirectory(prefix="mlsec-lint-chart-") as tmp:
+        copy = os.path.join(tmp, os.path.basename(chart) or "chart")
+        shutil.copytree(chart, copy, ignore=shutil.ignore_patterns("values.schema.json"))
+        again = render.render(copy, [full, strings], renderer)
+    outputs = again.outputs + [None, None]
+    if outputs[0] is not None:
+        return outputs[0], table
+    return outputs[1], string_table
 
 
 def _has_templates(chart: str) -> bool:

@@ -230,3 +230,26 @@ def test_a_scan_without_charts_loads_no_helm_code(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@needs_sdk
+def test_values_are_traced_past_a_values_schema(tmp_path: Path) -> None:
+    """A schema refuses markers (an enum, an integer): a copy without it is rendered."""
+    chart = _chart(tmp_path)
+    (chart / "values.yaml").write_text(VALUES.replace("hostIPC: false", "hostIPC: true"))
+    (chart / "values.schema.json").write_text(
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {
+                    "hostIPC": {"type": "boolean"},
+                    "image": {"properties": {"tag": {"enum": ["v0.11.0", "latest"]}}},
+                },
+            }
+        )
+    )
+    result = _scan(tmp_path).result
+    assert _found(result, "MLS-K8S-005") == [("charts/llm/values.yaml", 4)]
+    assert _found(result, "MLS-IMG-001") == [("charts/llm/values.yaml", 3)]
+    assert list(chart.iterdir())  # the chart itself is untouched
+    assert (chart / "values.schema.json").exists()
