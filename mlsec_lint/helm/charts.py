@@ -297,7 +297,7 @@ def _retrace(
     chart without schemas is rendered), or a template computes with a number (strings
     alone are marked)."""
     strings, string_table = trace.marked(values, strings_only=True)
-    schemas = []
+    schemas: list[str] = []
     size = 0
     for root, _dirs, names in os.walk(chart):
         size += sum(os.path.getsize(os.path.join(root, n)) for n in names)
@@ -309,7 +309,7 @@ def _retrace(
         copy = os.path.join(tmp, os.path.basename(chart) or "chart")
         shutil.copytree(chart, copy, ignore=shutil.ignore_patterns("values.schema.json"))
         again = render.render(copy, [full, strings], renderer)
-    outputs = again.outputs + [None, None]
+    outputs = [*again.outputs, None, None]
     if outputs[0] is not None:
         return outputs[0], table
     return outputs[1], string_table
