@@ -263,7 +263,8 @@ def process(
         state.rendered.add(chart)
         state.values_files.update(p for p, _ in files)
         for key, text in sorted(real.items()):
-            if not text.strip():
+            leaf = key.rsplit("/", 1)[-1]
+            if not text.strip() or leaf == "NOTES.txt" or leaf.startswith("_"):
                 continue
             fa, rmap = _analyse(
                 key, text, (marks or {}).get(key), chart, name, base, sources, table

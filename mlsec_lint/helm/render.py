@@ -171,13 +171,23 @@ def _worker() -> int:
 
     request = json.loads(sys.stdin.read())
     results: list[dict[str, Any]] = []
-    with helm.Chart.load(request["chart"]) as chart:
+    try:
+        chart = helm.Chart.load(request["chart"])
+    except helm.HelmError as exc:
+        error = {"error": "cannot load the chart: " + " ".join(str(exc).split())[:500]}
+        json.dump({"results": [error for _ in request["values"]]}, sys.stdout)
+        return 0
+    with chart:
         for values in request["values"]:
             try:
                 manifests = chart.render(values=values, name=RELEASE, namespace=NAMESPACE)
-                results.append({"manifests": manifests})
             except helm.HelmError as exc:
                 results.append({"error": " ".join(str(exc).split())[:500]})
+                continue
+            if sum(len(v) for v in manifests.values()) > MAX_OUTPUT:
+                results.append({"error": f"rendered output larger than {MAX_OUTPUT} bytes"})
+            else:
+                results.append({"manifests": manifests})
     json.dump({"results": results}, sys.stdout)
     return 0
 
