@@ -179,6 +179,18 @@ def _chart_meta(chart: str, known: Mapping[str, Source], base: str) -> Any:
     return docs[0].value if docs else None
 
 
+@dataclass
+class _Job:
+    chart: str
+    name: str
+    label: str
+    files: list[tuple[str, PDict]]
+    values: trace.Values
+    user: dict[str, Any]
+    full_marks: dict[str, Any]
+    table: list[trace.Origin]
+
+
 def process(
     charts: Sequence[str],
     *,
@@ -193,6 +205,7 @@ def process(
     state = HelmState()
     analyses: list[FileAnalysis] = []
     renderer = render.available(renderer_choice)
+    jobs: list[_Job] = []
     for chart in charts:
         chart_display = _display(chart, base) if chart != base else "."
         meta = _chart_meta(chart, sources, base)
@@ -242,7 +255,11 @@ def process(
         values = trace.merge(files)
         user = trace.merge(user_files).merged
         full_marks, table = trace.marked(values)
-        result = render.render(chart, [user, full_marks], renderer)
+        jobs.append(_Job(chart, name, label, files, values, user, full_marks, table))
+    results = render.render_many([(j.chart, [j.user, j.full_marks]) for j in jobs], renderer or "")
+    for job, result in zip(jobs, results, strict=True):
+        chart, name, label, files, values = job.chart, job.name, job.label, job.files, job.values
+        full_marks, table = job.full_marks, job.table
         real = result.outputs[0] if result.outputs else None
         if real is None:
             why = result.errors[0] if result.errors else "no output"
@@ -258,7 +275,7 @@ def process(
             continue
         marks = result.outputs[1] if len(result.outputs) > 1 else None
         if marks is None:
-            marks, table = _retrace(chart, values, full_marks, table, renderer)
+            marks, table = _retrace(chart, values, full_marks, table, renderer or "")
         values_label = ", ".join(p for p, _ in files) or "no values file"
         state.rendered.add(chart)
         state.values_files.update(p for p, _ in files)

@@ -59,42 +59,67 @@ def available(choice: str = "auto") -> str | None:
 
 def render(chart: str, value_sets: list[dict[str, Any]], renderer: str) -> Rendered:
     """Render ``chart`` once per values set (each coalesced with the chart's defaults)."""
-    if renderer == "sdk":
-        return _render_sdk(chart, value_sets)
-    return _render_binary(chart, value_sets)
+    return render_many([(chart, value_sets)], renderer)[0]
 
 
-def _render_sdk(chart: str, value_sets: list[dict[str, Any]]) -> Rendered:
-    request = json.dumps({"chart": chart, "values": value_sets})
-    out = Rendered(renderer="helm-python-sdk")
+def render_many(jobs: list[tuple[str, list[dict[str, Any]]]], renderer: str) -> list[Rendered]:
+    """Render several charts. With the SDK they share one child process (its start-up
+    and the loading of the Helm library are most of the cost); if that process fails,
+    each chart is rendered alone, so one bad chart costs only its own notice."""
+    if not jobs:
+        return []
+    if renderer != "sdk":
+        return [_render_binary(chart, value_sets) for chart, value_sets in jobs]
+    results, why = _render_sdk(jobs)
+    if results is not None:
+        return results
+    out: list[Rendered] = []
+    for job in jobs:
+        alone, reason = _render_sdk([job]) if len(jobs) > 1 else (None, why)
+        if alone is not None:
+            out.append(alone[0])
+        else:
+            out.append(Rendered([None for _ in job[1]], [reason], "helm-python-sdk"))
+    return out
+
+
+def _render_sdk(
+    jobs: list[tuple[str, list[dict[str, Any]]]],
+) -> tuple[list[Rendered] | None, str]:
+    """Replies per chart, or None and why when the child process gave no usable reply."""
+    request = json.dumps({"charts": [{"chart": c, "values": v} for c, v in jobs]})
+    timeout = min(TIMEOUT * len(jobs), 600)
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "mlsec_lint.helm.render"],
             input=request,
             capture_output=True,
             text=True,
-            timeout=TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        out.errors.append(f"rendering took longer than {TIMEOUT} s")
-        return out
+        return None, f"rendering took longer than {timeout} s"
     except OSError as exc:
-        out.errors.append(f"cannot start the renderer: {exc}")
-        return out
+        return None, f"cannot start the renderer: {exc}"
     try:
         reply = json.loads(proc.stdout)
-    except ValueError:
+        charts = reply["charts"]
+        assert isinstance(charts, list) and len(charts) == len(jobs)
+    except (ValueError, KeyError, TypeError, AssertionError):
         tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
-        out.errors.append("the renderer failed: " + (" ".join(tail) or f"exit {proc.returncode}"))
-        return out
-    for item in reply.get("results", []):
-        if isinstance(item, dict) and isinstance(item.get("manifests"), dict):
-            out.outputs.append({str(k): str(v) for k, v in item["manifests"].items()})
-        else:
-            out.outputs.append(None)
-            out.errors.append(str(item.get("error") if isinstance(item, dict) else item))
-    return out
+        return None, "the renderer failed: " + (" ".join(tail) or f"exit {proc.returncode}")
+    out: list[Rendered] = []
+    for results in charts:
+        rendered = Rendered(renderer="helm-python-sdk")
+        for item in results if isinstance(results, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("manifests"), dict):
+                rendered.outputs.append({str(k): str(v) for k, v in item["manifests"].items()})
+            else:
+                rendered.outputs.append(None)
+                rendered.errors.append(str(item.get("error") if isinstance(item, dict) else item))
+        out.append(rendered)
+    return out, ""
 
 
 _SOURCE = re.compile(r"^# Source: (.+?)\s*$")
@@ -170,25 +195,28 @@ def _worker() -> int:
     import helm_python as helm
 
     request = json.loads(sys.stdin.read())
-    results: list[dict[str, Any]] = []
-    try:
-        chart = helm.Chart.load(request["chart"])
-    except helm.HelmError as exc:
-        error = {"error": "cannot load the chart: " + " ".join(str(exc).split())[:500]}
-        json.dump({"results": [error for _ in request["values"]]}, sys.stdout)
-        return 0
-    with chart:
-        for values in request["values"]:
-            try:
-                manifests = chart.render(values=values, name=RELEASE, namespace=NAMESPACE)
-            except helm.HelmError as exc:
-                results.append({"error": " ".join(str(exc).split())[:500]})
-                continue
-            if sum(len(v) for v in manifests.values()) > MAX_OUTPUT:
-                results.append({"error": f"rendered output larger than {MAX_OUTPUT} bytes"})
-            else:
-                results.append({"manifests": manifests})
-    json.dump({"results": results}, sys.stdout)
+    replies: list[list[dict[str, Any]]] = []
+    for job in request["charts"]:
+        results: list[dict[str, Any]] = []
+        replies.append(results)
+        try:
+            chart = helm.Chart.load(job["chart"])
+        except helm.HelmError as exc:
+            error = {"error": "cannot load the chart: " + " ".join(str(exc).split())[:500]}
+            results.extend(error for _ in job["values"])
+            continue
+        with chart:
+            for values in job["values"]:
+                try:
+                    manifests = chart.render(values=values, name=RELEASE, namespace=NAMESPACE)
+                except helm.HelmError as exc:
+                    results.append({"error": " ".join(str(exc).split())[:500]})
+                    continue
+                if sum(len(v) for v in manifests.values()) > MAX_OUTPUT:
+                    results.append({"error": f"rendered output larger than {MAX_OUTPUT} bytes"})
+                else:
+                    results.append({"manifests": manifests})
+    json.dump({"charts": replies}, sys.stdout)
     return 0
 
 
