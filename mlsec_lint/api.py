@@ -337,7 +337,7 @@ def scan(options: ScanOptions) -> Scan:
     if helm_state is not None:
         from mlsec_lint.helm.charts import remap
 
-        remap(raw, helm_state, sources)
+        raw = remap(raw, helm_state, sources)
         for path, src in helm_state.sources.items():
             sources.setdefault(path, src)
             kinds.setdefault(path, "yaml")
@@ -373,7 +373,7 @@ def scan(options: ScanOptions) -> Scan:
         if helm_state is not None:
             from mlsec_lint.helm.charts import remap
 
-            remap(sup_found, helm_state, sources)
+            sup_found = remap(sup_found, helm_state, sources)
         if kustomized is not None:
             from mlsec_lint import kustomize
 

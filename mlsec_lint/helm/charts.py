@@ -189,6 +189,9 @@ class _Job:
     user: dict[str, Any]
     full_marks: dict[str, Any]
     table: list[trace.Origin]
+    release: str = render.RELEASE
+    variant: str = ""
+    """Empty for the chart's own render; the override values file's name otherwise."""
 
 
 def process(
@@ -256,10 +259,38 @@ def process(
         user = trace.merge(user_files).merged
         full_marks, table = trace.marked(values)
         jobs.append(_Job(chart, name, label, files, values, user, full_marks, table))
-    results = render.render_many([(j.chart, [j.user, j.full_marks]) for j in jobs], renderer or "")
+        named = set(values_for(chart))
+        for n, path in enumerate(_overrides(chart, named), start=1):
+            display = _display(path, base)
+            src, doc = _load_values(path, display, sources, state.notices)
+            if doc is None:
+                continue
+            more = [*files, (display, doc)]
+            o_values = trace.merge(more)
+            o_marks, o_table = trace.marked(o_values)
+            o_user = trace.merge([*user_files, (display, doc)]).merged
+            jobs.append(
+                _Job(
+                    chart,
+                    name,
+                    label,
+                    more,
+                    o_values,
+                    o_user,
+                    o_marks,
+                    o_table,
+                    f"{render.RELEASE}-{n}",
+                    os.path.basename(path),
+                )
+            )
+    results = render.render_many(
+        [(j.chart, [j.user, j.full_marks], j.release) for j in jobs], renderer or ""
+    )
     for job, result in zip(jobs, results, strict=True):
         chart, name, label, files, values = job.chart, job.name, job.label, job.files, job.values
         full_marks, table = job.full_marks, job.table
+        if job.variant:
+            label = f"{label} with {job.variant}"
         real = result.outputs[0] if result.outputs else None
         if real is None:
             why = result.errors[0] if result.errors else "no output"
@@ -284,7 +315,7 @@ def process(
             if not text.strip() or leaf == "NOTES.txt" or leaf.startswith("_"):
                 continue
             fa, rmap = _analyse(
-                key, text, (marks or {}).get(key), chart, name, base, sources, table
+                key, text, (marks or {}).get(key), chart, base, sources, table, job.variant
             )
             if rmap is None:
                 continue
@@ -333,6 +364,28 @@ def _retrace(
     return outputs[1], string_table
 
 
+def _overrides(chart: str, named: set[str]) -> list[str]:
+    """Override values files kept beside a chart (``values-prod.yaml``,
+    ``gpu-values.yaml``): the chart is also rendered with each of them."""
+    from mlsec_lint.facts.helm_values import named_like_values
+
+    try:
+        names = sorted(os.listdir(chart))
+    except OSError:
+        return []
+    return [
+        os.path.join(chart, n)
+        for n in names
+        if n != "values.yaml"
+        and named_like_values(n)
+        and os.path.join(chart, n) not in named
+        and os.path.isfile(os.path.join(chart, n))
+    ][:MAX_OVERRIDES]
+
+
+MAX_OVERRIDES = 8
+
+
 def _has_templates(chart: str) -> bool:
     try:
         return any(
@@ -358,17 +411,17 @@ def _analyse(
     text: str,
     marked_text: str | None,
     chart: str,
-    name: str,
     base: str,
     sources: Mapping[str, Source],
     table: list[trace.Origin],
+    variant: str = "",
 ) -> tuple[FileAnalysis, RenderMap | None]:
     from mlsec_lint.analyze import analyze
     from mlsec_lint.parsers.yamldoc import YamlError, load_stream
 
     template_path = _template_file(key, chart)
     template = _display(template_path, base)
-    virtual = template + RENDERED
+    virtual = template + RENDERED + (f"@{variant}" if variant else "")
     rendered = Source(virtual, text)
     fa = analyze(rendered, "yaml")
     tsrc = sources.get(template)
@@ -426,7 +479,7 @@ def drop_chart_files(analyses: list[FileAnalysis], state: HelmState, base: str) 
     (plain templates read as manifests, values read by convention) and per-template
     notices go. Templates become plain text for suppression comments."""
     for fa in analyses:
-        if fa.path.endswith(RENDERED):
+        if RENDERED in fa.path:
             continue
         if fa.path in state.values_files:
             fa.facts = []
@@ -454,11 +507,18 @@ def drop_chart_files(analyses: list[FileAnalysis], state: HelmState, base: str) 
             fa.extra.pop("helm_absence_anchors", None)
 
 
-def remap(findings: list[Finding], state: HelmState, sources: Mapping[str, Source]) -> None:
-    """Move findings in rendered manifests to the values or template line behind them."""
+def remap(
+    findings: list[Finding], state: HelmState, sources: Mapping[str, Source]
+) -> list[Finding]:
+    """Move findings in rendered manifests to the values or template line behind them;
+    a chart rendered with several values files reports a line once (the first render,
+    with the chart's own values, wins)."""
+    out: list[Finding] = []
+    seen: set[tuple[str, str, int, int]] = set()
     for f in findings:
         m = state.maps.get(f.path)
         if m is None:
+            out.append(f)
             continue
         rendered_text = _span_text(m.rendered, f.span)
         origin = m.values.get((f.span.line, f.span.col))
@@ -483,6 +543,11 @@ def remap(findings: list[Finding], state: HelmState, sources: Mapping[str, Sourc
             f.message += f" Rendered from {m.template} with {m.values_label}."
         src = sources.get(f.path) or state.sources.get(f.path)
         f.source_line = src.line(f.span.line) if src is not None else ""
+        where = (f.rule_id, f.path, f.span.line, f.span.col)
+        if where not in seen:
+            seen.add(where)
+            out.append(f)
+    return out
 
 
 def _span_text(src: Source, span: Span) -> str:

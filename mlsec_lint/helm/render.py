@@ -59,17 +59,21 @@ def available(choice: str = "auto") -> str | None:
 
 def render(chart: str, value_sets: list[dict[str, Any]], renderer: str) -> Rendered:
     """Render ``chart`` once per values set (each coalesced with the chart's defaults)."""
-    return render_many([(chart, value_sets)], renderer)[0]
+    return render_many([(chart, value_sets, RELEASE)], renderer)[0]
 
 
-def render_many(jobs: list[tuple[str, list[dict[str, Any]]]], renderer: str) -> list[Rendered]:
+Job = tuple[str, list[dict[str, Any]], str]
+"""A chart directory, the values sets to render it with, and the release name."""
+
+
+def render_many(jobs: list[Job], renderer: str) -> list[Rendered]:
     """Render several charts. With the SDK they share one child process (its start-up
     and the loading of the Helm library are most of the cost); if that process fails,
     each chart is rendered alone, so one bad chart costs only its own notice."""
     if not jobs:
         return []
     if renderer != "sdk":
-        return [_render_binary(chart, value_sets) for chart, value_sets in jobs]
+        return [_render_binary(chart, value_sets, release) for chart, value_sets, release in jobs]
     results, why = _render_sdk(jobs)
     if results is not None:
         return results
@@ -83,11 +87,9 @@ def render_many(jobs: list[tuple[str, list[dict[str, Any]]]], renderer: str) -> 
     return out
 
 
-def _render_sdk(
-    jobs: list[tuple[str, list[dict[str, Any]]]],
-) -> tuple[list[Rendered] | None, str]:
+def _render_sdk(jobs: list[Job]) -> tuple[list[Rendered] | None, str]:
     """Replies per chart, or None and why when the child process gave no usable reply."""
-    request = json.dumps({"charts": [{"chart": c, "values": v} for c, v in jobs]})
+    request = json.dumps({"charts": [{"chart": c, "values": v, "release": r} for c, v, r in jobs]})
     timeout = min(TIMEOUT * len(jobs), 600)
     try:
         proc = subprocess.run(
@@ -149,7 +151,7 @@ def split_stream(text: str) -> dict[str, str]:
     return {k: "---\n".join(v) for k, v in out.items()}
 
 
-def _render_binary(chart: str, value_sets: list[dict[str, Any]]) -> Rendered:
+def _render_binary(chart: str, value_sets: list[dict[str, Any]], release: str) -> Rendered:
     helm = shutil.which("helm")
     out = Rendered(renderer="helm")
     if helm is None:
@@ -167,7 +169,7 @@ def _render_binary(chart: str, value_sets: list[dict[str, Any]]) -> Rendered:
             path = os.path.join(tmp, f"values-{i}.json")
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(values, fh)
-            argv = [helm, "template", RELEASE, chart, "--namespace", NAMESPACE, "-f", path]
+            argv = [helm, "template", release, chart, "--namespace", NAMESPACE, "-f", path]
             try:
                 proc = subprocess.run(
                     argv,
@@ -208,7 +210,9 @@ def _worker() -> int:
         with chart:
             for values in job["values"]:
                 try:
-                    manifests = chart.render(values=values, name=RELEASE, namespace=NAMESPACE)
+                    manifests = chart.render(
+                        values=values, name=job.get("release", RELEASE), namespace=NAMESPACE
+                    )
                 except helm.HelmError as exc:
                     results.append({"error": " ".join(str(exc).split())[:500]})
                     continue

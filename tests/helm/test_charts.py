@@ -253,3 +253,20 @@ def test_values_are_traced_past_a_values_schema(tmp_path: Path) -> None:
     assert _found(result, "MLS-IMG-001") == [("charts/llm/values.yaml", 3)]
     assert list(chart.iterdir())  # the chart itself is untouched
     assert (chart / "values.schema.json").exists()
+
+
+@needs_sdk
+def test_override_files_beside_the_chart_are_rendered_too(tmp_path: Path) -> None:
+    chart = _chart(tmp_path)
+    (chart / "values-prod.yaml").write_text(
+        "hostIPC: true\nimage:\n  tag: latest\nunusedByTheChart:\n  privileged: true\n"
+    )
+    result = _scan(tmp_path).result
+    assert _found(result, "MLS-K8S-005") == [("charts/llm/values-prod.yaml", 1)]
+    # the defaults' finding is reported once, not once per render
+    assert sorted(_found(result, "MLS-IMG-001")) == [
+        ("charts/llm/values-prod.yaml", 3),
+        ("charts/llm/values.yaml", 3),
+    ]
+    # what the chart does not use is not reported (rendered, not read by convention)
+    assert _found(result, "MLS-K8S-002") == []

@@ -28,7 +28,7 @@ def test_charts_share_one_renderer_and_fail_alone(tmp_path: Path) -> None:
     a = _chart(tmp_path, "a")
     missing = tmp_path / "missing"
     results = render.render_many(
-        [(str(a), [{"x": "1"}, {"x": "mlsv0z"}]), (str(missing), [{}])], "sdk"
+        [(str(a), [{"x": "1"}, {"x": "mlsv0z"}], "r"), (str(missing), [{}], "r")], "sdk"
     )
     assert len(results) == 2
     first, second = results
