@@ -421,14 +421,31 @@ def _analyse(
 
     template_path = _template_file(key, chart)
     template = _display(template_path, base)
-    virtual = template + RENDERED + (f"@{variant}" if variant else "")
+    # the name the template has in the chart (unique even inside a packed subchart)
+    virtual = _display(os.path.join(chart, *key.split("/")[1:]), base) + RENDERED
+    virtual += f"@{variant}" if variant else ""
     rendered = Source(virtual, text)
     fa = analyze(rendered, "yaml")
     tsrc = sources.get(template)
     if tsrc is None:
         tsrc, _ = read_source(template_path, template)
     tlines = tsrc.lines if tsrc is not None else []
-    lines = trace.template_lines(rendered.lines, tlines) if tlines else [1] * len(rendered.lines)
+    if os.path.basename(template_path) == CHART_FILE:  # a packed subchart: its dependency
+        parts = key.split("/")
+        sub = parts[2] if len(parts) > 3 and parts[1] == "charts" else ""
+        at = next(
+            (
+                i
+                for i, t in enumerate(tlines, 1)
+                if sub and re.search(rf"name:\s*['\"]?{re.escape(sub)}\b", t)
+            ),
+            1,
+        )
+        lines = [at] * len(rendered.lines)
+    elif tlines:
+        lines = trace.template_lines(rendered.lines, tlines)
+    else:
+        lines = [1] * len(rendered.lines)
     values: dict[tuple[int, int], trace.Origin] = {}
     marker_lines = None
     if marked_text is not None:

@@ -270,3 +270,24 @@ def test_override_files_beside_the_chart_are_rendered_too(tmp_path: Path) -> Non
     ]
     # what the chart does not use is not reported (rendered, not read by convention)
     assert _found(result, "MLS-K8S-002") == []
+
+
+@needs_sdk
+def test_packed_subchart_is_rendered_and_traced(tmp_path: Path) -> None:
+    import helm_python
+
+    sub = _chart(tmp_path / "build")
+    (sub / "Chart.yaml").write_text(CHART.replace("name: llm", "name: sub"))
+    parent = tmp_path / "repo" / "parent"
+    (parent / "charts").mkdir(parents=True)
+    helm_python.package(str(sub), destination=str(parent / "charts"))
+    (parent / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\n"
+        "dependencies:\n  - name: sub\n    version: 0.1.0\n"
+    )
+    (parent / "values.yaml").write_text("sub:\n  hostIPC: true\n")
+    result = _scan(tmp_path / "repo").result
+    assert _found(result, "MLS-K8S-005") == [("parent/values.yaml", 2)]
+    # what the packed subchart's own files decide: its dependency entry
+    assert _found(result, "MLS-IMG-001") == [("parent/Chart.yaml", 5)]
+    assert not [n for n in result.notices if n.code.startswith("helm")]
