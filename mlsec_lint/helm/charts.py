@@ -538,8 +538,16 @@ def remap(
             out.append(f)
             continue
         rendered_text = _span_text(m.rendered, f.span)
-        origin = m.values.get((f.span.line, f.span.col))
-        if origin is None and m.marker_lines is not None and f.span.line <= len(m.marker_lines):
+        # a span over several lines is an object or a container (a finding about what
+        # it lacks), even where its first key holds a traced value
+        single = f.span.end_line == f.span.line
+        origin = m.values.get((f.span.line, f.span.col)) if single else None
+        if (
+            origin is None
+            and single
+            and m.marker_lines is not None
+            and f.span.line <= len(m.marker_lines)
+        ):
             mline = m.marker_lines[f.span.line - 1]
             ids = [int(x.group(1)) for x in trace.MARKER.finditer(mline)]
             if ids and not (rendered_text and rendered_text in mline):
