@@ -291,3 +291,18 @@ def test_packed_subchart_is_rendered_and_traced(tmp_path: Path) -> None:
     # what the packed subchart's own files decide: its dependency entry
     assert _found(result, "MLS-IMG-001") == [("parent/Chart.yaml", 5)]
     assert not [n for n in result.notices if n.code.startswith("helm")]
+
+
+@needs_sdk
+def test_a_finding_about_a_container_stays_in_the_template(tmp_path: Path) -> None:
+    """The container's first key is a traced image: a finding about what the container
+    lacks still points at the template, not at the image's tag."""
+    deployment = DEPLOYMENT.replace(
+        '        - name: llm\n          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n',
+        '        - image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
+        "          name: llm\n",
+    ).replace("            readOnlyRootFilesystem: true\n", "")
+    _chart(tmp_path, deployment=deployment)
+    result = _scan(tmp_path).result
+    assert _found(result, "MLS-K8S-006") == [("charts/llm/templates/deployment.yaml", 15)]
+    assert _found(result, "MLS-IMG-001") == [("charts/llm/values.yaml", 3)]
