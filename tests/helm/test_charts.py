@@ -297,10 +297,9 @@ def test_packed_subchart_is_rendered_and_traced(tmp_path: Path) -> None:
 def test_a_finding_about_a_container_stays_in_the_template(tmp_path: Path) -> None:
     """The container's first key is a traced image: a finding about what the container
     lacks still points at the template, not at the image's tag."""
+    image = 'image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
     deployment = DEPLOYMENT.replace(
-        '        - name: llm\n          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n',
-        '        - image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
-        "          name: llm\n",
+        "        - name: llm\n          " + image, "        - " + image + "          name: llm\n"
     ).replace("            readOnlyRootFilesystem: true\n", "")
     _chart(tmp_path, deployment=deployment)
     result = _scan(tmp_path).result
