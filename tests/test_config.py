@@ -227,3 +227,24 @@ def test_valid_config_does_not_import_jsonschema(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     ).stdout
     assert out.strip() == "False"
+
+
+def test_helm_settings_are_paths_relative_to_the_file(tmp_path) -> None:
+    from mlsec_lint import config
+
+    cfg_file = tmp_path / "deploy" / ".mlsec-lint.toml"
+    cfg_file.parent.mkdir()
+    cfg_file.write_text(
+        'helm-values = ["prod.yaml"]\nhelm-renderer = "off"\n'
+        '[helm-chart-values]\n"charts/llm" = ["charts/llm/gpu.yaml"]\n'
+    )
+    cfg = config.load(str(cfg_file))
+    root = tmp_path / "deploy"
+    assert cfg.helm_values == [str(root / "prod.yaml")]
+    assert cfg.helm_chart_values == {str(root / "charts/llm"): [str(root / "charts/llm/gpu.yaml")]}
+    assert cfg.helm_renderer == "off"
+    cfg_file.write_text('helm-renderer = "docker"\n')
+    from mlsec_lint.errors import MlsecLintError
+
+    with pytest.raises(MlsecLintError, match="helm-renderer"):
+        config.load(str(cfg_file))
