@@ -305,3 +305,23 @@ def test_a_finding_about_a_container_stays_in_the_template(tmp_path: Path) -> No
     result = _scan(tmp_path).result
     assert _found(result, "MLS-K8S-006") == [("charts/llm/templates/deployment.yaml", 15)]
     assert _found(result, "MLS-IMG-001") == [("charts/llm/values.yaml", 3)]
+
+
+@needs_sdk
+def test_cli_helm_values_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlsec_lint.cli import main
+
+    _chart(tmp_path)
+    (tmp_path / "a.yaml").write_text("hostIPC: true\n")
+    (tmp_path / "b.yaml").write_text("hostIPC: false\n")  # later files win, like helm -f
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        ["scan", "charts", "--helm-values", "b.yaml", "--helm-values", "a.yaml", "-f", "json"]
+    )
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert [(f["path"], f["line"]) for f in findings if f["rule_id"] == "MLS-K8S-005"] == [
+        ("a.yaml", 1)
+    ]
