@@ -12,6 +12,7 @@ to the template line that holds their key.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -196,23 +197,30 @@ _KEY = re.compile(r"^(?:-\s+)*([\"']?[\w./@-]+[\"']?\s*:)(?:\s|$)")
 
 def template_lines(rendered: Sequence[str], template: Sequence[str]) -> list[int]:
     """For each rendered line, the template line (1-based) that most likely produced
-    it: the same text, else the same key, searched forward from the previous match."""
-    stripped = [t.strip() for t in template]
-    keys = [m.group(1) if (m := _KEY.match(s)) else None for s in stripped]
+    it: the same text, else the same key, searched forward from the previous match
+    (then from the top). Indexed, so linear in the size of both texts."""
+    by_text: dict[str, list[int]] = {}
+    by_key: dict[str, list[int]] = {}
+    for i, line in enumerate(template):
+        text = line.strip()
+        by_text.setdefault(text, []).append(i)
+        m = _KEY.match(text)
+        if m:
+            by_key.setdefault(m.group(1), []).append(i)
     out: list[int] = []
     cursor = 0
     for line in rendered:
         text = line.strip()
-        m = _KEY.match(text)
-        key = m.group(1) if m else None
         found = -1
         if text:
-            for order in (range(cursor, len(template)), range(cursor)):
-                for i in order:
-                    if stripped[i] == text or (key is not None and keys[i] == key):
-                        found = i
-                        break
-                if found >= 0:
+            m = _KEY.match(text)
+            candidates = [by_text.get(text, [])]
+            if m:
+                candidates.append(by_key.get(m.group(1), []))
+            for rows in candidates:
+                if rows:
+                    j = bisect.bisect_left(rows, cursor)
+                    found = rows[j] if j < len(rows) else rows[0]
                     break
         if found >= 0:
             cursor = found
