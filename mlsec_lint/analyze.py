@@ -94,7 +94,7 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
 
     path = source.path
     templated = looks_templated(source.text)
-    if templated and _in_chart_templates(path):
+    if templated and _in_chart_templates(path) and "#rendered" not in path:
         return FileAnalysis(
             path,
             "helm-template",

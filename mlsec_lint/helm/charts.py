@@ -448,16 +448,26 @@ def _analyse(
         lines = [1] * len(rendered.lines)
     values: dict[tuple[int, int], trace.Origin] = {}
     marker_lines = None
-    if marked_text is not None:
-        try:
-            real_docs = load_stream(text).docs
-            mark_docs = load_stream(marked_text).docs
-        except YamlError:
-            real_docs, mark_docs = [], []
-        for r, m in zip(real_docs, mark_docs, strict=False):
-            if _kind(r.value) == _kind(m.value):
-                trace.pair_values(r.value, m.value, table, values)
-                _exposed_by_type(r.value, values)
+    if marked_text is not None and trace.MARKER.search(marked_text):
+        # only the documents that show a marker are parsed again (CRDs rarely do)
+        real_parts, mark_parts = _documents(text), _documents(marked_text)
+        if len(real_parts) != len(mark_parts):
+            real_parts, mark_parts = [(0, text)], [(0, marked_text)]
+        for (offset, real_doc), (_, mark_doc) in zip(real_parts, mark_parts, strict=True):
+            if not trace.MARKER.search(mark_doc):
+                continue
+            try:
+                real_docs = load_stream(real_doc).docs
+                mark_docs = load_stream(mark_doc).docs
+            except YamlError:
+                continue
+            found: dict[tuple[int, int], trace.Origin] = {}
+            for r, m in zip(real_docs, mark_docs, strict=False):
+                if _kind(r.value) == _kind(m.value):
+                    trace.pair_values(r.value, m.value, table, found)
+                    _exposed_by_type(r.value, found)
+            for (line, col), origin in found.items():
+                values[(line + offset, col)] = origin
         mlines = marked_text.split("\n")
         if len(mlines) == len(rendered.lines):
             marker_lines = mlines
@@ -485,6 +495,19 @@ def _exposed_by_type(doc: Any, values: dict[tuple[int, int], trace.Origin]) -> N
                 for s in (port.kspan.get(key), port.vspan.get(key)):
                     if s is not None:
                         values[(s.line, s.col)] = origin
+
+
+def _documents(text: str) -> list[tuple[int, str]]:
+    """The documents of a YAML stream, each with the number of lines before it."""
+    lines = text.split("\n")
+    out: list[tuple[int, str]] = []
+    start = 0
+    for i, line in enumerate(lines):
+        if line.startswith("---") and (len(line) == 3 or line[3] in " \t"):
+            out.append((start, "\n".join(lines[start:i])))
+            start = i + 1
+    out.append((start, "\n".join(lines[start:])))
+    return out
 
 
 def _kind(doc: Any) -> Any:

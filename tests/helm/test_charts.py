@@ -325,3 +325,13 @@ def test_cli_helm_values_option(
     assert [(f["path"], f["line"]) for f in findings if f["rule_id"] == "MLS-K8S-005"] == [
         ("a.yaml", 1)
     ]
+
+
+@needs_sdk
+def test_values_are_traced_in_later_documents_of_a_template(tmp_path: Path) -> None:
+    sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: llm\n---\n"
+    _chart(tmp_path, deployment=sa + DEPLOYMENT)
+    chart = tmp_path / "charts" / "llm"
+    (chart / "values.yaml").write_text(VALUES.replace("hostIPC: false", "hostIPC: true"))
+    result = _scan(tmp_path).result
+    assert _found(result, "MLS-K8S-005") == [("charts/llm/values.yaml", 4)]
