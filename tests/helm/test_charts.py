@@ -335,3 +335,17 @@ def test_values_are_traced_in_later_documents_of_a_template(tmp_path: Path) -> N
     (chart / "values.yaml").write_text(VALUES.replace("hostIPC: false", "hostIPC: true"))
     result = _scan(tmp_path).result
     assert _found(result, "MLS-K8S-005") == [("charts/llm/values.yaml", 4)]
+
+
+@needs_sdk
+def test_rendered_text_that_holds_braces_is_analysed(tmp_path: Path) -> None:
+    """A ConfigMap that carries Go templates for a controller (KServe's config)."""
+    chart = _chart(tmp_path)
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n"
+        'data:\n  template: {{ "{{ .Name }}" | quote }}\n'
+    )
+    (chart / "values.yaml").write_text(VALUES.replace("hostIPC: false", "hostIPC: true"))
+    result = _scan(tmp_path).result
+    assert [n for n in result.notices if n.code in ("helm-template", "template")] == []
+    assert _found(result, "MLS-K8S-005") == [("charts/llm/values.yaml", 4)]
