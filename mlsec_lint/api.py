@@ -403,7 +403,8 @@ def _render_charts(
 ) -> HelmState | None:
     """Render the Helm charts among the targets, and those of named templates and values
     files (nothing to do without a ``Chart.yaml``)."""
-    named = [t.abspath for t in targets if t.explicit and t.kind == "yaml"]
+    inside = f"{os.sep}templates{os.sep}"  # templates scanned without their Chart.yaml
+    named = [t.abspath for t in targets if t.kind == "yaml" and (t.explicit or inside in t.abspath)]
     if not named and not any(os.path.basename(t.abspath) == "Chart.yaml" for t in targets):
         return None
     from mlsec_lint.helm import charts

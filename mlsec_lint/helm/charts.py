@@ -86,6 +86,7 @@ def charts_of_files(abspaths: Sequence[str]) -> list[str]:
     from mlsec_lint.facts.helm_values import named_like_values
 
     out: list[str] = []
+    checked: set[str] = set()
     for path in abspaths:
         parts = path.split(os.sep)
         candidates = []
@@ -95,7 +96,10 @@ def charts_of_files(abspaths: Sequence[str]) -> list[str]:
         if named_like_values(path):
             candidates.append(os.path.dirname(path))
         for chart in candidates:
-            if chart not in out and os.path.isfile(os.path.join(chart, CHART_FILE)):
+            if chart in checked:
+                continue
+            checked.add(chart)
+            if os.path.isfile(os.path.join(chart, CHART_FILE)):
                 out.append(chart)
     return out
 
