@@ -57,10 +57,19 @@ def _invalid_requirements(fa: FileAnalysis) -> None:
 def _serving(fa: FileAnalysis, source: Source) -> None:
     """Server launches of the containers found in any file kind, and server configs
     embedded in Kubernetes objects (RayService, inferenceservice-config)."""
-    if any(f.kind in ("container", "k8s-object") for f in fa.facts):
+    if fa.kind == "helm-values":
+        # the chart's templates decide the command: only launches the values spell out
+        facts = [
+            f
+            for f in fa.facts
+            if f.kind == "container" and ("args" in f.data or "launch_params" in f.data)
+        ]
+    else:
+        facts = fa.facts
+    if any(f.kind in ("container", "k8s-object") for f in facts):
         from mlsec_lint.facts import serving
 
-        fa.facts.extend(serving.derived(fa.facts, source.text))
+        fa.facts.extend(serving.derived(facts, source.text))
 
 
 def _unsupported(source: Source, kind: str) -> FileAnalysis:
@@ -131,7 +140,7 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
 
     path = source.path
     templated = looks_templated(source.text)
-    if templated and _in_chart_templates(path):
+    if templated and _in_chart_templates(path) and "#rendered" not in path:
         return FileAnalysis(
             path,
             "helm-template",
@@ -203,6 +212,15 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
         fa.kind = "conda-env"
         fa.facts = manifests.conda_env_facts(docs[0], path, source.abspath).facts
         return fa
+    from mlsec_lint.facts import helm_values
+
+    if helm_values.looks_like_values(docs, path):
+        objects, anchors = helm_values.documents(docs[0], path)
+        fa.facts = kubernetes.extract(list(objects), path)
+        if fa.facts:
+            fa.kind = "helm-values"
+            fa.extra[helm_values.ABSENCE_ANCHORS] = anchors
+            return fa
     from mlsec_lint.facts import serving
 
     config = serving.from_documents(docs, path)

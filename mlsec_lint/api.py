@@ -26,6 +26,8 @@ from mlsec_lint.source import Source, read_source, source_from_bytes
 
 if TYPE_CHECKING:
     from mlsec_lint.baseline import Baseline
+    from mlsec_lint.helm.charts import HelmState
+    from mlsec_lint.kustomize import KustomizeState
 
 
 @dataclass
@@ -72,6 +74,14 @@ class ScanOptions:
     overlay: Mapping[str, str] = field(default_factory=dict)
     """Text to scan instead of a file's content (absolute path -> text): ``--diff`` scans
     its fixed files again without writing them."""
+    helm_values: Sequence[str] = ()
+    """Values files every Helm chart of the scan is also rendered with (in order)."""
+    helm_chart_values: Sequence[tuple[str, Sequence[str]]] = ()
+    """(chart directory, values files) pairs: values for one chart (configuration)."""
+    helm_renderer: str = "auto"
+    """``auto`` (helm-python-sdk, else a helm binary), ``sdk``, ``binary`` or ``off``."""
+    kustomize_build: bool = True
+    """Build kustomize overlays with ``kustomize``/``kubectl`` when one is on ``PATH``."""
 
 
 @dataclass
@@ -406,6 +416,8 @@ def _scan(options: ScanOptions) -> Scan:
                     batch.append(fa)
             pending = _included(batch, sources, read, roots, here)
 
+    helm_state = _render_charts(targets, options, sources, analyses, result) if targets else None
+    kustomized = _build_overlays(targets, options, sources, analyses, result) if targets else None
     if options.progress is not None:
         options.progress("resolving", done, total)
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
@@ -414,6 +426,10 @@ def _scan(options: ScanOptions) -> Scan:
 
     def line_of(path: str, line: int) -> str:
         src = sources.get(path)
+        if src is None and helm_state is not None:
+            return helm_state.line(path, line) or ""
+        if src is None and kustomized is not None:
+            return kustomized.line(path, line) or ""
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
@@ -437,6 +453,24 @@ def _scan(options: ScanOptions) -> Scan:
         from mlsec_lint import semgrep
 
         raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
+    if helm_state is not None:
+        from mlsec_lint.helm.charts import remap
+
+        raw = remap(raw, helm_state, sources)
+        for path, src in helm_state.sources.items():
+            sources.setdefault(path, src)
+            kinds.setdefault(path, "yaml")
+    if kustomized is not None:
+        from mlsec_lint import kustomize
+
+        kustomize.remap(raw, kustomized, sources)
+        for path, src in kustomized.sources.items():
+            sources.setdefault(path, src)
+            kinds.setdefault(path, "yaml")
+    if any(fa.kind == "helm-values" for fa in analyses):
+        from mlsec_lint.facts.helm_values import drop_absence_findings
+
+        raw = drop_absence_findings(raw, analyses)
     findings = _dedupe(raw)
     if "notebook" in result.files_by_kind:
         from mlsec_lint.facts import notebook
@@ -458,9 +492,16 @@ def _scan(options: ScanOptions) -> Scan:
         findings, inline, sup_facts = suppressions.suppress(
             findings, sources, kinds, analyses, facts, scan_.known_rules, {r.id for r in rules}
         )
-        more, ignored = _per_file_ignores(
-            _dedupe(evaluator.run(sup_facts, line_of)), options.per_file_ignores, scan_
-        )
+        sup_found = evaluator.run(sup_facts, line_of)
+        if helm_state is not None:
+            from mlsec_lint.helm.charts import remap
+
+            sup_found = remap(sup_found, helm_state, sources)
+        if kustomized is not None:
+            from mlsec_lint import kustomize
+
+            kustomize.remap(sup_found, kustomized, sources)
+        more, ignored = _per_file_ignores(_dedupe(sup_found), options.per_file_ignores, scan_)
         findings += more
         suppressed += inline + ignored
     from mlsec_lint.dedupe import merge as merge_causes
@@ -517,6 +558,91 @@ def _stdin_kind(data: bytes, filename: str | None) -> str:
             "file; name it with --stdin-filename (e.g. Dockerfile, deploy.yaml)"
         )
     return kind
+
+
+def _render_charts(
+    targets: Sequence[Target],
+    options: ScanOptions,
+    sources: dict[str, Source],
+    analyses: list[FileAnalysis],
+    result: ScanResult,
+) -> HelmState | None:
+    """Render the Helm charts among the targets, and those of named templates and values
+    files (nothing to do without a ``Chart.yaml``)."""
+    inside = f"{os.sep}templates{os.sep}"  # templates scanned without their Chart.yaml
+    named = [t.abspath for t in targets if t.kind == "yaml" and (t.explicit or inside in t.abspath)]
+    if not named and not any(os.path.basename(t.abspath) == "Chart.yaml" for t in targets):
+        return None
+    from mlsec_lint.helm import charts
+
+    chart_files = [t.abspath for t in targets if os.path.basename(t.abspath) == "Chart.yaml"]
+    chart_files += [os.path.join(c, "Chart.yaml") for c in charts.charts_of_files(named)]
+    if not chart_files:
+        return None
+    chart_dirs = charts.find_charts(chart_files)
+    base = os.path.abspath(options.base or os.getcwd())
+    common = [os.path.normpath(os.path.join(base, p)) for p in options.helm_values]
+
+    def values_for(chart: str) -> list[str]:
+        own = [
+            os.path.normpath(os.path.join(base, p))
+            for directory, files in options.helm_chart_values
+            if os.path.normpath(os.path.join(base, directory)) == chart
+            for p in files
+        ]
+        return [*common, *own]
+
+    state, rendered = charts.process(
+        chart_dirs,
+        base=base,
+        sources=sources,
+        values_for=values_for,
+        renderer_choice=options.helm_renderer,
+    )
+    before = {id(fa): fa.kind for fa in analyses}
+    analyses.extend(rendered)
+    charts.drop_chart_files(analyses, state, base)
+    for fa in analyses:  # templates rendered: counted as such
+        old = before.get(id(fa))
+        if old is not None and old != fa.kind:
+            result.files_by_kind[old] -= 1
+            result.files_by_kind[fa.kind] = result.files_by_kind.get(fa.kind, 0) + 1
+    result.files_by_kind = {k: n for k, n in result.files_by_kind.items() if n}
+    result.notices = [
+        n
+        for n in result.notices
+        if n.code != "helm-template"
+        or not any(
+            os.path.normpath(os.path.join(base, n.path)).startswith(c + os.sep)
+            for c in state.handled
+        )
+    ]
+    result.notices.extend(state.notices)
+    return state
+
+
+def _build_overlays(
+    targets: Sequence[Target],
+    options: ScanOptions,
+    sources: dict[str, Source],
+    analyses: list[FileAnalysis],
+    result: ScanResult,
+) -> KustomizeState | None:
+    """Build the kustomize overlays among the targets (nothing to do without one)."""
+    names = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+    if not options.kustomize_build or not any(
+        os.path.basename(t.abspath) in names for t in targets
+    ):
+        return None
+    from mlsec_lint import kustomize
+
+    overlays = kustomize.find_overlays([t.abspath for t in targets])
+    base = os.path.abspath(options.base or os.getcwd())
+    state, built = kustomize.build(overlays, base, sources)
+    analyses.extend(built)
+    kustomize.drop_files(analyses, state)
+    result.notices.extend(state.notices)
+    return state if state.maps else None
 
 
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:

@@ -48,6 +48,9 @@ class Config:
     respect_gitignore: bool | None = None
     shadowed: list[str] = field(default_factory=list)
     """Other configuration files beside ``path`` that it overrides (reported, not read)."""
+    helm_values: list[str] = field(default_factory=list)
+    helm_chart_values: dict[str, list[str]] = field(default_factory=dict)
+    helm_renderer: str | None = None
 
     @property
     def label(self) -> str:
@@ -218,6 +221,11 @@ def load(path: str, required: bool = False) -> Config:
         frameworks=list(data.get("frameworks", [])),
         baseline=rel(data["baseline"]) if "baseline" in data else None,
         respect_gitignore=data.get("respect-gitignore"),
+        helm_values=[rel(p) for p in data.get("helm-values", [])],
+        helm_chart_values={
+            rel(k): [rel(p) for p in v] for k, v in data.get("helm-chart-values", {}).items()
+        },
+        helm_renderer=data.get("helm-renderer"),
     )
 
 

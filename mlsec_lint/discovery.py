@@ -151,8 +151,10 @@ def name_kind(path: str) -> str | None:
         return "conda-env"
     if low in ("pip.conf", "pip.ini"):
         return "pip-conf"
-    if ext in (".yaml", ".yml"):
-        return "yaml"
+    if ext in (".yaml", ".yml") or (
+        ext == ".tpl" and os.path.basename(os.path.dirname(path)) == "templates"
+    ):
+        return "yaml"  # a .tpl of a Helm chart: its chart is rendered
     if ext == ".json":
         return "json"
     if ext == ".properties":

@@ -125,6 +125,10 @@ class Finding:
         """This finding and every finding merged into it."""
         return (self, *(m for f in self.merged for m in f.with_merged()))
 
+    rendered_from: str = field(default="", repr=False, compare=False)
+    """For a finding in a rendered Helm manifest, moved to the chart's source: the
+    virtual path it was found in (annotations of the rendered object still apply)."""
+
     @property
     def line(self) -> int:
         return self.span.line

@@ -49,6 +49,7 @@ def run(v: Mapping[str, Any]) -> int:
     semgrep_config: list[Path] | None = v["semgrep_config"]
     min_severity: str | None = v["min_severity"]
     fix: bool = v["fix"]
+    helm_values: list[Path] | None = v["helm_values"]
     unsafe_fixes: bool = v["unsafe_fixes"]
     diff: bool = v["diff"]
     fix_only: bool = v["fix_only"]
@@ -110,6 +111,9 @@ def run(v: Mapping[str, Any]) -> int:
         origin="--select/--ignore" if cli_select or ignore or extend_select else cfg.label,
         semgrep_configs=[str(p) for p in semgrep_config or []],
         jobs=jobs,
+        helm_values=[*cfg.helm_values, *(str(p) for p in helm_values or [])],
+        helm_chart_values=list(cfg.helm_chart_values.items()),
+        helm_renderer=cfg.helm_renderer or "auto",
         min_severity=(min_severity or cfg.min_severity or "").lower() or None,
         lean=True,
     )

@@ -233,6 +233,18 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
     ),
 )
 
+HELM_OPTIONS: tuple[Opt, ...] = (
+    Opt(
+        "helm_values",
+        ("--helm-values",),
+        "multi",
+        "Also render every Helm chart with this values file, like helm -f "
+        "(repeatable, in order; rendering needs mlsec-lint[helm] or helm on PATH).",
+        Path,
+    ),
+)
+SCAN_OPTIONS += HELM_OPTIONS
+
 FIX_OPTIONS: tuple[Opt, ...] = (
     Opt(
         "fix",

@@ -497,7 +497,10 @@ def apply(
     suppressed: list[Finding] = []
     for f in findings:
         hit = None
-        for d in by_path.get(f.path, ()):
+        candidates = by_path.get(f.path, [])
+        if f.rendered_from:  # a Helm finding: annotations of the rendered object apply
+            candidates = [*candidates, *by_path.get(f.rendered_from, ())]
+        for d in candidates:
             if not any(rid == f.rule_id for rid, _ in d.ids):
                 continue
             if d.scope == "file" or (
@@ -506,7 +509,7 @@ def apply(
                 hit = d
             elif d.scope == "object":
                 ann = f.annotations
-                if ann is None and objects:
+                if ann is None and objects and not f.rendered_from:
                     ann = _enclosing_annotations(objects.get(f.path, ()), f.span)
                 if ann is d.obj:
                     hit = d

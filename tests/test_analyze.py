@@ -67,13 +67,26 @@ def test_chart_templates_get_a_notice_not_a_parse_error(tmp_path) -> None:
     chart = tmp_path / "charts" / "llm"
     (chart / "templates").mkdir(parents=True)
     (chart / "templates" / "deployment.yaml").write_text(CHART_TEMPLATE, encoding="utf-8")
+    (chart / "templates" / "service.yaml").write_text(CHART_TEMPLATE, encoding="utf-8")
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: llm\nversion: 0.1.0\n")
-    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
-    notices = [n for n in result.notices if n.path.endswith("deployment.yaml")]
-    assert [(n.code, n.level) for n in notices] == [("helm-template", "note")]
-    assert "helm template" in notices[0].message and "\n" not in notices[0].message
+    options = ScanOptions(paths=["."], base=str(tmp_path), helm_renderer="off")
+    result = scan(options).result
+    # without a renderer: one notice for the chart, none per template, no parse error
+    notices = [n for n in result.notices if n.code != "symlink"]
+    assert [(n.code, n.level, n.path) for n in notices] == [
+        ("helm-not-rendered", "note", "charts/llm/Chart.yaml")
+    ]
+    assert "mlsec-lint[helm]" in notices[0].message and "\n" not in notices[0].message
     assert result.findings == []
-    assert result.files_by_kind.get("helm-template") == 1
+    assert result.files_by_kind.get("helm-template") == 2
+
+
+def test_a_template_outside_a_chart_gets_a_notice(tmp_path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "deployment.yaml").write_text(CHART_TEMPLATE, encoding="utf-8")
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    assert [(n.code, n.level) for n in result.notices] == [("helm-template", "note")]
+    assert "helm template" in result.notices[0].message
 
 
 def test_rendered_helm_stream_from_stdin_has_positions_in_the_stream() -> None:

@@ -265,3 +265,24 @@ def test_min_severity_from_the_configuration(project, capsys) -> None:
     assert code == 0 and "MLS-DEP-001" not in out
     code, out, _ = run(capsys, "scan", "--min-severity", "low")
     assert code == 1 and "MLS-DEP-001" in out
+
+
+def test_helm_settings_are_paths_relative_to_the_file(tmp_path) -> None:
+    from mlsec_lint import config
+
+    cfg_file = tmp_path / "deploy" / ".mlsec-lint.toml"
+    cfg_file.parent.mkdir()
+    cfg_file.write_text(
+        'helm-values = ["prod.yaml"]\nhelm-renderer = "off"\n'
+        '[helm-chart-values]\n"charts/llm" = ["charts/llm/gpu.yaml"]\n'
+    )
+    cfg = config.load(str(cfg_file))
+    root = tmp_path / "deploy"
+    assert cfg.helm_values == [str(root / "prod.yaml")]
+    assert cfg.helm_chart_values == {str(root / "charts/llm"): [str(root / "charts/llm/gpu.yaml")]}
+    assert cfg.helm_renderer == "off"
+    cfg_file.write_text('helm-renderer = "docker"\n')
+    from mlsec_lint.errors import MlsecLintError
+
+    with pytest.raises(MlsecLintError, match="helm-renderer"):
+        config.load(str(cfg_file))

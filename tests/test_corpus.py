@@ -70,6 +70,15 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
             "MLS-DEP-001",
         ),
         ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 19, "MLS-STO-003"),
+        # Helm values files without their chart, read by chart conventions
+        ("triton-inference-server__server/deploy/aws/values.yaml", 30, "MLS-IMG-001"),
+        ("triton-inference-server__server/deploy/aws/values.yaml", 36, "MLS-IMG-002"),
+        (
+            "vllm-project__production-stack/deployment_on_cloud/aws/"
+            "production_stack_specification.yaml",
+            6,
+            "MLS-IMG-001",
+        ),
         ("kserve__kserve/docs/samples/kafka/s3_secret.yaml", 7, "MLS-KSV-003"),
         ("kserve__kserve/docs/samples/kafka/s3_secret.yaml", 11, "MLS-SEC-004"),
         (

@@ -506,6 +506,7 @@ def test_malformed_manifests_never_raise() -> None:
         p.read_text(encoding="utf-8")
         for area in ("K8S", "KSV", "SEL", "RAY", "STO", "SEC", "IMG", "RBAC")
         for p in sorted(root.glob(f"MLS-{area}-*/**/*.yaml"))
+        if "templates" not in p.parts  # Helm chart templates are not YAML until rendered
     ]
     weird: list[Any] = [None, 1, "x", True, [], {}, [1, None], {"a": None}, 3.5, [{"name": 1}]]
     rng = random.Random(7)

@@ -99,12 +99,18 @@ def build(root: Path) -> HostileTree:
         "duplicate-key",
         "apiVersion: v1\nkind: Pod\nkind: Pod\nmetadata: {name: x}\n",
     )
-    write("charts/llm/Chart.yaml", "apiVersion: v2\nname: llm\nversion: 0.1.0\n")
-    bad(
+    # a chart that Helm cannot render (an undefined template): one notice for the chart
+    from mlsec_lint.helm.render import available
+
+    write(
         "charts/llm/templates/deploy.yaml",
-        "helm-template",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
-        "{{- if .Values.x }}\n  x: y\n{{- end }}\n",
+        '{{- if .Values.x }}\n  x: y\n{{- end }}\n{{ include "missing" . }}\n',
+    )
+    bad(
+        "charts/llm/Chart.yaml",
+        "helm-render-error" if available() else "helm-not-rendered",
+        "apiVersion: v2\nname: llm\nversion: 0.1.0\n",
     )
     bad("jinja.yaml", "template", "{% for x in y %}\n- {{ x }}\n{% endfor %}\n")
     bad("Dockerfile", "binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 2)

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,22 @@ def test_no_network_no_subprocess_no_execution(
     monkeypatch.setattr(socket.socket, "connect_ex", forbidden)
     monkeypatch.setattr(socket, "create_connection", forbidden)
     monkeypatch.setattr(socket, "getaddrinfo", forbidden)
-    monkeypatch.setattr(subprocess.Popen, "__init__", forbidden)
+    # the one child process allowed: Helm's renderer (and kustomize/kubectl builds),
+    # which reads the chart and writes only its output
+    real_init: Any = subprocess.Popen.__init__
+    allowed = ("mlsec_lint.helm.render", "helm", "kustomize", "kubectl")
+
+    def renderer_only(
+        self: subprocess.Popen[str], args: list[str], *a: object, **k: object
+    ) -> None:
+        words = [str(w) for w in args]
+        if not (words[-1:] == ["mlsec_lint.helm.render"] or Path(words[0]).name in allowed):
+            raise AssertionError(f"forbidden subprocess during a scan: {words}")
+        children.append(words)
+        real_init(self, args, *a, **k)
+
+    children: list[list[str]] = []
+    monkeypatch.setattr(subprocess.Popen, "__init__", renderer_only)
     monkeypatch.setattr(os, "system", forbidden)
     monkeypatch.setattr(os, "popen", forbidden)
     for name in ("execv", "execve", "execvp", "spawnv", "posix_spawn"):
