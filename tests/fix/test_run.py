@@ -154,3 +154,12 @@ def test_json_findings_say_how_they_are_fixed(project, capsys) -> None:
     assert "revision=" in hub["suggestion"]
     assert fixes["MLS-PY-002"]["applicability"] == "safe"
     assert fixes["MLS-PY-010"]["applicability"] == "unsafe"
+
+
+def test_diff_marks_a_last_line_without_newline(project, capsys) -> None:
+    project("a.py", 'import torch\nx = torch.load("m")')
+    project("b.py", 'import torch\ny = torch.load("m")\n')
+    _, out, _ = run(capsys, "scan", "--diff", ".")
+    assert (
+        '+x = torch.load("m", weights_only=True)\n\\ No newline at end of file\n--- a/b.py' in out
+    )
