@@ -18,7 +18,14 @@ from mlsec_lint.fix.edits import Edit, Lines, Unfixable
 from mlsec_lint.model import FixPlan
 
 _SKIP = frozenset(
-    {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT}
+    {
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.COMMENT,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENDMARKER,
+    }
 )
 
 

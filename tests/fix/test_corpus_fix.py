@@ -54,6 +54,7 @@ def test_fixing_the_corpus_keeps_comments_and_layout(tmp_path: Path, capsys) -> 
         line
         for n in changed
         for line in difflib.unified_diff(before[n].splitlines(True), after[n].splitlines(True))
+        for line in [line if line.endswith("\n") else line + "\n"]
     )
     # the diff is a report: credentials on its lines are masked like everywhere else
     assert sorted(_changes(diff)) == sorted(_changes("\n".join(mask_lines(expected.split("\n")))))

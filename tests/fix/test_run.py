@@ -171,3 +171,12 @@ def test_fix_edits_the_text_as_read_while_reports_mask_credentials(project, caps
     assert "privileged: false" in fixed
     assert f"value: {token}" in fixed  # the masked copy is never written back
     assert token not in out + err
+
+
+def test_diff_marks_a_last_line_without_newline(project, capsys) -> None:
+    project("a.py", 'import torch\nx = torch.load("m")')
+    project("b.py", 'import torch\ny = torch.load("m")\n')
+    _, out, _ = run(capsys, "scan", "--diff", ".")
+    assert (
+        '+x = torch.load("m", weights_only=True)\n\\ No newline at end of file\n--- a/b.py' in out
+    )
