@@ -265,3 +265,14 @@ def test_min_severity_from_the_configuration(project, capsys) -> None:
     assert code == 0 and "MLS-DEP-001" not in out
     code, out, _ = run(capsys, "scan", "--min-severity", "low")
     assert code == 1 and "MLS-DEP-001" in out
+
+
+def test_init_below_a_configured_directory_refuses_too(project, capsys) -> None:
+    (project.root / ".git").mkdir()
+    project("pyproject.toml", "[tool.mlsec-lint]\nfail-on = 'high'\n")
+    (project.root / "svc").mkdir()
+    code, _, err = run(capsys, "init", "svc")
+    assert code == 2 and "[tool.mlsec-lint] in pyproject.toml" in err
+    assert not (project.root / "svc" / ".mlsec-lint.yaml").exists()
+    code, _, err = run(capsys, "init", "svc", "--force")
+    assert code == 0 and "now applies here instead of" in err
