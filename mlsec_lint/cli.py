@@ -209,14 +209,24 @@ def init(
     if target.exists() and not force:
         raise MlsecLintError(f"{target} already exists; use --force to overwrite it")
     others = [p for p in configuration.configs_in(str(directory)) if Path(p) != target]
+    above = configuration.find_config(str(directory))
+    if not others and above is not None and Path(above).resolve() != target.resolve():
+        others = [above]  # a parent directory's configuration applies here today
     if others and not force:
         raise MlsecLintError(
             f"{', '.join(map(configuration.describe, others))} already configures mlsec-lint "
-            f"here; writing {target} would leave two configuration sources. Edit the existing "
-            "one, or use --force to write the new file anyway"
+            f"here; writing {target} would leave two configuration sources (the new file "
+            "would override it). Edit the existing one, or use --force to write the new "
+            "file anyway"
         )
     _write_atomic(target, configuration.template(format.value))
     found = configuration.configs_in(str(directory))
+    if len(found) == 1 and others:
+        print(
+            f"mlsec-lint: warning: {configuration.describe(found[0])} now applies here instead "
+            f"of {', '.join(map(configuration.describe, others))}",
+            file=sys.stderr,
+        )
     if len(found) > 1:
         print(
             f"mlsec-lint: warning: {configuration.describe(found[0])} applies; "

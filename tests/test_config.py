@@ -286,3 +286,14 @@ def test_helm_settings_are_paths_relative_to_the_file(tmp_path) -> None:
 
     with pytest.raises(MlsecLintError, match="helm-renderer"):
         config.load(str(cfg_file))
+
+
+def test_init_below_a_configured_directory_refuses_too(project, capsys) -> None:
+    (project.root / ".git").mkdir()
+    project("pyproject.toml", "[tool.mlsec-lint]\nfail-on = 'high'\n")
+    (project.root / "svc").mkdir()
+    code, _, err = run(capsys, "init", "svc")
+    assert code == 2 and "[tool.mlsec-lint] in pyproject.toml" in err
+    assert not (project.root / "svc" / ".mlsec-lint.yaml").exists()
+    code, _, err = run(capsys, "init", "svc", "--force")
+    assert code == 0 and "now applies here instead of" in err
