@@ -102,7 +102,10 @@ def _grants(obj: PDict, span: Span) -> PList:
             if "*" in groups and not which:
                 which = ["apiGroups"]
             powers.append(("wildcard", f"'*' in {' and '.join(which)}"))
-        if core and verbs & _READ and resources & {"secrets", "*"}:
+        # `get` limited by resourceNames reads only the named Secrets (least privilege);
+        # `list` and `watch` still return every Secret's value
+        named_only = bool(_strs(rule.get("resourceNames"))) and not (verbs & (_READ - {"get"}))
+        if core and verbs & _READ and resources & {"secrets", "*"} and not named_only:
             powers.append(("read-secrets", f"{', '.join(sorted(verbs & _READ))} on secrets"))
         if core and verbs & _CREATE and resources & {"pods", "*"}:
             powers.append(("create-pods", "create on pods"))
