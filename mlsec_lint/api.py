@@ -611,7 +611,7 @@ def _render_charts(
     result.notices = [
         n
         for n in result.notices
-        if n.code != "helm-template"
+        if n.code not in ("helm-template", "template")  # the chart's notice covers them
         or not any(
             os.path.normpath(os.path.join(base, n.path)).startswith(c + os.sep)
             for c in state.handled

@@ -27,7 +27,14 @@ from mlsec_lint.tree import PDict, PList
 NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 BUILT = "#built"
 TIMEOUT = 60
+MAX_BUILDS = 4
+"""Overlays built in one scan (each build is analysed in full: bounded cost)."""
+MAX_OUTPUT = 2_000_000
+"""Largest build output analysed (characters, CustomResourceDefinitions left out)."""
 _PATCH_KEYS = ("patches", "patchesStrategicMerge", "patchesJson6902")
+_PLAIN_KEYS = frozenset(
+    {"apiVersion", "kind", "metadata", "resources", "bases", "sortOptions", "buildMetadata"}
+)
 
 
 @dataclass
@@ -39,13 +46,23 @@ class Overlay:
     remote: list[str] = field(default_factory=list)
     uses: list[str] = field(default_factory=list)
     """Kustomization directories it builds on."""
+    transforms: bool = False
+    """It, or a kustomization it builds on, changes the resources (patches, prefixes,
+    images, generators …): only then is building it worth more than reading its files."""
 
 
 @dataclass
 class BuildMap:
     rendered: Source
     kustomization: str
-    positions: dict[tuple[int, int], tuple[str, Span]]
+    objects: list[_Built]
+
+    def target(self, line: int, col: int) -> tuple[str, Span] | None:
+        for obj in self.objects:
+            span = obj.doc.span
+            if span.line <= line <= span.end_line:
+                return obj.target(line, col)
+        return None
 
 
 @dataclass
@@ -98,6 +115,7 @@ def read_overlay(directory: str, seen: set[str] | None = None) -> Overlay:
     seen.add(directory)
     docs = _load(kfile)
     k = docs[0] if docs and isinstance(docs[0], dict) else {}
+    overlay.transforms = any(key not in _PLAIN_KEYS for key in k)
     entries: list[str] = []
     for key in ("resources", "bases", "components"):
         if isinstance(k.get(key), list):
@@ -113,6 +131,7 @@ def read_overlay(directory: str, seen: set[str] | None = None) -> Overlay:
             overlay.resources.extend(inner.resources)
             overlay.patches.extend(inner.patches)
             overlay.remote.extend(inner.remote)
+            overlay.transforms = overlay.transforms or inner.transforms
         elif os.path.isfile(path):
             overlay.resources.append(path)
     for key in _PATCH_KEYS:
@@ -210,9 +229,12 @@ def build(
     argv = builder()
     if argv is None or not overlays:
         return state, analyses
+    built = 0
     for overlay in overlays:
         kfile = _kustomization_file(overlay.directory) or overlay.directory
         kdisplay = display_path(kfile, base)
+        if not overlay.transforms and not overlay.remote:
+            continue  # a list of resources: its files, as they are, are what is deployed
         if overlay.remote:
             state.notices.append(
                 Notice(
@@ -224,6 +246,18 @@ def build(
                 )
             )
             continue
+        if built >= MAX_BUILDS:
+            state.notices.append(
+                Notice(
+                    kdisplay,
+                    "kustomize-skipped",
+                    f"kustomization not built: more than {MAX_BUILDS} overlays in one scan "
+                    "(scan its directory alone to build it); its files are scanned as they are",
+                    "note",
+                )
+            )
+            continue
+        built += 1
         try:
             proc = subprocess.run(
                 [*argv, overlay.directory],
@@ -242,6 +276,29 @@ def build(
                 Notice(kdisplay, "kustomize-error", f"kustomization not built: {why}")
             )
             continue
+        from mlsec_lint.helm.trace import blank_crds
+
+        output = blank_crds(proc.stdout)
+        if len(output) > MAX_OUTPUT:
+            state.notices.append(
+                Notice(
+                    kdisplay,
+                    "kustomize-skipped",
+                    f"kustomization not analysed as built: its output is larger than "
+                    f"{MAX_OUTPUT // 1_000_000} MB; its files are scanned as they are",
+                    "note",
+                )
+            )
+            continue
+        virtual = kdisplay + BUILT
+        rendered = Source(virtual, output)
+        try:
+            docs = [d.value for d in load_stream(rendered.text).docs]
+        except YamlError as exc:
+            state.notices.append(
+                Notice(kdisplay, "kustomize-error", f"build output not read: {exc.message}")
+            )
+            continue
         candidates: list[tuple[str, Any]] = []
         for path in [*reversed(overlay.patches), *overlay.resources]:
             display = display_path(path, base)
@@ -251,40 +308,54 @@ def build(
                 if src is not None:
                     state.sources[display] = src
             candidates.extend((display, doc) for doc in _load(path))
-        virtual = kdisplay + BUILT
-        rendered = Source(virtual, proc.stdout)
-        try:
-            docs = [d.value for d in load_stream(proc.stdout).docs]
-        except YamlError:
-            continue
-        positions: dict[tuple[int, int], tuple[str, Span]] = {}
+        objects: list[_Built] = []
+        by_identity: dict[str, list[tuple[str, Any]]] = {}
+        for display, cand in candidates:
+            i = _identity(cand)
+            if i is not None:
+                by_identity.setdefault(i[0], []).append((display, cand))
         for doc in docs:
             ident = _identity(doc)
             if ident is None:
                 continue
             matching = [
                 (p, d)
-                for p, d in candidates
-                if (i := _identity(d)) is not None and i[0] == ident[0] and i[1] in ident[1]
+                for p, d in by_identity.get(ident[0], [])
+                if (i := _identity(d)) is not None and i[1] in ident[1]
             ]
-            if not matching:
-                continue
-            root = matching[-1]  # the base resource: where the object is declared
-            positions[(doc.span.line, doc.span.col)] = (root[0], root[1].span)
-            for keys, span in _walk(doc, ()):
+            if matching:
+                objects.append(_Built(doc, matching))
+        fa = analyze(rendered, "yaml")
+        analyses.append(fa)
+        state.maps[virtual] = BuildMap(rendered, kdisplay, objects)
+    return state, analyses
+
+
+@dataclass
+class _Built:
+    """A built object and the source documents it may come from (patches first)."""
+
+    doc: Any
+    matching: list[tuple[str, Any]]
+    positions: dict[tuple[int, int], tuple[str, Span]] | None = None
+
+    def target(self, line: int, col: int) -> tuple[str, Span] | None:
+        """Where a position of the built object is written (computed on first use)."""
+        if self.positions is None:
+            self.positions = {}
+            root = self.matching[-1]  # the base resource: where the object is declared
+            self.positions[(self.doc.span.line, self.doc.span.col)] = (root[0], root[1].span)
+            for keys, span in _walk(self.doc, ()):
                 best: tuple[int, str, Span] | None = None
-                for display, cand in matching:
+                for display, cand in self.matching:
                     depth, where = _find(cand, keys)
                     if best is None or depth > best[0]:
                         best = (depth, display, where)
                     if depth == len(keys):
                         break
                 if best is not None:
-                    positions.setdefault((span.line, span.col), (best[1], best[2]))
-        fa = analyze(rendered, "yaml")
-        analyses.append(fa)
-        state.maps[virtual] = BuildMap(rendered, kdisplay, positions)
-    return state, analyses
+                    self.positions.setdefault((span.line, span.col), (best[1], best[2]))
+        return self.positions.get((line, col))
 
 
 def drop_files(analyses: list[FileAnalysis], state: KustomizeState) -> None:
@@ -298,7 +369,7 @@ def remap(findings: list[Finding], state: KustomizeState, sources: Mapping[str, 
         m = state.maps.get(f.path)
         if m is None:
             continue
-        target = m.positions.get((f.span.line, f.span.col))
+        target = m.target(f.span.line, f.span.col)
         f.rendered_from = f.path
         if target is None:
             f.path, f.span = m.kustomization, Span(1, 1, 1, 2)

@@ -98,3 +98,23 @@ def test_overlays_are_the_kustomizations_nothing_builds_on(tmp_path: Path) -> No
     (prod,) = overlays
     assert [Path(p).name for p in prod.resources] == ["deployment.yaml"]
     assert [Path(p).name for p in prod.patches] == ["patch.yaml"]
+
+
+@needs_builder
+def test_builds_are_bounded_and_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path)
+    monkeypatch.setattr(kustomize, "MAX_BUILDS", 0)
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    assert [(n.code, n.path) for n in result.notices] == [
+        ("kustomize-skipped", "overlays/prod/kustomization.yaml")
+    ]
+    # the files are scanned as they are (the base's own findings, not the overlay's)
+    assert [(f.path, f.line) for f in result.findings if f.rule_id == "MLS-IMG-001"] == [
+        ("base/deployment.yaml", 12)
+    ]
+
+
+def test_a_list_of_resources_is_not_built(tmp_path: Path) -> None:
+    _tree(tmp_path, "resources:\n  - ../../base\n")
+    (prod,) = kustomize.find_overlays([str(p) for p in tmp_path.rglob("kustomization.yaml")])
+    assert not prod.transforms

@@ -428,6 +428,7 @@ def _analyse(
     # the name the template has in the chart (unique even inside a packed subchart)
     virtual = _display(os.path.join(chart, *key.split("/")[1:]), base) + RENDERED
     virtual += f"@{variant}" if variant else ""
+    text = trace.blank_crds(text)
     rendered = Source(virtual, text)
     fa = analyze(rendered, "yaml")
     tsrc = sources.get(template)

@@ -226,3 +226,31 @@ def template_lines(rendered: Sequence[str], template: Sequence[str]) -> list[int
             cursor = found
         out.append(cursor + 1)
     return out
+
+
+_CRD = re.compile(r"^kind:\s*['\"]?CustomResourceDefinition['\"]?\s*$", re.M)
+
+
+def blank_crds(text: str) -> str:
+    """``text`` with the documents that define CustomResourceDefinitions blanked (no
+    rule reads them, and they are most of the size of an operator's output); lines
+    keep their numbers."""
+    if not _CRD.search(text):
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    doc: list[str] = []
+
+    def flush() -> None:
+        body = "\n".join(doc)
+        out.extend([""] * len(doc) if _CRD.search(body) else doc)
+
+    for line in lines:
+        if line.startswith("---") and (len(line) == 3 or line[3] in " \t"):
+            flush()
+            doc = []
+            out.append(line)
+            continue
+        doc.append(line)
+    flush()
+    return "\n".join(out)

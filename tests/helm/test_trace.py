@@ -79,3 +79,10 @@ def test_template_lines() -> None:
 def test_keys_name_list_items() -> None:
     values = trace.merge([("v.yaml", _doc("spec:\n  models:\n    - {tag: latest}\n"))])
     assert values.origins[("spec", "models", 0, "tag")].key == "spec.models[0].tag"
+
+
+def test_blank_crds_keeps_line_numbers() -> None:
+    text = "kind: A\n---\napiVersion: v1\nkind: CustomResourceDefinition\nspec: {}\n---\nkind: B\n"
+    out = trace.blank_crds(text)
+    assert out.split("\n") == ["kind: A", "---", "", "", "", "---", "kind: B", ""]
+    assert trace.blank_crds("kind: Pod\n") == "kind: Pod\n"
