@@ -63,14 +63,14 @@ def test_the_default_pool_runs_only_where_it_pays(monkeypatch: pytest.MonkeyPatc
 
 
 def test_idle_cpus_follow_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
     from mlsec_lint import api as api_module
 
-    monkeypatch.setattr(
-        api_module.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False
-    )
-    monkeypatch.setattr(api_module.os, "getloadavg", lambda: (2.4, 0.0, 0.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.4, 0.0, 0.0))
     assert api_module.idle_cpus() == 2
-    monkeypatch.setattr(api_module.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
     assert api_module.idle_cpus() == 1
 
 
