@@ -111,6 +111,7 @@ class Pod:
     policies: list[str] = field(default_factory=list)
     open_policies: list[str] = field(default_factory=list)
     mtls: str | None = None
+    injection: bool = False  # the namespace has Istio sidecar injection switched on
     auth: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
 
@@ -705,8 +706,14 @@ def _mesh(objects: Objects, by_ns: dict[str, list[Pod]], pods: list[Pod]) -> Non
         for pod in pods if ns == MESH_ROOT else by_ns.get(ns, []):
             if _istio_selects(spec, pod) is not False:
                 pod.auth.append(name)
+    injected: set[str] = set()
+    for f in objects.kind("Namespace", ""):
+        labels = _labels(f.data.get("labels"))
+        if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
+            injected.add(str(f.data.get("name") or ""))
     for pod in pods:
         pod.mtls = workload.get(id(pod)) or ns_mode.get(pod.ns) or mesh_mode
+        pod.injection = pod.ns in injected
 
 
 def _gateway_auth(objects: Objects) -> list[str]:
@@ -867,6 +874,9 @@ def _container_context(
     _put(ctx, "network_policy", pod.network_policy, span)
     _put(ctx, "network_policies", _plist(pod.policies, span), span)
     _put(ctx, "mesh_mtls", pod.mtls == "STRICT" and pod.sidecar, span)
+    _put(ctx, "mesh_mode", pod.mtls, span)
+    _put(ctx, "mesh_injection", pod.injection, span)
+    _put(ctx, "sidecar", pod.sidecar, span)
     _put(ctx, "tls_ingress", bool(routes) and all(e.tls is True for e in routes), span)
     _put(ctx, "auth_policy", bool(pod.auth), span)
     _put(ctx, "services", _plist(pod.services, span), span)
