@@ -787,6 +787,12 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
     for s in sources:
         claim = s.data.get("claim")
         wl = _d(s.data.get("workload"))
+        secret = s.data.get("env_secret")
+        if isinstance(secret, str) and secret:
+            # Seldon envSecretRefName: the storage initializer's rclone environment
+            usage.add(
+                "Secret", ns_of(wl.get("namespace")), secret, f"{wl.get('kind')}/{wl.get('name')}", True
+            )
         if claim:
             usage.add(
                 "PersistentVolumeClaim",

@@ -735,6 +735,7 @@ def model_sources(obj: PDict, path: str, containers: list[Fact]) -> Iterator[Fac
                             "predictor",
                             model_format=impl,
                             node=node.get("name"),
+                            env_secret=node.get("envSecretRefName"),
                         )
                     )
             for hit in resolve(p, "explainer.modelUri"):
