@@ -9,8 +9,21 @@ from mlsec_lint.facts import Fact, record
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 
-_MUTABLE_TAGS = {"latest", "nightly", "main", "master", "dev", "edge", "stable", "devel"}
-_MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-")
+_MUTABLE_TAGS = {
+    "latest",
+    "nightly",
+    "main",
+    "master",
+    "dev",
+    "develop",
+    "edge",
+    "stable",
+    "devel",
+    "rolling",
+    "unstable",
+    "canary",
+}
+_MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-", "rolling-")
 
 
 def image_fact(
