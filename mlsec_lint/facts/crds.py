@@ -20,6 +20,10 @@ Server, ServerConfig (mlops.seldon.io)         ``spec.podSpec``
 RayCluster, RayService, RayJob (ray.io)        head and worker group templates,
                                                ``rayStartParams``, RayJob submitter
 Service, Configuration (serving.knative.dev)   ``spec.template.spec``
+Notebook (kubeflow.org)                        ``spec.template.spec``
+PyTorchJob, TFJob, MPIJob … (kubeflow.org)     ``spec.<type>ReplicaSpecs.*.template.spec``
+Experiment (kubeflow.org, Katib)               ``spec.trialTemplate.trialSpec`` (a Job or a
+                                               training-operator job)
 =============================================  ============================================
 
 Labels that the controllers add to the pods they create (``ray.io/node-type``,
@@ -420,7 +424,61 @@ def _knative(obj: PDict) -> Iterator[PodUnit]:
     )
 
 
+KUBEFLOW = "kubeflow.org"
+KUBEFLOW_REPLICAS = {
+    "PyTorchJob": "pytorchReplicaSpecs",
+    "TFJob": "tfReplicaSpecs",
+    "MPIJob": "mpiReplicaSpecs",
+    "XGBoostJob": "xgbReplicaSpecs",
+    "PaddleJob": "paddleReplicaSpecs",
+    "JAXJob": "jaxReplicaSpecs",
+    "MXJob": "mxReplicaSpecs",
+}
+"""Kubeflow training-operator jobs: kind -> the map of replica type -> pod template."""
+
+
+def _kubeflow_notebook(obj: PDict) -> Iterator[PodUnit]:
+    """Kubeflow ``Notebook``: one Jupyter pod from ``spec.template``."""
+    tpl = resolve(obj, "spec.template")
+    template = _pd(tpl[0].value) if tpl else None
+    if template is not None and _pd(template.get("spec")) is not None:
+        yield PodUnit(template["spec"], _pd(template.get("metadata")), component="notebook", ml=True)
+
+
+def _kubeflow_training(obj: PDict) -> Iterator[PodUnit]:
+    """Training-operator jobs (PyTorchJob, TFJob, MPIJob …): one pod per replica type."""
+    field_name = KUBEFLOW_REPLICAS.get(str(obj.get("kind")), "")
+    for hit in resolve(obj, f"spec.{field_name}.*"):
+        replica = _pd(hit.value)
+        if replica is None:
+            continue
+        pod, meta = _template(replica)
+        if pod is not None:
+            yield PodUnit(pod, meta, component="trainer", ml=True)
+
+
+def _katib_experiment(obj: PDict) -> Iterator[PodUnit]:
+    """Katib ``Experiment``: the trial template's pods (a Job or a training-operator job)."""
+    for hit in resolve(obj, "spec.trialTemplate.trialSpec"):
+        trial = _pd(hit.value)
+        if trial is None:
+            continue
+        kind = str(trial.get("kind"))
+        if kind in KUBEFLOW_REPLICAS:
+            yield from _kubeflow_training(trial)
+            continue
+        for spec_hit in resolve(trial, "spec.template"):
+            template = _pd(spec_hit.value)
+            if template is not None and _pd(template.get("spec")) is not None:
+                yield PodUnit(
+                    template["spec"], _pd(template.get("metadata")), component="trial", ml=True
+                )
+
+
 WALKERS: dict[tuple[str, str], Callable[[PDict], Iterator[PodUnit]]] = {
+    (KUBEFLOW, "Notebook"): _kubeflow_notebook,
+    (KUBEFLOW, "Experiment"): _katib_experiment,
+    **{(KUBEFLOW, kind): _kubeflow_training for kind in KUBEFLOW_REPLICAS},
     (KSERVE, "InferenceService"): _inference_service,
     (KSERVE, "ServingRuntime"): _serving_runtime,
     (KSERVE, "ClusterServingRuntime"): _serving_runtime,
