@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from mlsec_lint import knowledge
@@ -26,6 +27,11 @@ _MUTABLE_TAGS = {
 _MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-", "rolling-")
 
 
+# references that a build or deployment tool replaces (kustomize `images:`, release scripts)
+_PLACEHOLDER_TAGS = {"replace", "replaceme", "replace-me", "placeholder", "to-be-replaced"}
+_PLACEHOLDER_NAME = re.compile(r"(?i)(^|[/_-])(image[_-]?placeholder|placeholder|replace[_-]?me)($|[/_:-])")
+
+
 def image_fact(
     ref: str, span: Span, path: str, origin: str, key: str = "", **extra: object
 ) -> Fact:
@@ -37,6 +43,9 @@ def image_fact(
     mutable = img.digest is None and (
         tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith(_MUTABLE_PREFIXES)
     )
+    placeholder = tag_l in _PLACEHOLDER_TAGS or bool(_PLACEHOLDER_NAME.search(ref[:512]))
+    if placeholder:
+        extra = {**extra, "placeholder": True}
     data = record(
         span,
         image=ref,
@@ -47,7 +56,7 @@ def image_fact(
         digest=img.digest,
         untagged=tag is None and img.digest is None,
         mutable_tag=mutable,
-        dynamic=img.dynamic,
+        dynamic=img.dynamic or placeholder,
         ml=bool(fam and fam.ml),
         family=fam.family if fam else None,
         server=fam.server if fam else None,
