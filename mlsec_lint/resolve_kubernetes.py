@@ -791,7 +791,11 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
         if isinstance(secret, str) and secret:
             # Seldon envSecretRefName: the storage initializer's rclone environment
             usage.add(
-                "Secret", ns_of(wl.get("namespace")), secret, f"{wl.get('kind')}/{wl.get('name')}", True
+                "Secret",
+                ns_of(wl.get("namespace")),
+                secret,
+                f"{wl.get('kind')}/{wl.get('name')}",
+                True,
             )
         if claim:
             usage.add(

@@ -29,7 +29,9 @@ _MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-", "
 
 # references that a build or deployment tool replaces (kustomize `images:`, release scripts)
 _PLACEHOLDER_TAGS = {"replace", "replaceme", "replace-me", "placeholder", "to-be-replaced"}
-_PLACEHOLDER_NAME = re.compile(r"(?i)(^|[/_-])(image[_-]?placeholder|placeholder|replace[_-]?me)($|[/_:-])")
+_PLACEHOLDER_NAME = re.compile(
+    r"(?i)(^|[/_-])(image[_-]?placeholder|placeholder|replace[_-]?me)($|[/_:-])"
+)
 
 
 def image_fact(

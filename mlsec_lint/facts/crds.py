@@ -442,7 +442,9 @@ def _kubeflow_notebook(obj: PDict) -> Iterator[PodUnit]:
     tpl = resolve(obj, "spec.template")
     template = _pd(tpl[0].value) if tpl else None
     if template is not None and _pd(template.get("spec")) is not None:
-        yield PodUnit(template["spec"], _pd(template.get("metadata")), component="notebook", ml=True)
+        yield PodUnit(
+            template["spec"], _pd(template.get("metadata")), component="notebook", ml=True
+        )
 
 
 def _kubeflow_training(obj: PDict) -> Iterator[PodUnit]:
