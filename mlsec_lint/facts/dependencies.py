@@ -588,9 +588,11 @@ def manifest_fact(path: str, info: ManifestInfo) -> Fact:
         put("first_ml", ml[0].data["spec"], ml[0].anchor)
     # packages below the framework tiers that are not pinned either (MLS-DEP-009)
     loose = PList(anchor)
+    tools = set(knowledge.table("frameworks").get("installer_tools", ()))
     for d in deps:
         if (
             knowledge.framework_tier(str(d.data["name"])) != 1
+            and str(d.data["name"]) not in tools
             and d.data.get("kind") in ("pep508", "conda", "poetry")
             and not d.data.get("pinned")
             and not d.data.get("dynamic")
