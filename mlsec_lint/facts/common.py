@@ -27,6 +27,8 @@ _MUTABLE_TAGS = {
 _MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-", "rolling-")
 
 
+# a release named after its branch (LiteLLM's main-v1.52.0) is a fixed tag
+_RELEASE_ON_BRANCH = re.compile(r"^(main|master|dev|edge|rolling)-v?\d+\.\d+")
 # references that a build or deployment tool replaces (kustomize `images:`, release scripts)
 _PLACEHOLDER_TAGS = {"replace", "replaceme", "replace-me", "placeholder", "to-be-replaced"}
 _PLACEHOLDER_NAME = re.compile(
@@ -43,7 +45,9 @@ def image_fact(
     tag = img.tag
     tag_l = (tag or "").lower()
     mutable = img.digest is None and (
-        tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith(_MUTABLE_PREFIXES)
+        tag is None
+        or tag_l in _MUTABLE_TAGS
+        or (tag_l.startswith(_MUTABLE_PREFIXES) and not _RELEASE_ON_BRANCH.match(tag_l))
     )
     placeholder = tag_l in _PLACEHOLDER_TAGS or bool(_PLACEHOLDER_NAME.search(ref[:512]))
     if placeholder:
