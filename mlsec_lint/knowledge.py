@@ -238,12 +238,31 @@ def _credential_tables() -> tuple[
     return names, suffixes, values, placeholders, non_secrets
 
 
+@functools.lru_cache(maxsize=1)
+def _short_suffixes() -> tuple[str, ...]:
+    return tuple(str(s) for s in table("credentials").get("short_suffixes", ()))
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def credential_name_words(name: str) -> str:
+    """``dbPassword`` -> ``DB_PASSWORD``, ``db-pass`` -> ``DB_PASS``, ``s3.secretKey`` ->
+    ``S3_SECRET_KEY``: the upper-case, ``_``-separated form names are compared in."""
+    return _CAMEL.sub("_", name[:200]).upper().replace("-", "_").replace(".", "_")
+
+
 def is_credential_name(name: str) -> bool:
     names, suffixes, _, _, _ = _credential_tables()
     upper = name.upper().replace("-", "_").replace(".", "_")
     if upper in names:
         return True
-    return any(upper == s or upper.endswith("_" + s) for s in suffixes)
+    for form in {upper, credential_name_words(name)}:
+        if any(form == s or form.endswith("_" + s) for s in suffixes):
+            return True
+        if any(form.endswith("_" + s) and len(form) > len(s) + 1 for s in _short_suffixes()):
+            return True
+    return False
 
 
 def credential_value_kind(value: str) -> str | None:

@@ -111,6 +111,7 @@ class Pod:
     policies: list[str] = field(default_factory=list)
     open_policies: list[str] = field(default_factory=list)
     mtls: str | None = None
+    injection: bool = False  # the namespace has Istio sidecar injection switched on
     auth: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
 
@@ -707,8 +708,14 @@ def _mesh(objects: Objects, by_ns: dict[str, list[Pod]], pods: list[Pod]) -> Non
         for pod in pods if ns == MESH_ROOT else by_ns.get(ns, []):
             if _istio_selects(spec, pod) is not False:
                 pod.auth.append(name)
+    injected: set[str] = set()
+    for f in objects.kind("Namespace", ""):
+        labels = _labels(f.data.get("labels"))
+        if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
+            injected.add(str(f.data.get("name") or ""))
     for pod in pods:
         pod.mtls = workload.get(id(pod)) or ns_mode.get(pod.ns) or mesh_mode
+        pod.injection = pod.ns in injected
 
 
 def _gateway_auth(objects: Objects) -> list[str]:
@@ -782,6 +789,16 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
     for s in sources:
         claim = s.data.get("claim")
         wl = _d(s.data.get("workload"))
+        secret = s.data.get("env_secret")
+        if isinstance(secret, str) and secret:
+            # Seldon envSecretRefName: the storage initializer's rclone environment
+            usage.add(
+                "Secret",
+                ns_of(wl.get("namespace")),
+                secret,
+                f"{wl.get('kind')}/{wl.get('name')}",
+                True,
+            )
         if claim:
             usage.add(
                 "PersistentVolumeClaim",
@@ -869,6 +886,9 @@ def _container_context(
     _put(ctx, "network_policy", pod.network_policy, span)
     _put(ctx, "network_policies", _plist(pod.policies, span), span)
     _put(ctx, "mesh_mtls", pod.mtls == "STRICT" and pod.sidecar, span)
+    _put(ctx, "mesh_mode", pod.mtls, span)
+    _put(ctx, "mesh_injection", pod.injection, span)
+    _put(ctx, "sidecar", pod.sidecar, span)
     tls_routes = bool(routes) and all(e.tls is True for e in routes)
     _put(ctx, "tls_ingress", tls_routes, span)
     # every way in from outside is a route that terminates TLS: no client outside the

@@ -29,6 +29,14 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
     ("path", "line", "rule"),
     [
         ("pytorch__serve/docker/config.properties", 2, "MLS-TS-001"),
+        ("pytorch__serve/docker/config.properties", 5, "MLS-TS-007"),
+        ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-TS-007"),
+        ("SeldonIO__MLServer/docs/examples/sklearn/settings.json", 2, "MLS-XRT-007"),
+        (
+            "ray-project__kuberay/ray-operator/config/samples/ray-cluster.external-redis.yaml",
+            165,
+            "MLS-SEC-006",
+        ),
         ("pytorch__serve/kubernetes/examples/mnist/service.yaml", 17, "MLS-IMG-002"),
         ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-IMG-001"),
         ("pytorch__serve/requirements/torch_linux.txt", 4, "MLS-DEP-004"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from mlsec_lint import knowledge
@@ -9,8 +10,30 @@ from mlsec_lint.facts import Fact, record
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 
-_MUTABLE_TAGS = {"latest", "nightly", "main", "master", "dev", "edge", "stable", "devel"}
-_MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-")
+_MUTABLE_TAGS = {
+    "latest",
+    "nightly",
+    "main",
+    "master",
+    "dev",
+    "develop",
+    "edge",
+    "stable",
+    "devel",
+    "rolling",
+    "unstable",
+    "canary",
+}
+_MUTABLE_PREFIXES = ("latest", "nightly", "main-", "master-", "edge-", "dev-", "rolling-")
+
+
+# a release named after its branch (LiteLLM's main-v1.52.0) is a fixed tag
+_RELEASE_ON_BRANCH = re.compile(r"^(main|master|dev|edge|rolling)-v?\d+\.\d+")
+# references that a build or deployment tool replaces (kustomize `images:`, release scripts)
+_PLACEHOLDER_TAGS = {"replace", "replaceme", "replace-me", "placeholder", "to-be-replaced"}
+_PLACEHOLDER_NAME = re.compile(
+    r"(?i)(^|[/_-])(image[_-]?placeholder|placeholder|replace[_-]?me)($|[/_:-])"
+)
 
 
 def image_fact(
@@ -22,8 +45,13 @@ def image_fact(
     tag = img.tag
     tag_l = (tag or "").lower()
     mutable = img.digest is None and (
-        tag is None or tag_l in _MUTABLE_TAGS or tag_l.startswith(_MUTABLE_PREFIXES)
+        tag is None
+        or tag_l in _MUTABLE_TAGS
+        or (tag_l.startswith(_MUTABLE_PREFIXES) and not _RELEASE_ON_BRANCH.match(tag_l))
     )
+    placeholder = tag_l in _PLACEHOLDER_TAGS or bool(_PLACEHOLDER_NAME.search(ref[:512]))
+    if placeholder:
+        extra = {**extra, "placeholder": True}
     data = record(
         span,
         image=ref,
@@ -34,7 +62,7 @@ def image_fact(
         digest=img.digest,
         untagged=tag is None and img.digest is None,
         mutable_tag=mutable,
-        dynamic=img.dynamic,
+        dynamic=img.dynamic or placeholder,
         ml=bool(fam and fam.ml),
         family=fam.family if fam else None,
         server=fam.server if fam else None,

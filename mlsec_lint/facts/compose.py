@@ -72,7 +72,11 @@ def extract(doc: PDict, path: str) -> list[Fact]:
         data.put("context", exposure_context(svc), svc.span)
         facts.append(Fact("container", path, data, services.kspan.get(name, svc.span), key))
         if isinstance(svc.get("image"), str):
-            facts.append(image_fact(svc["image"], svc.vspan["image"], path, "compose", key=key))
+            # with build:, compose builds the image and image: only names the result
+            extra = {"built_locally": True} if "build" in svc else {}
+            facts.append(
+                image_fact(svc["image"], svc.vspan["image"], path, "compose", key=key, **extra)
+            )
         env = svc.get("environment")
         if isinstance(env, PDict):
             for var, value in env.items():

@@ -20,6 +20,10 @@ Server, ServerConfig (mlops.seldon.io)         ``spec.podSpec``
 RayCluster, RayService, RayJob (ray.io)        head and worker group templates,
                                                ``rayStartParams``, RayJob submitter
 Service, Configuration (serving.knative.dev)   ``spec.template.spec``
+Notebook (kubeflow.org)                        ``spec.template.spec``
+PyTorchJob, TFJob, MPIJob … (kubeflow.org)     ``spec.<type>ReplicaSpecs.*.template.spec``
+Experiment (kubeflow.org, Katib)               ``spec.trialTemplate.trialSpec`` (a Job or a
+                                               training-operator job)
 =============================================  ============================================
 
 Labels that the controllers add to the pods they create (``ray.io/node-type``,
@@ -429,6 +433,7 @@ TRAINING_REPLICAS = {
     "XGBoostJob": "xgbReplicaSpecs",
     "PaddleJob": "paddleReplicaSpecs",
     "JAXJob": "jaxReplicaSpecs",
+    "MXJob": "mxReplicaSpecs",
 }
 """Kubeflow training jobs: kind -> the map of replica type -> ``{template: pod}``."""
 
@@ -466,7 +471,26 @@ def _jobset(obj: PDict) -> Iterator[PodUnit]:
             )
 
 
+def _katib_experiment(obj: PDict) -> Iterator[PodUnit]:
+    """Katib ``Experiment``: the trial template's pods (a Job or a training-operator job)."""
+    for hit in resolve(obj, "spec.trialTemplate.trialSpec"):
+        trial = _pd(hit.value)
+        if trial is None:
+            continue
+        kind = str(trial.get("kind"))
+        if kind in TRAINING_REPLICAS:
+            yield from _training_job(trial)
+            continue
+        for spec_hit in resolve(trial, "spec.template"):
+            template = _pd(spec_hit.value)
+            if template is not None and _pd(template.get("spec")) is not None:
+                yield PodUnit(
+                    template["spec"], _pd(template.get("metadata")), component="trial", ml=True
+                )
+
+
 WALKERS: dict[tuple[str, str], Callable[[PDict], Iterator[PodUnit]]] = {
+    (KUBEFLOW, "Experiment"): _katib_experiment,
     (KSERVE, "InferenceService"): _inference_service,
     (KSERVE, "ServingRuntime"): _serving_runtime,
     (KSERVE, "ClusterServingRuntime"): _serving_runtime,
@@ -784,6 +808,7 @@ def model_sources(obj: PDict, path: str, containers: list[Fact]) -> Iterator[Fac
                             "predictor",
                             model_format=impl,
                             node=node.get("name"),
+                            env_secret=node.get("envSecretRefName"),
                         )
                     )
             for hit in resolve(p, "explainer.modelUri"):

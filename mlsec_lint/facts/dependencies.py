@@ -586,6 +586,21 @@ def manifest_fact(path: str, info: ManifestInfo) -> Fact:
     put("ml_pinned", bool(ml) and all(d.data.get("pinned") for d in ml))
     if ml:
         put("first_ml", ml[0].data["spec"], ml[0].anchor)
+    # packages below the framework tiers that are not pinned either (MLS-DEP-009)
+    loose = PList(anchor)
+    tools = set(knowledge.table("frameworks").get("installer_tools", ()))
+    for d in deps:
+        if (
+            knowledge.framework_tier(str(d.data["name"])) != 1
+            and str(d.data["name"]) not in tools
+            and d.data.get("kind") in ("pep508", "conda", "poetry")
+            and not d.data.get("pinned")
+            and not d.data.get("dynamic")
+        ):
+            loose.push(d.data["spec"], d.anchor)
+    put("unpinned", loose, loose.item_span(0) if loose else anchor)
+    if deps and "origin" not in info.extra:
+        put("origin", deps[0].data.get("origin"))
     includes = PList(anchor)
     for option, target, span in info.includes:
         inc = PDict(span)

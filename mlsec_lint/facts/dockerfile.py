@@ -213,6 +213,19 @@ def _variables(
         if inst.keyword == "ARG" and not value:
             if df.global_args.get(name):
                 session.variables[name] = df.global_args[name]
+            else:
+                # a build argument without a default: its value comes from --build-arg
+                facts.append(
+                    env_fact(
+                        name,
+                        None,
+                        span,
+                        None,
+                        session.path,
+                        origin="dockerfile-arg",
+                        owner_key=session.owner,
+                    )
+                )
             continue
         value_x = dparser.substitute(value, session.variables, keep_undefined=True)
         session.variables[name] = value_x

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ class ImageDefault:
     aliases: dict[str, tuple[str, ...]]
     env: dict[str, str]
     settings: dict[str, Any]
+    settings_file: str | None = None
+    """The file in the image that holds ``settings`` (replacing it drops them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,7 @@ def tables() -> Tables:
             aliases={str(k): tuple(map(str, v)) for k, v in (entry.get("aliases") or {}).items()},
             env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
             settings=dict(entry.get("settings") or {}),
+            settings_file=str(entry["settings_file"]) if entry.get("settings_file") else None,
         )
         for entry in data.get("images", [])
     )
@@ -909,6 +913,19 @@ class Site:
     image: tuple[str, Span] | None = None
     extra: dict[str, tuple[Any, Span]] = field(default_factory=dict)
     annotations: PDict | None = None
+    replaced: tuple[str, ...] = ()
+    """Paths the deployment puts its own files at (mounts, ``COPY`` destinations)."""
+
+
+def _replaces(paths: Iterable[str], target: str | None) -> bool:
+    """A mount or copy at ``target`` or at a directory above it."""
+    if not target:
+        return False
+    for p in paths:
+        norm = posixpath.normpath(p) if p else ""
+        if norm and (target == norm or target.startswith(norm.rstrip("/") + "/")):
+            return True
+    return False
 
 
 def launch_facts(launches: Iterable[Launch], site: Site) -> list[Fact]:
@@ -927,7 +944,12 @@ def launch_facts(launches: Iterable[Launch], site: Site) -> list[Fact]:
         apply_env(res, launch.env)
         # a config file named on the command line decides what the command does not say
         if spec.config is None or spec.config not in res.values:
-            if img is not None and site.image is not None and img.server == spec.name:
+            if (
+                img is not None
+                and site.image is not None
+                and img.server == spec.name
+                and not _replaces(site.replaced, img.settings_file)
+            ):
                 ispan = site.image[1]
                 for name, value in img.settings.items():
                     res.set_default(name, Value(value, ispan, ispan, "image-default"))
@@ -1081,6 +1103,7 @@ def from_container(fact: Fact, text: FileText | None) -> list[Fact]:
         (image, image_span) if image else None,
         annotations=fact.annotations,
     )
+    site.replaced = tuple(_mount_paths(c))
     if isinstance(c.get("name"), str):
         site.extra["container"] = (c["name"], c.field_span("name"))
     workload = c.get("workload")
@@ -1270,8 +1293,48 @@ def from_dockerfile(df: Any, path: str) -> list[Fact]:
         f"stage/{df.stages[-1].name or df.stages[-1].index}",
         context,
         (base, root.base_span) if base else None,
+        replaced=tuple(_copy_destinations(chain)),
     )
     return launch_facts(run_argv(argv, env, "none"), site)
+
+
+def _mount_paths(c: PDict) -> Iterator[str]:
+    """Where a container gets files of its own: volume mounts (Kubernetes), and the
+    container side of compose ``volumes``."""
+    for key in ("volumeMounts", "volumes"):
+        items = c.get(key)
+        if not isinstance(items, list):
+            continue
+        for m in items:
+            if isinstance(m, dict) and isinstance(m.get("mountPath"), str):
+                yield str(m["mountPath"])
+            elif isinstance(m, dict) and isinstance(m.get("target"), str):
+                yield str(m["target"])
+            elif isinstance(m, str) and ":" in m:
+                parts = m.split(":")
+                if len(parts) >= 2 and parts[1].startswith("/"):
+                    yield parts[1]
+
+
+def _copy_destinations(chain: list[Any]) -> Iterator[str]:
+    """Absolute destinations of ``COPY``/``ADD`` in the final stage's chain."""
+    for stage in chain:
+        workdir = "/"
+        for inst in stage.instructions:
+            if inst.keyword == "WORKDIR":
+                workdir = posixpath.join(workdir, inst.rest.strip())
+            elif inst.keyword in ("COPY", "ADD"):
+                words = [t.text for t in tokenize(inst.rest) if isinstance(t, Word)]
+                words = [w for w in words if not w.startswith("--")]
+                if len(words) < 2 or "$" in words[-1]:
+                    continue
+                dest = posixpath.normpath(posixpath.join(workdir, words[-1]))
+                if words[-1].endswith("/") or len(words) > 2:
+                    # into a directory: each source keeps its name
+                    for src in words[:-1]:
+                        yield posixpath.join(dest, posixpath.basename(src.rstrip("/")))
+                else:
+                    yield dest
 
 
 def _instruction_words(inst: Any) -> list[Arg]:

@@ -363,6 +363,18 @@ def _bentofile(doc: PDict, path: str, anchor: Span) -> list[Fact]:
     envs = doc.get("envs")
     if isinstance(envs, PList):
         facts.extend(env_facts_from_k8s(envs, path, "bentofile", origin="bentofile"))
+    python = doc.get("python")
+    packages = python.get("packages") if isinstance(python, PDict) else None
+    if isinstance(packages, PList):
+        from mlsec_lint.facts.dependencies import dependency_fact
+
+        # BentoML pip-installs these into the Bento's image at build time
+        for i, item in enumerate(packages):
+            if isinstance(item, str) and item.strip():
+                span = packages.item_span(i)
+                dep = dependency_fact(item.strip(), span, path, "bentofile")
+                dep.data.put("installed_by", f"{path} (BentoML build)", span, span)
+                facts.append(dep)
     return facts
 
 

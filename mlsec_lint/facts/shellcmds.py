@@ -55,6 +55,8 @@ SpanOf = Callable[[Word], Span]
 
 SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh"}
 _SHELL_C = re.compile(r"^-[a-zA-Z]*c[a-zA-Z]*$")
+# a script that is the output of a download: "$(curl …)", `wget -O- …`, <(curl …)
+_FETCHED_SCRIPT = re.compile(r"(\$\(|`|<\()\s*(curl|wget)\b")
 _RUN_WRAPPERS = {"conda", "mamba", "micromamba", "poetry", "pipenv", "pdm", "pixi"}
 _RUN_WRAPPER_VALUE = {"-n", "--name", "-p", "--prefix", "-e", "--environment", "--cwd"}
 
@@ -227,10 +229,25 @@ def _command(
             shell.cwd = posixpath.normpath(posixpath.join(shell.cwd or "/", target))
         return
     if program in SHELLS and len(words) >= 3 and _SHELL_C.match(words[1].text):
+        if _FETCHED_SCRIPT.search(words[2].text[:4096]):
+            # sh -c "$(curl -fsSL https://…)": the downloaded text is the script
+            session.facts.append(_command_fact(session, words, span_of))
         _nested(session, words[2], span_of)
         return
     fact = _command_fact(session, words, span_of)
     data = fact.data
+    if previous is not None and previous.separator == "|" and previous.words:
+        # curl … | sh: what feeds this command's standard input
+        upstream = strip_run_wrappers(list(previous.words))
+        if upstream:
+            first = span_of(upstream[0])
+            piped = PDict(first)
+            _put(piped, "program", _base(upstream[0].text), first)
+            argv = PList(first)
+            for w in upstream:
+                argv.push(w.text, span_of(w))
+            _put(piped, "argv", argv, first)
+            _put(data, "piped_from", piped, first)
     session.facts.append(fact)
     handler = _HANDLERS.get(program)
     if handler is None and re.fullmatch(r"(pip[0-9.]*|python[0-9.]*|uv|pip-sync)", program):

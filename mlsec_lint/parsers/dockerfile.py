@@ -276,7 +276,8 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
             _add_stage(df, inst, stage_names)
         elif keyword == "ARG" and not df.stages:
             for name, value in _arg_pairs(inst.rest):
-                df.global_args[name] = value
+                # a default may use the global ARGs declared before it, as Docker expands
+                df.global_args[name] = substitute(value, df.global_args, keep_undefined=True)
         if df.stages:
             inst.stage = df.stages[-1].index
             df.stages[-1].instructions.append(inst)

@@ -156,3 +156,29 @@ def test_final_user_root_spellings_arguments_and_bases() -> None:
     nonroot = _final("FROM gcr.io/distroless/static-debian12:nonroot\n")
     assert nonroot["user_source"] == "image-default" and nonroot["root"] is False
     assert "user" not in _final("FROM gcr.io/distroless/python3-debian12\n")
+
+
+def test_build_arguments_without_default_are_env_facts_without_value() -> None:
+    text = "FROM python:3.11-slim\nARG HF_TOKEN\nARG MODEL=org/model\n"
+    envs = {e["name"]: e for e in of(text, "env")}
+    assert "value" not in envs["HF_TOKEN"] and envs["HF_TOKEN"]["literal"] is False
+    assert envs["HF_TOKEN"]["origin"] == "dockerfile-arg" and envs["HF_TOKEN"]["_line"] == 2
+    assert envs["MODEL"]["value"] == "org/model"
+
+
+def test_global_arg_defaults_use_earlier_global_args() -> None:
+    text = (
+        "ARG CUDA=12.4.1\nARG BASE=nvidia/cuda:${CUDA}-runtime-ubuntu22.04\n"
+        "ARG IMAGE=${BASE}\nFROM ${IMAGE}\n"
+    )
+    (image,) = of(text, "image")
+    assert image["image"] == "nvidia/cuda:12.4.1-runtime-ubuntu22.04"
+    assert image["dynamic"] is False
+
+
+def test_a_download_piped_into_a_shell_is_recorded_on_the_shell() -> None:
+    text = "FROM python:3.11-slim\nRUN curl -fsSL https://example.com/install.sh | sh -s -- -y\n"
+    commands = {c["program"]: c for c in of(text, "command")}
+    piped = commands["sh"]["piped_from"]
+    assert piped["program"] == "curl" and piped["argv"][-1] == "https://example.com/install.sh"
+    assert "piped_from" not in commands["curl"]
