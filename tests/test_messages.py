@@ -20,7 +20,7 @@ RULES = list(builtin_rules())
 # doubled spaces, an unfilled {placeholder}, Python's None
 BLANK = re.compile(
     r"''|\"\"|(?<![\w\])])\(\s*\)|\s[,;:)]|\s\.(?=\s|$)|\S {2,}\S"
-    r"|\{[\w.$\[\]*]+\}|\bNone\b|\bnull\b"
+    r"|(?<!\$)\{[\w.$\[\]*]+\}|\bNone\b|\bnull\b"
 )
 
 # file names a documentation snippet is scanned under, by its language
