@@ -350,11 +350,17 @@ def scan(options: ScanOptions) -> Scan:
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
-    raw: list[Finding] = []
-    # the user's Semgrep rules read the Python sources afterwards
+    # the user's Semgrep rules read the Python sources and analyses afterwards
     lean = options.lean and not (
         options.semgrep_configs or any(r.target == "semgrep-match" for r in rules)
     )
+    # every cross-file pass has run: the other files' findings first, then (lean) only
+    # what suppressions read is kept of their facts, before the Python files are read
+    raw: list[Finding] = evaluator.run(facts, line_of)
+    if lean:
+        facts = _for_suppressions(facts)
+        for fa in analyses:
+            fa.facts = []
     for src, read_notices, fa, found in _scan_python(
         python, evaluator, index[0], options.jobs, lean
     ):
@@ -365,7 +371,6 @@ def scan(options: ScanOptions) -> Scan:
             options.progress("analysing", done, total)
     if options.progress is not None:
         options.progress("evaluating", done, total)
-    raw.extend(evaluator.run(facts, line_of))
     if options.semgrep_configs or any(r.target == "semgrep-match" for r in rules):
         from mlsec_lint import semgrep
 
@@ -403,6 +408,18 @@ def scan(options: ScanOptions) -> Scan:
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
+
+
+def _for_suppressions(facts: Sequence[Fact]) -> list[Fact]:
+    """What suppressions read of the facts (Kubernetes objects, annotations): the facts
+    carrying them, without their trees."""
+    from mlsec_lint.tree import PDict
+
+    return [
+        Fact(f.kind, f.path, PDict(f.data.span), f.anchor, f.key, f.annotations)
+        for f in facts
+        if f.kind == "k8s-object" or f.annotations is not None
+    ]
 
 
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,10 @@ def test_the_default_pool_runs_only_where_it_pays(monkeypatch: pytest.MonkeyPatc
 def test_idle_cpus_follow_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
     from mlsec_lint import api as api_module
 
-    monkeypatch.setattr(
-        api_module.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False
-    )
-    monkeypatch.setattr(api_module.os, "getloadavg", lambda: (2.4, 0.0, 0.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.4, 0.0, 0.0))
     assert api_module.idle_cpus() == 2
-    monkeypatch.setattr(api_module.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
     assert api_module.idle_cpus() == 1
 
 
@@ -89,3 +88,27 @@ def test_a_lean_scan_keeps_the_text_of_files_it_may_quote(tmp_path: Path) -> Non
     assert lean.sources["clean.py"].text == "" and full.sources["clean.py"].text
     assert "pickle.loads" in lean.sources["bad.py"].text
     assert "mlsec-lint: ignore" in lean.sources["quiet.py"].text
+
+
+def test_a_lean_scan_reports_and_suppresses_like_a_full_one(tmp_path: Path) -> None:
+    (tmp_path / "k8s.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: m\n  annotations:\n"
+        "    mlsec-lint.io/ignore.MLS-K8S-001: reviewed\nspec:\n  type: LoadBalancer\n"
+        "  selector: {app: m}\n  ports: [{port: 8080}]\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: m}\nspec:\n  template:\n"
+        "    metadata: {labels: {app: m}}\n    spec:\n      containers:\n"
+        "        - name: m\n          image: vllm/vllm-openai:latest\n"
+        "          ports: [{containerPort: 8080}]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "Dockerfile").write_text("FROM python:latest\nRUN pip install torch\n")
+    (tmp_path / "serve.py").write_text("import torch\ntorch.load('m.pt')\n", encoding="utf-8")
+
+    def outcome(lean: bool) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+        got = api.scan(api.ScanOptions(paths=[str(tmp_path)], base=str(tmp_path), lean=lean))
+        rows = [(f.rule_id, f.path, f.span.line) for f in got.result.findings]
+        hidden = [(f.rule_id, f.path, f.span.line) for f in got.result.suppressed]
+        return rows, hidden
+
+    assert outcome(True) == outcome(False)
+    assert outcome(True)[0]
