@@ -199,7 +199,7 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
         "jobs",
         ("--jobs", "-j"),
         "value",
-        "Worker processes for large scans (0: by the number of files and CPUs).",
+        "Worker processes for large scans (0: by the number of Python files and idle CPUs).",
         int,
         0,
         min=0,
