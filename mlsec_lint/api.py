@@ -326,10 +326,11 @@ def scan(options: ScanOptions) -> Scan:
             options.progress("analysing", done, total)
     # requirements files included with -r/-c count whatever their name
     if any(_named_requirements(f) for fa in analyses for f in fa.facts if f.kind in _NAMING):
-        read = {os.path.realpath(t.abspath) for t in targets}
+        real = RealPaths()
+        read = {real(t.abspath) for t in targets}
         here = os.path.abspath(options.base or os.getcwd())
-        roots = _scan_roots(paths, here)
-        pending = _included(analyses, sources, read, roots, here)
+        roots = _scan_roots(paths, here, real)
+        pending = _included(analyses, sources, read, roots, here, real)
         while pending:
             batch: list[FileAnalysis] = []
             for target in pending:
@@ -337,7 +338,7 @@ def scan(options: ScanOptions) -> Scan:
                 take(src, read_notices, kind, fa)
                 if fa is not None:
                     batch.append(fa)
-            pending = _included(batch, sources, read, roots, here)
+            pending = _included(batch, sources, read, roots, here, real)
 
     if options.progress is not None:
         options.progress("resolving", done, total)
@@ -463,13 +464,34 @@ def _finish(f: Finding, scan_: Scan) -> None:
     f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
 
 
-def _scan_roots(paths: Sequence[str], base: str) -> set[str]:
+class RealPaths:
+    """``os.path.realpath`` for many files of few directories: each directory is
+    resolved once, and a file costs one ``lstat`` (is it a link itself?)."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        path = os.path.abspath(path)
+        directory, name = os.path.split(path)
+        if not name:
+            return os.path.realpath(path)
+        real_dir = self.dirs.get(directory)
+        if real_dir is None:
+            real_dir = self.dirs[directory] = os.path.realpath(directory)
+        full = os.path.join(real_dir, name)
+        return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def _scan_roots(
+    paths: Sequence[str], base: str, real: Callable[[str], str] = os.path.realpath
+) -> set[str]:
     """Real paths of the scanned directories (a file's own directory)."""
     roots = set()
     for directory in {os.path.dirname(os.path.join(base, raw)) for raw in paths} | {
         os.path.join(base, raw) for raw in paths if os.path.isdir(os.path.join(base, raw))
     }:
-        roots.add(os.path.realpath(directory))
+        roots.add(real(directory))
     return roots
 
 
@@ -490,6 +512,7 @@ def _included(
     known: set[str],
     roots: set[str],
     base: str,
+    real: Callable[[str], str] = os.path.realpath,
 ) -> list[Target]:
     """Files that scanned requirements files include (``-r``/``-c``) and that discovery
     did not pick because of their name: they are installed just the same. Only files
@@ -508,15 +531,15 @@ def _included(
                 if not path or "$" in path or "://" in path:
                     continue
                 abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
-                real = os.path.realpath(abspath)
+                resolved = real(abspath)
                 if (
-                    real in known
+                    resolved in known
                     or name_kind(abspath) is not None  # discovery's to pick (or not)
-                    or not _inside(real, roots)
-                    or not os.path.isfile(real)
+                    or not _inside(resolved, roots)
+                    or not os.path.isfile(resolved)
                 ):
                     continue
-                known.add(real)
+                known.add(resolved)
                 out.append(Target(abspath, display_path(abspath, base), "requirements", False))
     return out
 

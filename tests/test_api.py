@@ -112,3 +112,14 @@ def test_a_lean_scan_reports_and_suppresses_like_a_full_one(tmp_path: Path) -> N
 
     assert outcome(True) == outcome(False)
     assert outcome(True)[0]
+
+
+def test_real_paths_resolve_links_like_the_standard_library(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "link").symlink_to(tmp_path / "d")
+    (tmp_path / "d" / "g.txt").symlink_to(tmp_path / "d" / "f.txt")
+    real = api.RealPaths()
+    for p in ("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."):
+        path = str(tmp_path / p)
+        assert real(path) == os.path.realpath(path), p
