@@ -362,11 +362,12 @@ def scan(options: ScanOptions) -> Scan:
         facts = _for_suppressions(facts)
         for fa in analyses:
             fa.facts = []
+    strings: dict[str, str] = {}
     for src, read_notices, fa, found in _scan_python(
         python, evaluator, index[0], options.jobs, lean
     ):
         take(src, read_notices, "python", fa)
-        raw.extend(found)
+        raw.extend(_shared_strings(found, strings))
         done += 1
         if options.progress is not None:
             options.progress("analysing", done, total)
@@ -409,6 +410,20 @@ def scan(options: ScanOptions) -> Scan:
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
     return scan_
+
+
+def _shared_strings(findings: list[Finding], strings: dict[str, str]) -> list[Finding]:
+    """Findings that came back from workers hold their own copy of every string (rule
+    fields, path, a message that many findings share): one copy each is kept."""
+    for f in findings:
+        f.rule_name = strings.setdefault(f.rule_name, f.rule_name)
+        f.title = strings.setdefault(f.title, f.title)
+        f.category = strings.setdefault(f.category, f.category)
+        f.path = strings.setdefault(f.path, f.path)
+        f.message = strings.setdefault(f.message, f.message)
+        f.source_line = strings.setdefault(f.source_line, f.source_line)
+        f.key = strings.setdefault(f.key, f.key)
+    return findings
 
 
 def _for_suppressions(facts: Sequence[Fact]) -> list[Fact]:
