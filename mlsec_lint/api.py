@@ -403,10 +403,11 @@ def _scan(options: ScanOptions) -> Scan:
             options.progress("analysing", done, total)
     # requirements files included with -r/-c count whatever their name
     if any(_named_requirements(f) for fa in analyses for f in fa.facts if f.kind in _NAMING):
-        read = {os.path.realpath(t.abspath) for t in targets}
+        real = RealPaths()
+        read = {real(t.abspath) for t in targets}
         here = os.path.abspath(options.base or os.getcwd())
-        roots = _scan_roots(paths, here)
-        pending = _included(analyses, sources, read, roots, here)
+        roots = _scan_roots(paths, here, real)
+        pending = _included(analyses, sources, read, roots, here, real)
         while pending:
             batch: list[FileAnalysis] = []
             for target in pending:
@@ -414,7 +415,7 @@ def _scan(options: ScanOptions) -> Scan:
                 take(src, read_notices, kind, fa)
                 if fa is not None:
                     batch.append(fa)
-            pending = _included(batch, sources, read, roots, here)
+            pending = _included(batch, sources, read, roots, here, real)
 
     helm_state = _render_charts(targets, options, sources, analyses, result) if targets else None
     kustomized = _build_overlays(targets, options, sources, analyses, result) if targets else None
@@ -433,22 +434,28 @@ def _scan(options: ScanOptions) -> Scan:
         return src.line(line) if src else ""
 
     evaluator = Evaluator(rules)
-    raw: list[Finding] = []
-    # the user's Semgrep rules read the Python sources afterwards
+    # the user's Semgrep rules read the Python sources and analyses afterwards
     lean = options.lean and not (
         options.semgrep_configs or any(r.target == "semgrep-match" for r in rules)
     )
+    # every cross-file pass has run: the other files' findings first, then (lean) only
+    # what suppressions read is kept of their facts, before the Python files are read
+    raw: list[Finding] = evaluator.run(facts, line_of)
+    if lean:
+        facts = _for_suppressions(facts)
+        for fa in analyses:
+            fa.facts = []
+    strings: dict[str, str] = {}
     for src, read_notices, fa, found in _scan_python(
         python, evaluator, index[0], options.jobs, lean
     ):
         take(src, read_notices, "python", fa)
-        raw.extend(found)
+        raw.extend(_shared_strings(found, strings))
         done += 1
         if options.progress is not None:
             options.progress("analysing", done, total)
     if options.progress is not None:
         options.progress("evaluating", done, total)
-    raw.extend(evaluator.run(facts, line_of))
     if options.semgrep_configs or any(r.target == "semgrep-match" for r in rules):
         from mlsec_lint import semgrep
 
@@ -645,6 +652,32 @@ def _build_overlays(
     return state if state.maps else None
 
 
+def _shared_strings(findings: list[Finding], strings: dict[str, str]) -> list[Finding]:
+    """Findings that came back from workers hold their own copy of every string (rule
+    fields, path, a message that many findings share): one copy each is kept."""
+    for f in findings:
+        f.rule_name = strings.setdefault(f.rule_name, f.rule_name)
+        f.title = strings.setdefault(f.title, f.title)
+        f.category = strings.setdefault(f.category, f.category)
+        f.path = strings.setdefault(f.path, f.path)
+        f.message = strings.setdefault(f.message, f.message)
+        f.source_line = strings.setdefault(f.source_line, f.source_line)
+        f.key = strings.setdefault(f.key, f.key)
+    return findings
+
+
+def _for_suppressions(facts: Sequence[Fact]) -> list[Fact]:
+    """What suppressions read of the facts (Kubernetes objects, annotations): the facts
+    carrying them, without their trees."""
+    from mlsec_lint.tree import PDict
+
+    return [
+        Fact(f.kind, f.path, PDict(f.data.span), f.anchor, f.key, f.annotations)
+        for f in facts
+        if f.kind == "k8s-object" or f.annotations is not None
+    ]
+
+
 def _may_suppress(sources: Mapping[str, Source], facts: Sequence[Fact]) -> bool:
     """Cheap test before loading the suppression machinery: the marker in some file, or an
     annotation of ours on some Kubernetes object."""
@@ -686,13 +719,34 @@ def _finish(f: Finding, scan_: Scan) -> None:
     f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
 
 
-def _scan_roots(paths: Sequence[str], base: str) -> set[str]:
+class RealPaths:
+    """``os.path.realpath`` for many files of few directories: each directory is
+    resolved once, and a file costs one ``lstat`` (is it a link itself?)."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        path = os.path.abspath(path)
+        directory, name = os.path.split(path)
+        if not name:
+            return os.path.realpath(path)
+        real_dir = self.dirs.get(directory)
+        if real_dir is None:
+            real_dir = self.dirs[directory] = os.path.realpath(directory)
+        full = os.path.join(real_dir, name)
+        return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def _scan_roots(
+    paths: Sequence[str], base: str, real: Callable[[str], str] = os.path.realpath
+) -> set[str]:
     """Real paths of the scanned directories (a file's own directory)."""
     roots = set()
     for directory in {os.path.dirname(os.path.join(base, raw)) for raw in paths} | {
         os.path.join(base, raw) for raw in paths if os.path.isdir(os.path.join(base, raw))
     }:
-        roots.add(os.path.realpath(directory))
+        roots.add(real(directory))
     return roots
 
 
@@ -713,6 +767,7 @@ def _included(
     known: set[str],
     roots: set[str],
     base: str,
+    real: Callable[[str], str] = os.path.realpath,
 ) -> list[Target]:
     """Files that scanned requirements files include (``-r``/``-c``) and that discovery
     did not pick because of their name: they are installed just the same. Only files
@@ -731,15 +786,15 @@ def _included(
                 if not path or "$" in path or "://" in path:
                     continue
                 abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
-                real = os.path.realpath(abspath)
+                resolved = real(abspath)
                 if (
-                    real in known
+                    resolved in known
                     or name_kind(abspath) is not None  # discovery's to pick (or not)
-                    or not _inside(real, roots)
-                    or not os.path.isfile(real)
+                    or not _inside(resolved, roots)
+                    or not os.path.isfile(resolved)
                 ):
                     continue
-                known.add(real)
+                known.add(resolved)
                 out.append(Target(abspath, display_path(abspath, base), "requirements", False))
     return out
 

@@ -13,7 +13,9 @@
 
 To add an option to ``scan``: one :class:`Opt` entry here, then read it by its ``name``
 in ``mlsec_lint/scan_command.py``. ``tests/test_scan_options.py`` checks that both
-readers agree on every entry.
+readers agree on every entry. An option needing more of typer than :class:`Opt`
+describes gets a field here and a line in ``mlsec_lint.cli._scan_parameter``; spellings
+the plain reader does not know (``--x/--no-x`` pairs, say) simply go to typer.
 
 This module imports nothing beyond the standard library's light modules.
 """
@@ -218,7 +220,7 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
         "jobs",
         ("--jobs", "-j"),
         "value",
-        "Worker processes for large scans (0: by the number of files and CPUs).",
+        "Worker processes for large scans (0: by the number of Python files and idle CPUs).",
         int,
         0,
         min=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,38 @@ def test_a_lean_scan_keeps_the_text_of_files_it_may_quote(tmp_path: Path) -> Non
     assert lean.sources["clean.py"].text == "" and full.sources["clean.py"].text
     assert "pickle.loads" in lean.sources["bad.py"].text
     assert "mlsec-lint: ignore" in lean.sources["quiet.py"].text
+
+
+def test_a_lean_scan_reports_and_suppresses_like_a_full_one(tmp_path: Path) -> None:
+    (tmp_path / "k8s.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: m\n  annotations:\n"
+        "    mlsec-lint.io/ignore.MLS-K8S-001: reviewed\nspec:\n  type: LoadBalancer\n"
+        "  selector: {app: m}\n  ports: [{port: 8080}]\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: m}\nspec:\n  template:\n"
+        "    metadata: {labels: {app: m}}\n    spec:\n      containers:\n"
+        "        - name: m\n          image: vllm/vllm-openai:latest\n"
+        "          ports: [{containerPort: 8080}]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "Dockerfile").write_text("FROM python:latest\nRUN pip install torch\n")
+    (tmp_path / "serve.py").write_text("import torch\ntorch.load('m.pt')\n", encoding="utf-8")
+
+    def outcome(lean: bool) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+        got = api.scan(api.ScanOptions(paths=[str(tmp_path)], base=str(tmp_path), lean=lean))
+        rows = [(f.rule_id, f.path, f.span.line) for f in got.result.findings]
+        hidden = [(f.rule_id, f.path, f.span.line) for f in got.result.suppressed]
+        return rows, hidden
+
+    assert outcome(True) == outcome(False)
+    assert outcome(True)[0]
+
+
+def test_real_paths_resolve_links_like_the_standard_library(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "link").symlink_to(tmp_path / "d")
+    (tmp_path / "d" / "g.txt").symlink_to(tmp_path / "d" / "f.txt")
+    real = api.RealPaths()
+    for p in ("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."):
+        path = str(tmp_path / p)
+        assert real(path) == os.path.realpath(path), p

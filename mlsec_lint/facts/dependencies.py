@@ -12,6 +12,7 @@ classified here and their versions validated with ``packaging``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,9 +49,21 @@ def _vcs_reason(ref: str | None) -> str:
 
 def _spec_info(text: str) -> dict[str, Any]:
     """Analyse one requirement string (PEP 508, URL, VCS or path)."""
+    t = text.strip()
+    if len(t) > 512:
+        return _analyse_spec(t)
+    # the same requirements recur across a repository's files: parse each text once
+    return {k: list(v) if isinstance(v, list) else v for k, v in _spec_info_of(t).items()}
+
+
+@functools.lru_cache(maxsize=8192)
+def _spec_info_of(t: str) -> dict[str, Any]:
+    return _analyse_spec(t)
+
+
+def _analyse_spec(t: str) -> dict[str, Any]:
     from packaging.requirements import InvalidRequirement, Requirement
 
-    t = text.strip()
     info: dict[str, Any] = {"raw": t}
     if t.startswith(_VCS_PREFIXES) or re.match(
         r"^[\w.-]+(\[[^\]]*\])?\s*@\s*(git|hg|svn|bzr)\+", t
