@@ -27,6 +27,30 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
                 Notice(path, "parse-error", "input nested too deeply; not scanned", "warning")
             ],
         )
+    except MemoryError:
+        return FileAnalysis(
+            path,
+            kind,
+            notices=[
+                Notice(
+                    path, "parse-error", "input too complex to analyse; not scanned", "warning"
+                )
+            ],
+        )
+    except Exception as exc:  # any other failure: one file never aborts the scan
+        return FileAnalysis(path, kind, notices=[failure_notice(path, exc)])
+
+
+def failure_notice(path: str, exc: BaseException) -> Notice:
+    """The notice for a file whose analysis failed unexpectedly (a bug in mlsec-lint):
+    the file is named, the rest of the scan goes on."""
+    return Notice(
+        path,
+        "analysis-error",
+        f"analysis failed ({type(exc).__name__}); file not scanned. This is a bug in "
+        "mlsec-lint: please report it",
+        "warning",
+    )
 
 
 def _serving(fa: FileAnalysis, source: Source) -> None:

@@ -591,7 +591,7 @@ def suppress(
         fa.path
         for fa in analyses
         if fa.kind in ("helm-template", "template")
-        or any(n.code == "parse-error" for n in fa.notices)
+        or any(n.code in ("parse-error", "analysis-error") for n in fa.notices)
     }
     directives = [
         d

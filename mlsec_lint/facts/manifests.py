@@ -610,11 +610,11 @@ def from_conda_env(text: str, path: str, abspath: str = "") -> FileAnalysis | No
 
 def conda_env_facts(doc: PDict, path: str, abspath: str = "") -> FileAnalysis:
     """Facts of a parsed conda environment document (see :func:`looks_like_conda_env`)."""
+    from mlsec_lint.facts.shellcmds import channel_extra
+
     fa = FileAnalysis(path, "conda-env")
     channels = doc.get("channels")
     if isinstance(channels, PList):
-        from mlsec_lint.facts.shellcmds import channel_extra
-
         for i, ch in enumerate(channels):
             if isinstance(ch, str):
                 span = channels.item_span(i)

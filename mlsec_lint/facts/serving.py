@@ -607,7 +607,7 @@ def from_jupyter_config(text: str, path: str, lines: list[str]) -> list[Fact]:
     """``c.ServerApp.token = ''`` and friends, read with :mod:`ast` (never executed)."""
     try:
         tree = ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     doc = PDict(Span(1, 1, max(1, len(lines)), 1))
     for node in ast.walk(tree):
