@@ -32,9 +32,7 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
             path,
             kind,
             notices=[
-                Notice(
-                    path, "parse-error", "input too complex to analyse; not scanned", "warning"
-                )
+                Notice(path, "parse-error", "input too complex to analyse; not scanned", "warning")
             ],
         )
     except Exception as exc:  # any other failure: one file never aborts the scan

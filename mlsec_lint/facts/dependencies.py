@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
+from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import requirements as reqparser
 from mlsec_lint.parsers.shell import Word
@@ -215,13 +216,14 @@ def conda_spec_info(text: str) -> dict[str, Any]:
     brackets: dict[str, str] = {}
     if "[" in t and t.endswith("]"):
         t, _, inner = t[:-1].partition("[")
-        for key, value in re.findall(r"(\w+)\s*=\s*['\"]?([^,'\"]*)['\"]?", inner):
+        # one start per word (a key that fails is not retried from inside itself)
+        for key, value in re.findall(r"(?<!\w)(\w+)\s*=\s*['\"]?([^,'\"]*)['\"]?", inner):
             brackets[key.lower()] = value.strip()
     parts = t.split()
     head = parts[0] if parts else ""
-    m = re.match(r"^([A-Za-z0-9_.*-]+)(.*)$", head)
-    name = m.group(1) if m else head
-    rest = (m.group(2) if m else "").strip()
+    m = re.match(r"[A-Za-z0-9_.*-]+", head)
+    name = m.group(0) if m else head
+    rest = head[m.end() :].strip() if m else ""
     version_spec = ""
     build = ""
     exact_by_space = False
@@ -972,9 +974,12 @@ def expand(text: str, variables: dict[str, str]) -> str:
             return default
         return m.group(0)
 
-    return re.sub(
-        r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)", repl, text
-    )
+    return sub_variables(_VARIABLE, repl, text)
+
+
+_VARIABLE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 _expand = expand

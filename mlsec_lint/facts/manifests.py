@@ -538,7 +538,10 @@ def from_setup_cfg(text: str, path: str, abspath: str = "") -> FileAnalysis:
         if target is None:
             continue
         group, dev = target
-        spec = re.sub(r"\s+#.*$", "", value.strip())
+        spec = value.strip()
+        comment = re.search(r"\s#", spec)
+        if comment:
+            spec = spec[: comment.start()].rstrip()
         if not spec or spec.startswith(("#", ";")):
             continue
         col = raw.find(spec, value_col) + 1

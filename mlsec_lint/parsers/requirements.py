@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mlsec_lint.model import Span
 
-_COMMENT = re.compile(r"(^|\s)#.*$")
+_COMMENT = re.compile(r"(^|\s)#")
 _OPTION_WITH_VALUE = {
     "-r",
     "--requirement",
@@ -72,7 +72,8 @@ def parse(text: str) -> list[ReqLine]:
         raw_parts: list[tuple[int, str]] = []
         while True:
             line = lines[i]
-            stripped = _COMMENT.sub("", line)
+            comment = _COMMENT.search(line)
+            stripped = line[: comment.start()] if comment else line
             if stripped.rstrip().endswith("\\") and i + 1 < len(lines):
                 raw_parts.append((i, stripped.rstrip()[:-1]))
                 i += 1
