@@ -17,7 +17,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from mlsec_lint import __version__
+from mlsec_lint import __version__, escape
 from mlsec_lint.errors import MlsecLintError
 
 app = typer.Typer(
@@ -362,21 +362,25 @@ def scan(
 
         buf = io.StringIO()
         get_reporter("sarif")(result, buf, opts)
-        _write_atomic(sarif_output, buf.getvalue())
+        _write_atomic(sarif_output, escape.output(buf.getvalue(), "sarif"))
     if html_output is not None:
         import io
 
         buf = io.StringIO()
         get_reporter("html")(result, buf, opts)
-        _write_atomic(html_output, buf.getvalue())
+        _write_atomic(html_output, escape.output(buf.getvalue(), "html"))
     if output is not None:
         import io
 
         buf = io.StringIO()
         reporter(result, buf, opts)
-        _write_atomic(output, buf.getvalue())
+        _write_atomic(output, escape.output(buf.getvalue(), format.value))
     else:
-        reporter(result, stream, opts)
+        import io
+
+        buf = io.StringIO()
+        reporter(result, buf, opts)
+        stream.write(escape.output(buf.getvalue(), format.value))
         stream.flush()
     if format in (Format.text, Format.github):
         _print_notices(result.result.notices, quiet)
@@ -430,7 +434,8 @@ def _print_notices(notices: list, quiet: bool) -> None:  # type: ignore[type-arg
         if quiet and n.level == "note":
             continue
         where = f"{n.path}:{n.line}" if n.line else n.path
-        print(f"{where}: {n.level}: {n.message} [{n.code}]", file=sys.stderr)
+        line = f"{escape.text(where)}: {n.level}: {escape.text(n.message)} [{n.code}]"
+        print(escape.log(line), file=sys.stderr)
 
 
 @app.command("rules")

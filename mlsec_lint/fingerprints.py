@@ -53,7 +53,7 @@ def finding_fingerprint(rule_id: str, path: str, key: str, text: str) -> str:
     import hashlib  # not needed by clean scans
 
     data = "\0".join((rule_id, path, key, normalize_text(text)))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(data.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def line_hashes(text: str, wanted: Iterable[int] | None = None) -> dict[int, str]:
