@@ -107,9 +107,9 @@ def test_undecodable_file_names_give_valid_utf8_reports(
         _, out, _ = _run(capsys, "--format", fmt)
         ET.fromstring(out.encode("utf-8"))  # well-formed
         assert "caf\\xe9\\xff" in out
-    _, out, err = _run(capsys, "--format", "html")
+    _, out, _ = _run(capsys, "--format", "html")
     out.encode("utf-8")
-    _, out, err = _run(capsys, "--format", "text")
+    _, out, _ = _run(capsys, "--format", "text")
     assert "caf\\xe9\\xff" in out
 
 
