@@ -97,14 +97,24 @@ def _use_color(mode: Color, stream: TextIO) -> bool:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    """Write ``path`` through a temporary file created exclusively (random name,
+    ``O_EXCL``) in its directory: a symbolic link planted at a predictable temporary
+    name is never followed."""
+    import tempfile
+
+    tmp = ""
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary open() would create it
+        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise MlsecLintError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

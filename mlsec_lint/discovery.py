@@ -295,6 +295,17 @@ def discover(
         if not os.path.lexists(abspath):
             notices.append(Notice(display, "not-found", "no such file or directory", "error"))
             continue
+        real = os.path.realpath(abspath)
+        if real != abspath and not _within(real, repo_root):
+            notices.append(
+                Notice(
+                    display,
+                    "symlink",
+                    "symbolic link to a path outside the scanned tree; not read",
+                    "warning",
+                )
+            )
+            continue
         if os.path.isdir(abspath):
             if force_exclude and ignore.ignored(abspath, True):
                 continue
@@ -304,6 +315,9 @@ def discover(
             skipped += more_skipped
             continue
         if force_exclude and (ignore.ignored(abspath, False) or _in_excluded_dir(abspath, base)):
+            notices.append(
+                Notice(display, "excluded", "excluded by configuration or .gitignore", "note")
+            )
             continue
         if not os.path.isfile(abspath):
             notices.append(
@@ -313,12 +327,24 @@ def discover(
         kind = name_kind(abspath) or (
             sniff_kind(abspath) if "." not in os.path.basename(abspath) else None
         )
-        real = os.path.realpath(abspath)
-        if kind is None or real in seen:
-            continue  # explicitly named files of unknown kind are skipped quietly
+        if kind is None:
+            notices.append(
+                Notice(
+                    display, "unsupported", "not a file type mlsec-lint reads; not scanned", "note"
+                )
+            )
+            continue
+        if real in seen:
+            continue  # named twice: scanned once
         seen.add(real)
         targets.append(Target(abspath, display, kind, True))
     return targets, notices, skipped
+
+
+def _within(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (real paths)."""
+    root_real = os.path.realpath(root)
+    return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
 def _in_excluded_dir(abspath: str, base: str) -> bool:

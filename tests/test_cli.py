@@ -66,6 +66,24 @@ def test_json_output_to_file(project, capsys) -> None:
     assert data["summary"]["findings"] == 1 and data["findings"][0]["line"] == 1
 
 
+def test_reports_do_not_follow_links_planted_at_temporary_names(project, capsys) -> None:
+    """The temporary file is created exclusively under a random name: links planted at
+    every name an older release used (and at the report's neighbours) stay untouched."""
+    import os
+
+    project("requirements.txt", VULNERABLE)
+    victim = project.root / "victim"
+    victim.write_text("keep\n")
+    for pid in range(os.getpid() - 50, os.getpid() + 50):
+        (project.root / f".report.json.tmp{pid}").symlink_to(victim)
+    code, _, _ = run(capsys, "scan", "--format", "json", "--output", "report.json")
+    assert code == 1
+    assert victim.read_text() == "keep\n"
+    assert json.loads((project.root / "report.json").read_text())["summary"]["findings"] == 1
+    assert not [p for p in project.root.iterdir() if p.name.endswith(".tmp")]
+    assert oct((project.root / "report.json").stat().st_mode & 0o777) != "0o600"
+
+
 def test_stdin_with_filename(project, capsys, monkeypatch) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(b"FROM pytorch/pytorch:latest\nUSER 1000\n"))
     monkeypatch.setattr(sys, "stdin", stdin)
@@ -80,10 +98,13 @@ def test_stdin_defaults_to_yaml(project, capsys, monkeypatch) -> None:
     assert code == 1 and "<stdin>:1:1: MLS-K8S-001" in out
 
 
-def test_explicit_unknown_files_are_skipped_quietly(project, capsys) -> None:
+def test_explicit_unknown_files_are_skipped_with_a_note(project, capsys) -> None:
     project("README.md", "# hi\n")
     code, out, err = run(capsys, "scan", "README.md")
-    assert code == 0 and err == "" and "0 files scanned" in out
+    assert code == 0 and "0 files scanned" in out
+    assert "README.md: note: not a file type mlsec-lint reads; not scanned" in err
+    code, out, err = run(capsys, "scan", "-q", "README.md")
+    assert code == 0 and err == ""
 
 
 def test_missing_path_is_reported(project, capsys) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,43 @@ def test_symlinks_are_not_followed_and_loops_terminate(project) -> None:
     assert [t.display for t in targets] == ["real/app.yaml"]
     assert sorted(n.path for n in notices) == ["link.yaml", "real/loop"]
     assert {n.code for n in notices} == {"symlink"}
+
+
+def test_symlinks_named_on_the_command_line_pointing_outside_are_not_read(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "inside.txt").write_text("x\n", encoding="utf-8")
+    (repo / "requirements.txt").symlink_to(outside / "requirements.txt")
+    (repo / "dir").symlink_to(outside)
+    (repo / "ok-requirements.txt").symlink_to(repo / "inside.txt")
+    targets, notices, _ = discover(
+        ["requirements.txt", "dir", "dir/requirements.txt", "ok-requirements.txt"],
+        base=str(repo),
+    )
+    assert [t.display for t in targets] == ["ok-requirements.txt"]
+    assert sorted((n.path, n.code) for n in notices) == [
+        ("dir", "symlink"),
+        ("dir/requirements.txt", "symlink"),
+        ("requirements.txt", "symlink"),
+    ]
+
+
+def test_explicit_files_not_scanned_get_a_notice(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# x\n", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    targets, notices, _ = discover(
+        ["README.md", "requirements.txt"],
+        base=str(tmp_path),
+        excludes=["requirements.txt"],
+        force_exclude=True,
+    )
+    assert targets == []
+    assert sorted((n.path, n.code) for n in notices) == [
+        ("README.md", "unsupported"),
+        ("requirements.txt", "excluded"),
+    ]
