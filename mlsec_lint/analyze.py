@@ -155,6 +155,18 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
         )
     fa = FileAnalysis(path, kind)
     fa.extra["scalar_spans"] = stream.scalar_spans
+    if stream.stopped is not None:
+        n = len(stream.docs)
+        fa.notices.append(
+            Notice(
+                path,
+                "partly-analysed",
+                f"the first {n} document{'s' if n != 1 else ''} scanned, the rest not: "
+                f"{stream.stopped.message}",
+                "warning",
+                stream.stopped.line,
+            )
+        )
     for key, line in stream.duplicate_keys[:20]:
         fa.notices.append(
             Notice(

@@ -349,7 +349,72 @@ def _within(path: str, root: str) -> bool:
 
 def _in_excluded_dir(abspath: str, base: str) -> bool:
     rel = display_path(abspath, base)
-    return any(part in DEFAULT_EXCLUDED_DIRS for part in rel.split("/")[:-1])
+    if rel == abspath.replace(os.sep, "/"):  # outside the base: judge by name
+        return any(part in DEFAULT_EXCLUDED_DIRS for part in rel.split("/")[:-1])
+    parts = rel.split("/")[:-1]
+    return any(
+        part in _SILENT_DIRS or excluded_dir_reason(os.path.join(base, *parts[: i + 1])) is not None
+        for i, part in enumerate(parts)
+    )
+
+
+_SILENT_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "__pycache__"})
+"""Version-control internals and bytecode caches: skipped without a notice."""
+_VENV_NAMES = frozenset({".venv", "venv"})
+_BUILD_NAMES = frozenset({"build", "dist", "_build"})
+_BUILD_ENTRIES = re.compile(
+    r"(lib|bdist|temp|scripts)([.-].*)?|.*\.egg-info|html|dirhtml|singlehtml|doctrees|"
+    r"\.doctrees|latex|epub|man|text|\.buildinfo|.*\.(whl|egg|zip|tar\.gz|tar\.bz2|tgz)"
+)
+_LIST_LIMIT = 1000
+
+
+def _is_venv(path: str) -> bool:
+    """A virtual environment: ``pyvenv.cfg`` with a ``home`` key (venv, virtualenv 20+,
+    uv), or the activation script of an older virtualenv."""
+    try:
+        with open(os.path.join(path, "pyvenv.cfg"), encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+    except OSError:
+        head = ""
+    if any(line.split("=", 1)[0].strip().lower() == "home" for line in head.splitlines()):
+        return True
+    return any(
+        os.path.isfile(os.path.join(path, *parts))
+        for parts in (("bin", "activate"), ("Scripts", "activate.bat"))
+    )
+
+
+def _is_build_output(path: str) -> bool:
+    """Only what setuptools, wheel builders or Sphinx put in ``build``/``dist``."""
+    try:
+        with os.scandir(path) as it:
+            for i, entry in enumerate(it):
+                if i >= _LIST_LIMIT or not _BUILD_ENTRIES.fullmatch(entry.name):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def excluded_dir_reason(path: str) -> str | None:
+    """Why a directory is not descended into by default (None: it is walked).
+
+    Names alone do not decide: a ``venv`` or ``build`` directory is excluded when it is
+    a real virtual environment or build output, and any directory that is a virtual
+    environment is excluded whatever its name."""
+    name = os.path.basename(path)
+    if name in _SILENT_DIRS:
+        return ""
+    if _is_venv(path):
+        return "virtual environment"
+    if name in _VENV_NAMES:
+        return None
+    if name in _BUILD_NAMES:
+        return "build output" if _is_build_output(path) else None
+    if name in DEFAULT_EXCLUDED_DIRS:
+        return "dependency, cache or editor directory"
+    return None
 
 
 def _walk(
@@ -391,10 +456,19 @@ def _walk(
                         )
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name in DEFAULT_EXCLUDED_DIRS or ignore.ignored(path, True):
+                    if entry.name in _SILENT_DIRS or ignore.ignored(path, True):
                         continue
-                    if os.path.exists(os.path.join(path, "pyvenv.cfg")):
-                        continue  # a virtual environment
+                    reason = excluded_dir_reason(path)
+                    if reason is not None:
+                        notices.append(
+                            Notice(
+                                display_path(path, base),
+                                "excluded-dir",
+                                f"{reason}; not scanned (name it on the command line to scan it)",
+                                "note",
+                            )
+                        )
+                        continue
                     subdirs.append(path)
                     continue
                 if ignore.ignored(path, False):

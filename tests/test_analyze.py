@@ -99,3 +99,16 @@ def test_kustomize_output_without_a_file_name_is_read_as_yaml() -> None:
     result = scan(ScanOptions(paths=["-"], stdin=stream.encode())).result
     lines = {(f.rule_id, f.line) for f in result.findings if f.path == "<stdin>"}
     assert ("MLS-K8S-002", 39) in lines and ("MLS-IMG-002", 19) in lines
+
+
+def test_documents_past_the_yaml_budget_are_announced_and_the_first_kept(
+    tmp_path, monkeypatch
+) -> None:
+    from mlsec_lint.parsers import yamldoc
+
+    monkeypatch.setattr(yamldoc, "MAX_NODES", 200)
+    doc = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: b}\nspec: {}\n"
+    (tmp_path / "a.yaml").write_text(doc + "---\n" * 1000, encoding="utf-8")
+    result = scan(ScanOptions(paths=[str(tmp_path)], base=str(tmp_path), jobs=1)).result
+    assert [(f.rule_id, f.line) for f in result.findings] == [("MLS-K8S-001", 1)]
+    assert [(n.path, n.code) for n in result.notices] == [("a.yaml", "partly-analysed")]

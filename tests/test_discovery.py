@@ -72,7 +72,33 @@ def test_walk_honours_default_excludes_gitignore_and_shebangs(project) -> None:
     targets, notices, skipped = discover(["."])
     names = sorted(t.display for t in targets)
     assert names == ["bin/entrypoint", "deploy/app.yaml", "keep.tmp.yaml", "sub/other.py"]
-    assert notices == [] and skipped == 3  # the two .gitignore files and bin/data
+    assert skipped == 3  # the two .gitignore files and bin/data
+    assert [(n.path, n.code, n.level) for n in notices] == [
+        ("node_modules", "excluded-dir", "note"),
+        ("venv2", "excluded-dir", "note"),
+    ]
+
+
+def test_directories_are_excluded_for_what_they_are_not_their_name(project) -> None:
+    project("venv/pyvenv.cfg", "")  # empty: not a virtual environment
+    project("venv/Dockerfile", "FROM python:latest\n")
+    project(".venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.12\n")
+    project(".venv/lib/python3.12/site-packages/x/requirements.txt", "torch\n")
+    project("old-env/bin/activate", "")
+    project("old-env/requirements.txt", "torch\n")
+    project("build/Dockerfile", "FROM python:latest\n")  # a Docker build context
+    project("dist/pkg-1.0-py3-none-any.whl", "")
+    project("dist/pkg-1.0.tar.gz", "")
+    project("_build/html/index.html", "")
+    project("_build/doctrees/x.pickle", "")
+    targets, notices, _ = discover(["."])
+    assert sorted(t.display for t in targets) == ["build/Dockerfile", "venv/Dockerfile"]
+    assert sorted((n.path, n.message.split(";")[0]) for n in notices) == [
+        (".venv", "virtual environment"),
+        ("_build", "build output"),
+        ("dist", "build output"),
+        ("old-env", "virtual environment"),
+    ]
 
 
 def test_explicit_files_bypass_excludes_unless_forced(project) -> None:
