@@ -73,9 +73,9 @@ def _dockerfile(source: Source, kind: str) -> FileAnalysis:
 def _requirements(source: Source, kind: str) -> FileAnalysis:
     from mlsec_lint.facts import dependencies
 
-    return FileAnalysis(
-        source.path, kind, facts=dependencies.from_requirements(source.text, source.path)
-    )
+    notices: list[Notice] = []
+    facts = dependencies.from_requirements(source.text, source.path, notices)
+    return FileAnalysis(source.path, kind, facts=facts, notices=notices)
 
 
 def _python(source: Source, kind: str) -> FileAnalysis:

@@ -199,6 +199,8 @@ class _Ignore:
         self.stop = stop  # .gitignore files are looked up to this directory (repository root)
         self.use_gitignore = use_gitignore
         self.specs: dict[str, Any] = {}
+        self.notices: list[Notice] = []
+        """Patterns of ``.gitignore`` files refused by :func:`gitignore_pattern_problem`."""
         self.exclude_spec: Any = None
         self.extra_specs: list[tuple[str, Any]] = []
         if excludes or any(patterns for _, patterns in extra):
@@ -219,10 +221,36 @@ class _Ignore:
         if os.path.isfile(path):
             try:
                 with open(path, encoding="utf-8", errors="replace") as fh:
-                    lines = fh.read().splitlines()
+                    lines = fh.read(MAX_GITIGNORE_BYTES + 1).splitlines()
             except OSError:
                 lines = []
+            lines = self._bounded(path, lines)
         self.specs[directory] = lines or None
+
+    def _bounded(self, path: str, lines: list[str]) -> list[str]:
+        """The patterns of a ``.gitignore`` that matching can afford (notices for the
+        rest): a scanned repository writes its own ``.gitignore``."""
+        kept: list[str] = []
+        display = display_path(path, self.root)
+        for number, line in enumerate(lines, start=1):
+            problem = gitignore_pattern_problem(line)
+            if problem is None and len(kept) >= MAX_GITIGNORE_PATTERNS:
+                problem = f"more than {MAX_GITIGNORE_PATTERNS} patterns in the file"
+            if problem is None:
+                kept.append(line)
+                continue
+            self.notices.append(
+                Notice(
+                    display,
+                    "gitignore-pattern",
+                    f"pattern not honoured ({problem}); files it would exclude are scanned",
+                    "warning",
+                    number,
+                )
+            )
+            if len(kept) >= MAX_GITIGNORE_PATTERNS:
+                break  # one notice for the rest of the file
+        return kept
 
     def _spec(self, directory: str) -> Any:
         spec = self.specs.get(directory)
@@ -258,6 +286,33 @@ class _Ignore:
             if parent == directory:
                 return False
             directory = parent
+
+
+MAX_GITIGNORE_BYTES = 1 << 20
+MAX_GITIGNORE_PATTERNS = 5000
+MAX_PATTERN_LENGTH = 1024
+MAX_PATTERN_STARS = 8
+MAX_PATTERN_GLOBSTARS = 2
+
+
+def gitignore_pattern_problem(line: str) -> str | None:
+    """Why a ``.gitignore`` line is too costly to match (None when it is fine): matching
+    backtracks polynomially in the number of wildcards, so their count is bounded."""
+    if len(line) > MAX_PATTERN_LENGTH:
+        return f"longer than {MAX_PATTERN_LENGTH} characters"
+    globstars = line.count("**")
+    if globstars > MAX_PATTERN_GLOBSTARS:
+        return f"more than {MAX_PATTERN_GLOBSTARS} '**'"
+    if line.count("*") - 2 * globstars > MAX_PATTERN_STARS:
+        return f"more than {MAX_PATTERN_STARS} '*'"
+    per_segment = 1 if globstars else 2
+    if any(part.count("*") > per_segment for part in line.split("/") if part != "**"):
+        return (
+            "more than one '*' in a path segment of a pattern with '**'"
+            if globstars
+            else "more than two '*' in a path segment"
+        )
+    return None
 
 
 def discover(
@@ -338,7 +393,7 @@ def discover(
             continue  # named twice: scanned once
         seen.add(real)
         targets.append(Target(abspath, display, kind, True))
-    return targets, notices, skipped
+    return targets, notices + ignore.notices, skipped
 
 
 def _within(path: str, root: str) -> bool:

@@ -165,3 +165,43 @@ def test_explicit_files_not_scanned_get_a_notice(tmp_path: Path) -> None:
         ("README.md", "unsupported"),
         ("requirements.txt", "excluded"),
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "**/a*/**/a*/**/a*/**/a*/x",
+        "**/a*a*/**/a*a*x",
+        "**/a*a*/**/x",
+        "*a*a*a*a*a*a*a*a*a*",
+        "a" * 2000,
+    ],
+)
+def test_gitignore_patterns_too_costly_to_match_are_refused_with_a_notice(
+    pattern: str, tmp_path: Path
+) -> None:
+    import time
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text(f"{pattern}\nignored.txt\n", encoding="utf-8")
+    deep = tmp_path.joinpath(*["a" * 60] * 40)
+    deep.mkdir(parents=True)
+    (deep / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    start = time.perf_counter()
+    targets, notices, _ = discover(["."], base=str(tmp_path))
+    assert time.perf_counter() - start < 10
+    assert [t.kind for t in targets] == ["requirements"]
+    assert [(n.path, n.code, n.line) for n in notices] == [(".gitignore", "gitignore-pattern", 1)]
+
+
+def test_ordinary_gitignore_patterns_are_honoured(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text(
+        "**/node_modules/\n*.py[cod]\n**/gen/**\n*_*.yaml\nsecret/*.txt\n", encoding="utf-8"
+    )
+    for rel in ("a/gen/x/app.yaml", "a_b.yaml", "keep.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("a: 1\n", encoding="utf-8")
+    targets, notices, _ = discover(["."], base=str(tmp_path))
+    assert [t.display for t in targets] == ["keep.yaml"]
+    assert notices == []

@@ -8,6 +8,7 @@ lines) is handled here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mlsec_lint.model import Span
@@ -88,7 +89,11 @@ def pip_lines(text: str) -> list[tuple[int, int, str]]:
 
 
 def parse(text: str) -> list[ReqLine]:
-    out: list[ReqLine] = []
+    return list(iter_lines(text))
+
+
+def iter_lines(text: str) -> Iterator[ReqLine]:
+    """The logical lines of a requirements file, one at a time."""
     lines = pip_lines(text)
     i = 0
     while i < len(lines):
@@ -107,8 +112,7 @@ def parse(text: str) -> list[ReqLine]:
             break
         entry = _parse_logical(raw_parts, lines[start][0] + 1)
         if entry is not None:
-            out.append(entry)
-    return out
+            yield entry
 
 
 def _parse_logical(parts: list[tuple[int, int, str]], first_line: int) -> ReqLine | None:
