@@ -15,7 +15,12 @@ from mlsec_lint.cli import main
 # kind -> (file name, content, module, function the analysis of that kind goes through)
 PARSERS: dict[str, tuple[str, str, str, str]] = {
     "dockerfile": ("Dockerfile", "FROM python:3.12\n", "mlsec_lint.parsers.dockerfile", "parse"),
-    "requirements": ("requirements.txt", "torch\n", "mlsec_lint.parsers.requirements", "parse"),
+    "requirements": (
+        "requirements.txt",
+        "torch\n",
+        "mlsec_lint.parsers.requirements",
+        "iter_lines",
+    ),
     "python": ("app.py", "import torch\n", "mlsec_lint.facts.python", "extract"),
     "properties": (
         "config.properties",
