@@ -231,6 +231,15 @@ def scan(
     isolated: Annotated[
         bool, typer.Option("--isolated", help="Ignore configuration files.")
     ] = False,
+    untrusted: Annotated[
+        bool,
+        typer.Option(
+            "--untrusted",
+            help="The scanned tree is untrusted (a pull request): read no configuration "
+            "file from it (only --config), and ignore its suppression comments, annotations "
+            "and .gitignore files. Same as --isolated --no-inline-suppressions --no-gitignore.",
+        ),
+    ] = False,
     no_inline_suppressions: Annotated[
         bool,
         typer.Option(
@@ -295,6 +304,8 @@ def scan(
         raise typer.BadParameter(
             "only valid when reading standard input (-)", param_hint="--stdin-filename"
         )
+    if untrusted:
+        isolated = no_inline_suppressions = no_gitignore = True
     cfg = configuration.discover(
         targets, str(config_file) if config_file else None, isolated=isolated
     )
