@@ -289,7 +289,7 @@ def test_hostile_configuration_is_a_configuration_error(
     project(".git/HEAD", "ref: refs/heads/main\n")
     project(name, text)
     project("requirements.txt", "torch\n")
-    code, out, err = run(capsys, "scan")
+    code, _, err = run(capsys, "scan")
     assert code == 2
     assert err.startswith("mlsec-lint: error:") and len(err) < 600, err[:600]
     assert "internal error" not in err
