@@ -299,7 +299,10 @@ def scan(
     targets = list(paths or ["."])
     stdin = None
     if "-" in targets:
-        stdin = sys.stdin.buffer.read()
+        from mlsec_lint.source import MAX_FILE_BYTES
+
+        # bounded while it is read: one byte past the limit is enough to refuse it
+        stdin = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
     elif stdin_filename:
         raise typer.BadParameter(
             "only valid when reading standard input (-)", param_hint="--stdin-filename"

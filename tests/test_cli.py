@@ -296,3 +296,37 @@ def test_help_and_version_whatever_the_subcommand(capsys, args, expected) -> Non
     assert code == 0
     for text in expected:
         assert text in out
+
+
+def test_stdin_is_bounded_while_it_is_read(tmp_path: Path) -> None:
+    """An endless producer: the scan reads one byte past the limit and stops."""
+    import resource
+    import time
+
+    script = (
+        "import sys\nchunk = b'#' * 65536 + b'\\n'\n"
+        "while True:\n    sys.stdout.buffer.write(chunk)\n"
+    )
+    producer = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-m", "mlsec_lint", "scan", "-", "--stdin-filename", "x.yaml"],
+            stdin=producer.stdout,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+        )
+    finally:
+        producer.kill()
+        producer.wait()
+        assert producer.stdout is not None
+        producer.stdout.close()
+    assert time.perf_counter() - start < 60
+    assert proc.returncode == 0
+    assert "too-large" in proc.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1024 * 1024
