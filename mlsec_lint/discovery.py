@@ -418,9 +418,10 @@ _SILENT_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "__pyc
 _VENV_NAMES = frozenset({".venv", "venv"})
 _BUILD_NAMES = frozenset({"build", "dist", "_build"})
 _BUILD_ENTRIES = re.compile(
-    r"(lib|bdist|temp|scripts)([.-].*)?|.*\.egg-info|html|dirhtml|singlehtml|doctrees|"
-    r"\.doctrees|latex|epub|man|text|\.buildinfo|.*\.(whl|egg|zip|tar\.gz|tar\.bz2|tgz)"
+    r"\A(?:(?:lib|bdist|temp|scripts)(?:[.-].*)?|html|dirhtml|singlehtml|doctrees|"
+    r"\.doctrees|latex|epub|man|text|\.buildinfo)\Z"
 )
+_BUILD_SUFFIXES = (".egg-info", ".whl", ".egg", ".zip", ".tar.gz", ".tar.bz2", ".tgz")
 _LIST_LIMIT = 1000
 
 
@@ -445,7 +446,10 @@ def _is_build_output(path: str) -> bool:
     try:
         with os.scandir(path) as it:
             for i, entry in enumerate(it):
-                if i >= _LIST_LIMIT or not _BUILD_ENTRIES.fullmatch(entry.name):
+                name = entry.name
+                if i >= _LIST_LIMIT or not (
+                    name.endswith(_BUILD_SUFFIXES) or _BUILD_ENTRIES.match(name)
+                ):
                     return False
     except OSError:
         return False
