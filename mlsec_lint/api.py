@@ -347,6 +347,10 @@ def scan(options: ScanOptions) -> Scan:
         findings, known = options.baseline.apply(findings)
         suppressed += known
         scan_.baseline_used = True
+    from mlsec_lint import budget
+
+    findings, cut = budget.apply(findings)
+    result.notices.extend(cut)
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     result.notices = sorted(set(result.notices), key=Notice.sort_key)
