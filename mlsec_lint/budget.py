@@ -41,16 +41,18 @@ def apply(findings: Sequence[Finding]) -> tuple[list[Finding], list[Notice]]:
         counts[path] = counts.get(path, 0) + 1
         kept_ids.add(i)
     kept = [f for i, f in enumerate(findings) if i in kept_ids]
-    notices = [
-        Notice(
-            path,
-            "findings-budget",
-            f"{total - counts.get(path, 0):,} more finding{'s' if total - counts.get(path, 0) != 1 else ''} "
-            f"not reported (at most {MAX_FINDINGS_PER_FILE:,} per file and {MAX_FINDINGS:,} "
-            "per run, the most severe first)",
-            "warning",
-        )
-        for path, total in per_file.items()
-        if total > counts.get(path, 0)
-    ]
+    notices = []
+    for path, total in per_file.items():
+        lost = total - counts.get(path, 0)
+        if lost:
+            notices.append(
+                Notice(
+                    path,
+                    "findings-budget",
+                    f"{lost:,} more finding{'s' if lost != 1 else ''} not reported (at most "
+                    f"{MAX_FINDINGS_PER_FILE:,} per file and {MAX_FINDINGS:,} per run, the most "
+                    "severe first)",
+                    "warning",
+                )
+            )
     return kept, notices
