@@ -203,6 +203,8 @@ class _Ignore:
         """Patterns of ``.gitignore`` files refused by :func:`gitignore_pattern_problem`."""
         self.exclude_spec: Any = None
         self.extra_specs: list[tuple[str, Any]] = []
+        excludes = self._affordable("--exclude", excludes)
+        extra = [(d, self._affordable("configuration exclude", p)) for d, p in extra]
         if excludes or any(patterns for _, patterns in extra):
             import pathspec
 
@@ -211,6 +213,25 @@ class _Ignore:
             self.extra_specs = [
                 (os.path.abspath(d), pathspec.GitIgnoreSpec.from_lines(p)) for d, p in extra if p
             ]
+
+    def _affordable(self, origin: str, patterns: Sequence[str]) -> list[str]:
+        """Configured patterns that matching can afford (a configuration file may come
+        from the scanned repository); a notice for each refused one."""
+        kept = []
+        for pattern in patterns:
+            problem = gitignore_pattern_problem(pattern)
+            if problem is None:
+                kept.append(pattern)
+            else:
+                self.notices.append(
+                    Notice(
+                        origin,
+                        "exclude-pattern",
+                        f"pattern {pattern[:80]!r} not honoured ({problem})",
+                        "warning",
+                    )
+                )
+        return kept
 
     def load_dir(self, directory: str) -> None:
         """Read ``directory/.gitignore``; it is compiled when a path is first checked."""

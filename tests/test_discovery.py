@@ -205,3 +205,18 @@ def test_ordinary_gitignore_patterns_are_honoured(tmp_path: Path) -> None:
     targets, notices, _ = discover(["."], base=str(tmp_path))
     assert [t.display for t in targets] == ["keep.yaml"]
     assert notices == []
+
+
+def test_configured_exclude_patterns_too_costly_to_match_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    targets, notices, _ = discover(
+        ["."],
+        base=str(tmp_path),
+        excludes=["**/a*a*/**/x", "*.tmp"],
+        extra_excludes=[(str(tmp_path), ["**/b*/**/b*/**/b*"])],
+    )
+    assert [t.display for t in targets] == ["requirements.txt"]
+    assert sorted((n.path, n.code) for n in notices) == [
+        ("--exclude", "exclude-pattern"),
+        ("configuration exclude", "exclude-pattern"),
+    ]
