@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlsec_lint import budget
 from mlsec_lint.api import ScanOptions, scan
 from mlsec_lint.source import SOURCE_LINE_CHARS, excerpt
 
@@ -29,6 +30,8 @@ def test_many_findings_on_one_long_line_keep_reports_small(tmp_path: Path) -> No
         encoding="utf-8",
     )
     result = scan(ScanOptions(paths=["."], base=str(tmp_path), select=["MLS-DEP-001"])).result
-    assert len(result.findings) == 2000
+    # 2000 findings: the per-file budget keeps the first 1000 and says so
+    assert len(result.findings) == budget.MAX_FINDINGS_PER_FILE
+    assert [n.code for n in result.notices] == ["findings-budget"]
     assert all(len(f.source_line) <= SOURCE_LINE_CHARS + 2 for f in result.findings)
     assert all("torch" in f.source_line for f in result.findings)
