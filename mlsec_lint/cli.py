@@ -598,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = command.main(args=argv, prog_name="mlsec-lint", standalone_mode=False)
     except MlsecLintError as exc:
-        print(f"mlsec-lint: error: {exc}", file=sys.stderr)
+        print(f"mlsec-lint: error: {escape.text(str(exc))}", file=sys.stderr)
         return 2
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -615,7 +615,10 @@ def main(argv: list[str] | None = None) -> int:
         if callable(show) and hasattr(exc, "exit_code"):
             show()  # a usage error, already formatted by the CLI library
             return 2
-        print(f"mlsec-lint: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"mlsec-lint: internal error: {type(exc).__name__}: {escape.text(str(exc))}",
+            file=sys.stderr,
+        )
         if os.environ.get("MLSEC_LINT_DEBUG"):
             import traceback
 

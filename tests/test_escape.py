@@ -160,3 +160,17 @@ def test_user_rule_links_must_be_https(url: str, tmp_path: Path) -> None:
     )
     with pytest.raises(MlsecLintError, match="does not match"):
         load_ruleset([d])
+
+
+def test_error_messages_naming_scanned_files_are_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "x\n::error::forged.yaml").write_text("id: X-001\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "--rules-dir", str(rules))
+    assert code == 2
+    assert "invalid rule" in err
+    assert not _forged(err), err
+    assert len(err.splitlines()) == 1
