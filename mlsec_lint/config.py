@@ -210,6 +210,15 @@ def load(path: str, required: bool = False) -> Config:
     path = os.path.abspath(path)
     data = read_settings(path, required)
     validate(data, os.path.relpath(path))
+    from mlsec_lint.discovery import gitignore_pattern_problem
+
+    for pattern in data.get("per-file-ignores", {}):
+        problem = gitignore_pattern_problem(str(pattern))
+        if problem:
+            raise MlsecLintError(
+                f"{os.path.relpath(path)}: per-file-ignores: pattern {str(pattern)[:80]!r} is "
+                f"too costly to match ({problem})"
+            )
     root = os.path.dirname(path)
 
     def rel(p: str) -> str:

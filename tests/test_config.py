@@ -293,3 +293,11 @@ def test_hostile_configuration_is_a_configuration_error(
     assert code == 2
     assert err.startswith("mlsec-lint: error:") and len(err) < 600, err[:600]
     assert "internal error" not in err
+
+
+def test_per_file_ignores_patterns_too_costly_to_match_are_a_config_error(project, capsys) -> None:
+    project(".git/HEAD", "ref: refs/heads/main\n")
+    project(".mlsec-lint.yaml", 'per-file-ignores:\n  "**/a*a*/**/x": [MLS-DEP-001]\n')
+    project("requirements.txt", "torch\n")
+    code, _, err = run(capsys, "scan")
+    assert code == 2 and "too costly to match" in err
