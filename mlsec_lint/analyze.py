@@ -30,6 +30,28 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
                 Notice(path, "parse-error", "input nested too deeply; not scanned", "warning")
             ],
         )
+    except MemoryError:
+        return FileAnalysis(
+            path,
+            kind,
+            notices=[
+                Notice(path, "parse-error", "input too complex to analyse; not scanned", "warning")
+            ],
+        )
+    except Exception as exc:  # any other failure: one file never aborts the scan
+        return FileAnalysis(path, kind, notices=[failure_notice(path, exc)])
+
+
+def failure_notice(path: str, exc: BaseException) -> Notice:
+    """The notice for a file whose analysis failed unexpectedly (a bug in mlsec-lint):
+    the file is named, the rest of the scan goes on."""
+    return Notice(
+        path,
+        "analysis-error",
+        f"analysis failed ({type(exc).__name__}); file not scanned. This is a bug in "
+        "mlsec-lint: please report it",
+        "warning",
+    )
 
 
 def _invalid_requirements(fa: FileAnalysis) -> None:
@@ -85,9 +107,9 @@ def _dockerfile(source: Source, kind: str) -> FileAnalysis:
 def _requirements(source: Source, kind: str) -> FileAnalysis:
     from mlsec_lint.facts import dependencies
 
-    return FileAnalysis(
-        source.path, kind, facts=dependencies.from_requirements(source.text, source.path)
-    )
+    notices: list[Notice] = []
+    facts = dependencies.from_requirements(source.text, source.path, notices)
+    return FileAnalysis(source.path, kind, facts=facts, notices=notices)
 
 
 def _python(source: Source, kind: str) -> FileAnalysis:
@@ -188,6 +210,18 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
         )
     fa = FileAnalysis(path, kind)
     fa.extra["scalar_spans"] = stream.scalar_spans
+    if stream.stopped is not None:
+        n = len(stream.docs)
+        fa.notices.append(
+            Notice(
+                path,
+                "partly-analysed",
+                f"the first {n} document{'s' if n != 1 else ''} scanned, the rest not: "
+                f"{stream.stopped.message}",
+                "warning",
+                stream.stopped.line,
+            )
+        )
     for key, line in stream.duplicate_keys[:20]:
         fa.notices.append(
             Notice(

@@ -527,6 +527,10 @@ def _scan(options: ScanOptions) -> Scan:
     if keep is not None:
         findings = [f for f in findings if keep(f)]
         suppressed = [f for f in suppressed if keep(f)]
+    from mlsec_lint import budget
+
+    findings, cut = budget.apply(findings)
+    result.notices.extend(cut)
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     if findings or suppressed:

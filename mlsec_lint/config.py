@@ -60,9 +60,9 @@ class Config:
 # ---------------------------------------------------------------- discovery
 
 
-def find_config(start: str) -> str | None:
+def find_config(start: str, boundary: str | None = None) -> str | None:
     """The configuration file that applies to ``start`` (a file or directory), if any."""
-    found = find_configs(start)
+    found = find_configs(start, boundary)
     return found[0] if found else None
 
 
@@ -76,21 +76,42 @@ def configs_in(directory: str) -> list[str]:
     return out
 
 
-def find_configs(start: str) -> list[str]:
+def find_configs(start: str, boundary: str | None = None) -> list[str]:
     """The configuration files of the nearest directory from ``start`` up to the repository
-    root that has any: the first applies, the others are overridden by it."""
+    root that has any: the first applies, the others are overridden by it.
+
+    Outside a repository (no ``.git`` above), not above ``boundary`` (default: the current
+    directory, or ``start`` itself when it is not below it): a file in a parent directory
+    that nobody chose must not configure the scan."""
     cur = os.path.abspath(start)
     while not os.path.isdir(cur):
         parent = os.path.dirname(cur)
         if parent == cur:
             break
         cur = parent
+    limit = os.path.abspath(boundary or os.getcwd())
+    if not (cur == limit or cur.startswith(limit.rstrip(os.sep) + os.sep)):
+        limit = cur
+    inside_repo = _repo_root(cur) is not None
     while True:
         found = configs_in(cur)
         if found:
             return found
         if os.path.exists(os.path.join(cur, ".git")):
             return []
+        if not inside_repo and cur == limit:
+            return []
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return []
+        cur = parent
+
+
+def _repo_root(start: str) -> str | None:
+    cur = start
+    while True:
+        if os.path.exists(os.path.join(cur, ".git")):
+            return cur
         parent = os.path.dirname(cur)
         if parent == cur:
             return []
@@ -157,7 +178,28 @@ def _read_toml(path: str, text: str) -> dict[str, Any]:
         data: dict[str, Any] = toml.loads(text)
     except toml.TOMLDecodeError as exc:
         raise MlsecLintError(f"{os.path.relpath(path)}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise MlsecLintError(f"{os.path.relpath(path)}: values nested too deeply") from None
     return data
+
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 16
+"""Settings are at most a few levels deep (per-file-ignores > pattern > selectors)."""
+
+
+def _check_depth(data: Any, label: str) -> None:
+    """A configuration error for values nested deeper than any setting (iterative: a
+    hostile file cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise MlsecLintError(f"{label}: values nested deeper than {MAX_CONFIG_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def read_settings(path: str, required: bool = False) -> dict[str, Any]:
@@ -165,21 +207,26 @@ def read_settings(path: str, required: bool = False) -> dict[str, Any]:
     label = os.path.relpath(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+            text = fh.read(MAX_CONFIG_BYTES + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise MlsecLintError(f"cannot read {label}: {exc}") from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise MlsecLintError(f"{label}: larger than {MAX_CONFIG_BYTES:,} characters")
     name = os.path.basename(path)
     if name.endswith((".yaml", ".yml")):
-        import yaml
+        # the loader of scanned YAML: the same alias budget and depth limit
+        from mlsec_lint.parsers.yamldoc import YamlError, load_stream
 
-        loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            data = yaml.load(text, Loader=loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or "cannot parse"
+            stream = load_stream(text)
+        except YamlError as exc:
+            where = f" (line {exc.line})" if exc.line else ""
+            problem = exc.message.removesuffix("; not scanned").removeprefix("invalid YAML: ")
             raise MlsecLintError(f"{label}: invalid YAML{where}: {problem}") from None
+        if stream.stopped is not None:
+            problem = stream.stopped.message.removesuffix("; not scanned")
+            raise MlsecLintError(f"{label}: invalid YAML: {problem}")
+        data = stream.docs[0].value if stream.docs else None
         if data is None:
             return {}
     else:
@@ -193,6 +240,7 @@ def read_settings(path: str, required: bool = False) -> dict[str, Any]:
             data = table
     if not isinstance(data, dict):
         raise MlsecLintError(f"{label}: the configuration must be a mapping of settings")
+    _check_depth(data, label)
     return data
 
 
@@ -201,6 +249,15 @@ def load(path: str, required: bool = False) -> Config:
     path = os.path.abspath(path)
     data = read_settings(path, required)
     validate(data, os.path.relpath(path))
+    from mlsec_lint.discovery import gitignore_pattern_problem
+
+    for pattern in data.get("per-file-ignores", {}):
+        problem = gitignore_pattern_problem(str(pattern))
+        if problem:
+            raise MlsecLintError(
+                f"{os.path.relpath(path)}: per-file-ignores: pattern {str(pattern)[:80]!r} is "
+                f"too costly to match ({problem})"
+            )
     root = os.path.dirname(path)
 
     def rel(p: str) -> str:
@@ -263,21 +320,25 @@ def validate(data: Any, label: str) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         err = best_match(errors)
-        where = " > ".join(str(p) for p in err.absolute_path)
+        where = " > ".join(str(p) for p in err.absolute_path)[:200]
         raise MlsecLintError(f"{label}: {where + ': ' if where else ''}{_wording(err)}")
 
 
 def _wording(err: Any) -> str:
     """The project's own words for the common schema errors (a library's wording changes
-    between releases); anything else keeps the validator's message."""
+    between releases); anything else keeps the validator's message, cut short (it may
+    quote a hostile document)."""
     if err.validator == "type" and isinstance(err.validator_value, str):
-        return (
-            f"expected {_KIND.get(err.validator_value, err.validator_value)}, got {err.instance!r}"
-        )
+        got = repr(err.instance)
+        got = got if len(got) <= 100 else got[:100] + " …"
+        return f"expected {_KIND.get(err.validator_value, err.validator_value)}, got {got}"
     if err.validator == "enum" and isinstance(err.validator_value, list):
         allowed = ", ".join(repr(v) for v in err.validator_value)
-        return f"{err.instance!r} is not one of {allowed}"
-    return str(err.message)
+        got = repr(err.instance)
+        got = got if len(got) <= 100 else got[:100] + " …"
+        return f"{got} is not one of {allowed}"
+    message = str(err.message)
+    return message if len(message) <= 300 else message[:300] + " …"
 
 
 _KIND = {"array": "a list", "object": "a mapping", "string": "a string", "boolean": "true or false"}

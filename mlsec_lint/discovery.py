@@ -237,8 +237,12 @@ class _Ignore:
         self.stop = stop  # .gitignore files are looked up to this directory (repository root)
         self.use_gitignore = use_gitignore
         self.specs: dict[str, Any] = {}
+        self.notices: list[Notice] = []
+        """Patterns of ``.gitignore`` files refused by :func:`gitignore_pattern_problem`."""
         self.exclude_spec: Any = None
         self.extra_specs: list[tuple[str, Any]] = []
+        excludes = self._affordable("--exclude", excludes)
+        extra = [(d, self._affordable("configuration exclude", p)) for d, p in extra]
         if excludes or any(patterns for _, patterns in extra):
             import pathspec
 
@@ -247,6 +251,25 @@ class _Ignore:
             self.extra_specs = [
                 (os.path.abspath(d), pathspec.GitIgnoreSpec.from_lines(p)) for d, p in extra if p
             ]
+
+    def _affordable(self, origin: str, patterns: Sequence[str]) -> list[str]:
+        """Configured patterns that matching can afford (a configuration file may come
+        from the scanned repository); a notice for each refused one."""
+        kept = []
+        for pattern in patterns:
+            problem = gitignore_pattern_problem(pattern)
+            if problem is None:
+                kept.append(pattern)
+            else:
+                self.notices.append(
+                    Notice(
+                        origin,
+                        "exclude-pattern",
+                        f"pattern {pattern[:80]!r} not honoured ({problem})",
+                        "warning",
+                    )
+                )
+        return kept
 
     def load_dir(self, directory: str) -> None:
         """Read ``directory/.gitignore``; it is compiled when a path is first checked."""
@@ -257,10 +280,36 @@ class _Ignore:
         if os.path.isfile(path):
             try:
                 with open(path, encoding="utf-8", errors="replace") as fh:
-                    lines = fh.read().splitlines()
+                    lines = fh.read(MAX_GITIGNORE_BYTES + 1).splitlines()
             except OSError:
                 lines = []
+            lines = self._bounded(path, lines)
         self.specs[directory] = lines or None
+
+    def _bounded(self, path: str, lines: list[str]) -> list[str]:
+        """The patterns of a ``.gitignore`` that matching can afford (notices for the
+        rest): a scanned repository writes its own ``.gitignore``."""
+        kept: list[str] = []
+        display = display_path(path, self.root)
+        for number, line in enumerate(lines, start=1):
+            problem = gitignore_pattern_problem(line)
+            if problem is None and len(kept) >= MAX_GITIGNORE_PATTERNS:
+                problem = f"more than {MAX_GITIGNORE_PATTERNS} patterns in the file"
+            if problem is None:
+                kept.append(line)
+                continue
+            self.notices.append(
+                Notice(
+                    display,
+                    "gitignore-pattern",
+                    f"pattern not honoured ({problem}); files it would exclude are scanned",
+                    "warning",
+                    number,
+                )
+            )
+            if len(kept) >= MAX_GITIGNORE_PATTERNS:
+                break  # one notice for the rest of the file
+        return kept
 
     def _spec(self, directory: str) -> Any:
         spec = self.specs.get(directory)
@@ -298,6 +347,33 @@ class _Ignore:
             directory = parent
 
 
+MAX_GITIGNORE_BYTES = 1 << 20
+MAX_GITIGNORE_PATTERNS = 5000
+MAX_PATTERN_LENGTH = 1024
+MAX_PATTERN_STARS = 8
+MAX_PATTERN_GLOBSTARS = 2
+
+
+def gitignore_pattern_problem(line: str) -> str | None:
+    """Why a ``.gitignore`` line is too costly to match (None when it is fine): matching
+    backtracks polynomially in the number of wildcards, so their count is bounded."""
+    if len(line) > MAX_PATTERN_LENGTH:
+        return f"longer than {MAX_PATTERN_LENGTH} characters"
+    globstars = line.count("**")
+    if globstars > MAX_PATTERN_GLOBSTARS:
+        return f"more than {MAX_PATTERN_GLOBSTARS} '**'"
+    if line.count("*") - 2 * globstars > MAX_PATTERN_STARS:
+        return f"more than {MAX_PATTERN_STARS} '*'"
+    per_segment = 1 if globstars else 2
+    if any(part.count("*") > per_segment for part in line.split("/") if part != "**"):
+        return (
+            "more than one '*' in a path segment of a pattern with '**'"
+            if globstars
+            else "more than two '*' in a path segment"
+        )
+    return None
+
+
 def discover(
     paths: Iterable[str],
     *,
@@ -333,6 +409,17 @@ def discover(
         if not os.path.lexists(abspath):
             notices.append(Notice(display, "not-found", "no such file or directory", "error"))
             continue
+        real = os.path.realpath(abspath)
+        if real != abspath and not _within(real, repo_root):
+            notices.append(
+                Notice(
+                    display,
+                    "symlink",
+                    "symbolic link to a path outside the scanned tree; not read",
+                    "warning",
+                )
+            )
+            continue
         if os.path.isdir(abspath):
             if force_exclude and ignore.ignored(abspath, True):
                 continue
@@ -342,6 +429,9 @@ def discover(
             skipped += more_skipped
             continue
         if force_exclude and (ignore.ignored(abspath, False) or _in_excluded_dir(abspath, base)):
+            notices.append(
+                Notice(display, "excluded", "excluded by configuration or .gitignore", "note")
+            )
             continue
         if not os.path.isfile(abspath):
             notices.append(
@@ -351,17 +441,98 @@ def discover(
         kind = name_kind(abspath) or (
             sniff_kind(abspath) if "." not in os.path.basename(abspath) else None
         )
-        real = os.path.realpath(abspath)
-        if kind is None or real in seen:
-            continue  # explicitly named files of unknown kind are skipped quietly
+        if kind is None:
+            notices.append(
+                Notice(
+                    display, "unsupported", "not a file type mlsec-lint reads; not scanned", "note"
+                )
+            )
+            continue
+        if real in seen:
+            continue  # named twice: scanned once
         seen.add(real)
         targets.append(Target(abspath, display, kind, True))
-    return targets, notices, skipped
+    return targets, notices + ignore.notices, skipped
+
+
+def _within(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (real paths)."""
+    root_real = os.path.realpath(root)
+    return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
 def _in_excluded_dir(abspath: str, base: str) -> bool:
     rel = display_path(abspath, base)
-    return any(part in DEFAULT_EXCLUDED_DIRS for part in rel.split("/")[:-1])
+    if rel == abspath.replace(os.sep, "/"):  # outside the base: judge by name
+        return any(part in DEFAULT_EXCLUDED_DIRS for part in rel.split("/")[:-1])
+    parts = rel.split("/")[:-1]
+    return any(
+        part in _SILENT_DIRS or excluded_dir_reason(os.path.join(base, *parts[: i + 1])) is not None
+        for i, part in enumerate(parts)
+    )
+
+
+_SILENT_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "__pycache__"})
+"""Version-control internals and bytecode caches: skipped without a notice."""
+_VENV_NAMES = frozenset({".venv", "venv"})
+_BUILD_NAMES = frozenset({"build", "dist", "_build"})
+_BUILD_ENTRIES = re.compile(
+    r"\A(?:(?:lib|bdist|temp|scripts)(?:[.-].*)?|html|dirhtml|singlehtml|doctrees|"
+    r"\.doctrees|latex|epub|man|text|\.buildinfo)\Z"
+)
+_BUILD_SUFFIXES = (".egg-info", ".whl", ".egg", ".zip", ".tar.gz", ".tar.bz2", ".tgz")
+_LIST_LIMIT = 1000
+
+
+def _is_venv(path: str) -> bool:
+    """A virtual environment: ``pyvenv.cfg`` with a ``home`` key (venv, virtualenv 20+,
+    uv), or the activation script of an older virtualenv."""
+    try:
+        with open(os.path.join(path, "pyvenv.cfg"), encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+    except OSError:
+        head = ""
+    if any(line.split("=", 1)[0].strip().lower() == "home" for line in head.splitlines()):
+        return True
+    return any(
+        os.path.isfile(os.path.join(path, *parts))
+        for parts in (("bin", "activate"), ("Scripts", "activate.bat"))
+    )
+
+
+def _is_build_output(path: str) -> bool:
+    """Only what setuptools, wheel builders or Sphinx put in ``build``/``dist``."""
+    try:
+        with os.scandir(path) as it:
+            for i, entry in enumerate(it):
+                name = entry.name
+                if i >= _LIST_LIMIT or not (
+                    name.endswith(_BUILD_SUFFIXES) or _BUILD_ENTRIES.match(name)
+                ):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def excluded_dir_reason(path: str) -> str | None:
+    """Why a directory is not descended into by default (None: it is walked).
+
+    Names alone do not decide: a ``venv`` or ``build`` directory is excluded when it is
+    a real virtual environment or build output, and any directory that is a virtual
+    environment is excluded whatever its name."""
+    name = os.path.basename(path)
+    if name in _SILENT_DIRS:
+        return ""
+    if _is_venv(path):
+        return "virtual environment"
+    if name in _VENV_NAMES:
+        return None
+    if name in _BUILD_NAMES:
+        return "build output" if _is_build_output(path) else None
+    if name in DEFAULT_EXCLUDED_DIRS:
+        return "dependency, cache or editor directory"
+    return None
 
 
 def _walk(
@@ -403,10 +574,19 @@ def _walk(
                         )
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name in DEFAULT_EXCLUDED_DIRS or ignore.ignored(path, True):
+                    if entry.name in _SILENT_DIRS or ignore.ignored(path, True):
                         continue
-                    if os.path.exists(os.path.join(path, "pyvenv.cfg")):
-                        continue  # a virtual environment
+                    reason = excluded_dir_reason(path)
+                    if reason is not None:
+                        notices.append(
+                            Notice(
+                                display_path(path, base),
+                                "excluded-dir",
+                                f"{reason}; not scanned (name it on the command line to scan it)",
+                                "note",
+                            )
+                        )
+                        continue
                     subdirs.append(path)
                     continue
                 if ignore.ignored(path, False):

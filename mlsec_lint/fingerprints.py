@@ -73,7 +73,7 @@ def _sha256() -> Callable[[bytes], Any]:
 
 def finding_fingerprint(rule_id: str, path: str, key: str, text: str) -> str:
     data = "\0".join((rule_id, path, key, normalize_text(text)))
-    return str(_sha256()(data.encode("utf-8")).hexdigest()[:32])
+    return str(_sha256()(data.encode("utf-8", "surrogateescape")).hexdigest()[:32])
 
 
 def line_hashes(text: str, wanted: Iterable[int] | None = None) -> dict[int, str]:

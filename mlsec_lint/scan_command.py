@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from mlsec_lint import escape
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.scan_options import Color, Format, usage_problem
 
@@ -47,6 +48,8 @@ def run(v: Mapping[str, Any]) -> int:
     write_baseline: Path | None = v["write_baseline"]
     jobs: int = v["jobs"]
     semgrep_config: list[Path] | None = v["semgrep_config"]
+    if v["untrusted"]:  # --isolated --no-inline-suppressions --no-gitignore
+        isolated = no_inline_suppressions = no_gitignore = True
     min_severity: str | None = v["min_severity"]
     fix: bool = v["fix"]
     helm_values: list[Path] | None = v["helm_values"]
@@ -66,7 +69,10 @@ def run(v: Mapping[str, Any]) -> int:
     targets = list(paths or ["."])
     stdin = None
     if "-" in targets:
-        stdin = sys.stdin.buffer.read()
+        from mlsec_lint.source import MAX_FILE_BYTES
+
+        # bounded while it is read: one byte past the limit is enough to refuse it
+        stdin = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
     cfg = configuration.discover(
         targets, str(config_file) if config_file else None, isolated=isolated
     )
@@ -167,21 +173,25 @@ def run(v: Mapping[str, Any]) -> int:
 
         buf = io.StringIO()
         get_reporter("sarif")(result, buf, opts)
-        _write_atomic(sarif_output, buf.getvalue())
+        _write_atomic(sarif_output, escape.output(buf.getvalue(), "sarif"))
     if html_output is not None:
         import io
 
         buf = io.StringIO()
         get_reporter("html")(result, buf, opts)
-        _write_atomic(html_output, buf.getvalue())
+        _write_atomic(html_output, escape.output(buf.getvalue(), "html"))
     if output is not None:
         import io
 
         buf = io.StringIO()
         reporter(result, buf, opts)
-        _write_atomic(output, buf.getvalue())
+        _write_atomic(output, escape.output(buf.getvalue(), format.value))
     else:
-        reporter(result, stream, opts)
+        import io
+
+        buf = io.StringIO()
+        reporter(result, buf, opts)
+        stream.write(escape.output(buf.getvalue(), format.value))
         stream.flush()
     if format in (Format.text, Format.github):
         _print_notices(result.result.notices, quiet)
@@ -248,14 +258,24 @@ def _use_color(mode: Color, stream: TextIO) -> bool:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    """Write ``path`` through a temporary file created exclusively (random name,
+    ``O_EXCL``) in its directory: a symbolic link planted at a predictable temporary
+    name is never followed."""
+    import tempfile
+
+    tmp = ""
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary open() would create it
+        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise MlsecLintError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
@@ -264,4 +284,5 @@ def _print_notices(notices: list, quiet: bool) -> None:  # type: ignore[type-arg
         if quiet and n.level == "note":
             continue
         where = f"{n.path}:{n.line}" if n.line else n.path
-        print(f"{where}: {n.level}: {n.message} [{n.code}]", file=sys.stderr)
+        line = f"{escape.text(where)}: {n.level}: {escape.text(n.message)} [{n.code}]"
+        print(escape.log(line), file=sys.stderr)

@@ -190,6 +190,14 @@ SCAN_OPTIONS: tuple[Opt, ...] = (
     ),
     Opt("isolated", ("--isolated",), "flag", "Ignore configuration files."),
     Opt(
+        "untrusted",
+        ("--untrusted",),
+        "flag",
+        "The scanned tree is untrusted (a pull request): read no configuration file from "
+        "it (only --config), and ignore its suppression comments, annotations and "
+        ".gitignore files. Same as --isolated --no-inline-suppressions --no-gitignore.",
+    ),
+    Opt(
         "no_inline_suppressions",
         ("--no-inline-suppressions",),
         "flag",

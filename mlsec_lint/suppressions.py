@@ -45,7 +45,7 @@ ANNOTATION_PREFIX = "mlsec-lint.io/"
 ANNOTATION_IGNORE = "mlsec-lint.io/ignore."
 SUPPRESSION_AREA = "MLS-SUP-"
 
-_DIRECTIVE = re.compile(r"#+\s*mlsec-lint\s*:(?P<body>.*)$")
+_DIRECTIVE = re.compile(r"(?<!#)#+\s*mlsec-lint\s*:(?P<body>.*)$")
 _BODY = re.compile(r"^\s*(?P<verb>[A-Za-z][A-Za-z-]*)?\s*(?P<ids>\[[^\]]*\]?)?\s*(?P<rest>.*)$")
 _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _VERBS = ("ignore", "file-ignore")
@@ -603,7 +603,7 @@ def suppress(
         fa.path
         for fa in analyses
         if fa.kind in ("helm-template", "template")
-        or any(n.code == "parse-error" for n in fa.notices)
+        or any(n.code in ("parse-error", "analysis-error") for n in fa.notices)
     }
     directives = [
         d

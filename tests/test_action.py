@@ -175,3 +175,28 @@ def test_arguments_one_per_line_may_contain_spaces(project, paths, args, exit_co
     proc = _bash(STEPS["scan"]["run"], env, project.root)
     assert proc.returncode == 0, proc.stderr
     assert _outputs(out_file)["exit-code"] == exit_code, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_untrusted_input_ignores_the_checkouts_settings(project) -> None:
+    project(".git/HEAD", "ref: refs/heads/main\n")
+    project(".mlsec-lint.yaml", "ignore: [MLS-DEP-001, MLS-SUP]\n")
+    project("requirements.txt", "torch  # mlsec-lint: ignore[MLS-DEP-001] fine\n")
+    out_file = project.root / "github-output"
+    env = {
+        "MLSEC_LINT": str(Path(sys.executable).parent / "mlsec-lint"),
+        "MLSEC_PATHS": ".",
+        "MLSEC_FAIL_ON": "",
+        "MLSEC_ARGS": "",
+        "MLSEC_CATEGORY": "mlsec-lint",
+        "MLSEC_UNTRUSTED": "true",
+        "GITHUB_OUTPUT": str(out_file),
+        "RUNNER_TEMP": str(project.root),
+    }
+    proc = _bash(STEPS["scan"]["run"], env, project.root)
+    assert proc.returncode == 0, proc.stderr
+    assert "::error file=requirements.txt,line=1" in proc.stdout
+    assert _outputs(out_file)["exit-code"] == "1"
+    env["MLSEC_UNTRUSTED"] = "false"
+    proc = _bash(STEPS["scan"]["run"], env, project.root)
+    assert _outputs(out_file)["exit-code"] == "0"

@@ -124,3 +124,16 @@ def test_invalid_requirement_specifiers_get_a_notice(tmp_path) -> None:
     assert got == [("Dockerfile", 2), ("requirements.txt", 1)]
     message = next(n.message for n in result.notices if n.code == "invalid-requirement")
     assert "torch=2.7.0" in message and "'=='" in message
+
+
+def test_documents_past_the_yaml_budget_are_announced_and_the_first_kept(
+    tmp_path, monkeypatch
+) -> None:
+    from mlsec_lint.parsers import yamldoc
+
+    monkeypatch.setattr(yamldoc, "MAX_NODES", 200)
+    doc = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: b}\nspec: {}\n"
+    (tmp_path / "a.yaml").write_text(doc + "---\n" * 1000, encoding="utf-8")
+    result = scan(ScanOptions(paths=[str(tmp_path)], base=str(tmp_path), jobs=1)).result
+    assert [(f.rule_id, f.line) for f in result.findings] == [("MLS-K8S-001", 1)]
+    assert [(n.path, n.code) for n in result.notices] == [("a.yaml", "partly-analysed")]

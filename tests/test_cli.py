@@ -66,6 +66,24 @@ def test_json_output_to_file(project, capsys) -> None:
     assert data["summary"]["findings"] == 1 and data["findings"][0]["line"] == 1
 
 
+def test_reports_do_not_follow_links_planted_at_temporary_names(project, capsys) -> None:
+    """The temporary file is created exclusively under a random name: links planted at
+    every name an older release used (and at the report's neighbours) stay untouched."""
+    import os
+
+    project("requirements.txt", VULNERABLE)
+    victim = project.root / "victim"
+    victim.write_text("keep\n")
+    for pid in range(os.getpid() - 50, os.getpid() + 50):
+        (project.root / f".report.json.tmp{pid}").symlink_to(victim)
+    code, _, _ = run(capsys, "scan", "--format", "json", "--output", "report.json")
+    assert code == 1
+    assert victim.read_text() == "keep\n"
+    assert json.loads((project.root / "report.json").read_text())["summary"]["findings"] == 1
+    assert not [p for p in project.root.iterdir() if p.name.endswith(".tmp")]
+    assert oct((project.root / "report.json").stat().st_mode & 0o777) != "0o600"
+
+
 def test_stdin_with_filename(project, capsys, monkeypatch) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(b"FROM pytorch/pytorch:latest\nUSER 1000\n"))
     monkeypatch.setattr(sys, "stdin", stdin)
@@ -80,10 +98,13 @@ def test_stdin_defaults_to_yaml(project, capsys, monkeypatch) -> None:
     assert code == 1 and "<stdin>:1:1: MLS-K8S-001" in out
 
 
-def test_explicit_unknown_files_are_skipped_quietly(project, capsys) -> None:
+def test_explicit_unknown_files_are_skipped_with_a_note(project, capsys) -> None:
     project("README.md", "# hi\n")
     code, out, err = run(capsys, "scan", "README.md")
-    assert code == 0 and err == "" and "0 files scanned" in out
+    assert code == 0 and "0 files scanned" in out
+    assert "README.md: note: not a file type mlsec-lint reads; not scanned" in err
+    code, out, err = run(capsys, "scan", "-q", "README.md")
+    assert code == 0 and err == ""
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab", "junit", "html"])
@@ -340,3 +361,37 @@ def test_min_severity_is_validated_and_documented(capsys) -> None:
     code, out, _ = run(capsys, "scan", "--help")
     text = " ".join(out.split())
     assert "--min-severity" in text and "own, contextual severity" in text
+
+
+def test_stdin_is_bounded_while_it_is_read(tmp_path: Path) -> None:
+    """An endless producer: the scan reads one byte past the limit and stops."""
+    import resource
+    import time
+
+    script = (
+        "import sys\nchunk = b'#' * 65536 + b'\\n'\n"
+        "while True:\n    sys.stdout.buffer.write(chunk)\n"
+    )
+    producer = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-m", "mlsec_lint", "scan", "-", "--stdin-filename", "x.yaml"],
+            stdin=producer.stdout,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+        )
+    finally:
+        producer.kill()
+        producer.wait()
+        assert producer.stdout is not None
+        producer.stdout.close()
+    assert time.perf_counter() - start < 60
+    assert proc.returncode == 0
+    assert "too-large" in proc.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1024 * 1024

@@ -297,3 +297,77 @@ def test_init_below_a_configured_directory_refuses_too(project, capsys) -> None:
     assert not (project.root / "svc" / ".mlsec-lint.yaml").exists()
     code, _, err = run(capsys, "init", "svc", "--force")
     assert code == 0 and "now applies here instead of" in err
+
+
+def test_not_looked_up_above_the_current_directory_outside_a_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".mlsec-lint.yaml").write_text("ignore: [MLS-DEP-001]\n", encoding="utf-8")
+    work = tmp_path / "checkout"
+    (work / "svc").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert config.find_config("svc") is None  # no .git: the parent's file is not ours
+    (work / ".mlsec-lint.yaml").write_text("ignore: [MLS-DEP-001]\n", encoding="utf-8")
+    assert config.find_config("svc") == str(work / ".mlsec-lint.yaml")
+
+
+def test_untrusted_reads_nothing_the_tree_controls(project, capsys) -> None:
+    project(".git/HEAD", "ref: refs/heads/main\n")
+    project(".mlsec-lint.yaml", "ignore: [MLS-DEP-001, MLS-SUP]\n")
+    project(".gitignore", "hidden/\n")
+    project("hidden/requirements.txt", "torch\n")
+    project("requirements.txt", "vllm\n")
+    project("svc/requirements.txt", "ray  # mlsec-lint: ignore[MLS-DEP-001] reviewed\n")
+    code, out, _ = run(capsys, "scan", "--format", "json")
+    assert code == 0
+    code, out, _ = run(capsys, "scan", "--untrusted", "--format", "json")
+    found = {(f["path"], f["rule_id"]) for f in json.loads(out)["findings"]}
+    assert code == 1
+    assert {
+        ("hidden/requirements.txt", "MLS-DEP-001"),
+        ("requirements.txt", "MLS-DEP-001"),
+        ("svc/requirements.txt", "MLS-DEP-001"),
+    } <= found
+    # settings from outside the tree (the base branch) still apply
+    trusted = project.root.parent / f"{project.root.name}-base.yaml"
+    trusted.write_text("ignore: [MLS-DEP-001]\n", encoding="utf-8")
+    code, out, _ = run(capsys, "scan", "--untrusted", "--config", str(trusted))
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".mlsec-lint.toml", "select = " + "[" * 5000 + "]" * 5000 + "\n"),
+        (".mlsec-lint.yaml", "select: " + "[" * 5000 + "]" * 5000 + "\n"),
+        (".mlsec-lint.yaml", "per-file-ignores: " + "{a: " * 40 + "x" + "}" * 40 + "\n"),
+        (
+            ".mlsec-lint.yaml",
+            "".join(
+                f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]\n"
+                for i in range(1, 9)
+            ).replace("*`", "x")
+            + "select: *h\n",
+        ),
+        (".mlsec-lint.yaml", "exclude: [" + ", ".join(["x"] * 400_000) + "]\n"),
+    ],
+    ids=["deep-toml", "deep-yaml", "deep-mapping", "alias-bomb", "too-large"],
+)
+def test_hostile_configuration_is_a_configuration_error(
+    name: str, text: str, project, capsys
+) -> None:
+    project(".git/HEAD", "ref: refs/heads/main\n")
+    project(name, text)
+    project("requirements.txt", "torch\n")
+    code, _, err = run(capsys, "scan")
+    assert code == 2
+    assert err.startswith("mlsec-lint: error:") and len(err) < 600, err[:600]
+    assert "internal error" not in err
+
+
+def test_per_file_ignores_patterns_too_costly_to_match_are_a_config_error(project, capsys) -> None:
+    project(".git/HEAD", "ref: refs/heads/main\n")
+    project(".mlsec-lint.yaml", 'per-file-ignores:\n  "**/a*a*/**/x": [MLS-DEP-001]\n')
+    project("requirements.txt", "torch\n")
+    code, _, err = run(capsys, "scan")
+    assert code == 2 and "too costly to match" in err

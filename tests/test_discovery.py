@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,33 @@ def test_walk_honours_default_excludes_gitignore_and_shebangs(project) -> None:
     targets, notices, skipped = discover(["."])
     names = sorted(t.display for t in targets)
     assert names == ["bin/entrypoint", "deploy/app.yaml", "keep.tmp.yaml", "sub/other.py"]
-    assert notices == [] and skipped == 3  # the two .gitignore files and bin/data
+    assert skipped == 3  # the two .gitignore files and bin/data
+    assert [(n.path, n.code, n.level) for n in notices] == [
+        ("node_modules", "excluded-dir", "note"),
+        ("venv2", "excluded-dir", "note"),
+    ]
+
+
+def test_directories_are_excluded_for_what_they_are_not_their_name(project) -> None:
+    project("venv/pyvenv.cfg", "")  # empty: not a virtual environment
+    project("venv/Dockerfile", "FROM python:latest\n")
+    project(".venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.12\n")
+    project(".venv/lib/python3.12/site-packages/x/requirements.txt", "torch\n")
+    project("old-env/bin/activate", "")
+    project("old-env/requirements.txt", "torch\n")
+    project("build/Dockerfile", "FROM python:latest\n")  # a Docker build context
+    project("dist/pkg-1.0-py3-none-any.whl", "")
+    project("dist/pkg-1.0.tar.gz", "")
+    project("_build/html/index.html", "")
+    project("_build/doctrees/x.pickle", "")
+    targets, notices, _ = discover(["."])
+    assert sorted(t.display for t in targets) == ["build/Dockerfile", "venv/Dockerfile"]
+    assert sorted((n.path, n.message.split(";")[0]) for n in notices) == [
+        (".venv", "virtual environment"),
+        ("_build", "build output"),
+        ("dist", "build output"),
+        ("old-env", "virtual environment"),
+    ]
 
 
 def test_explicit_files_bypass_excludes_unless_forced(project) -> None:
@@ -118,3 +145,98 @@ def test_extensionless_dockerfiles_are_found_by_content(project) -> None:
     targets, _, _ = discover(["."])
     kinds = {t.display: t.kind for t in targets}
     assert kinds == {"docker/cpu": "dockerfile", "docker/gpu": "dockerfile"}
+
+
+def test_symlinks_named_on_the_command_line_pointing_outside_are_not_read(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "inside.txt").write_text("x\n", encoding="utf-8")
+    (repo / "requirements.txt").symlink_to(outside / "requirements.txt")
+    (repo / "dir").symlink_to(outside)
+    (repo / "ok-requirements.txt").symlink_to(repo / "inside.txt")
+    targets, notices, _ = discover(
+        ["requirements.txt", "dir", "dir/requirements.txt", "ok-requirements.txt"],
+        base=str(repo),
+    )
+    assert [t.display for t in targets] == ["ok-requirements.txt"]
+    assert sorted((n.path, n.code) for n in notices) == [
+        ("dir", "symlink"),
+        ("dir/requirements.txt", "symlink"),
+        ("requirements.txt", "symlink"),
+    ]
+
+
+def test_explicit_files_not_scanned_get_a_notice(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# x\n", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    targets, notices, _ = discover(
+        ["README.md", "requirements.txt"],
+        base=str(tmp_path),
+        excludes=["requirements.txt"],
+        force_exclude=True,
+    )
+    assert targets == []
+    assert sorted((n.path, n.code) for n in notices) == [
+        ("README.md", "unsupported"),
+        ("requirements.txt", "excluded"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "**/a*/**/a*/**/a*/**/a*/x",
+        "**/a*a*/**/a*a*x",
+        "**/a*a*/**/x",
+        "*a*a*a*a*a*a*a*a*a*",
+        "a" * 2000,
+    ],
+)
+def test_gitignore_patterns_too_costly_to_match_are_refused_with_a_notice(
+    pattern: str, tmp_path: Path
+) -> None:
+    import time
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text(f"{pattern}\nignored.txt\n", encoding="utf-8")
+    deep = tmp_path.joinpath(*["a" * 60] * 40)
+    deep.mkdir(parents=True)
+    (deep / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    start = time.perf_counter()
+    targets, notices, _ = discover(["."], base=str(tmp_path))
+    assert time.perf_counter() - start < 10
+    assert [t.kind for t in targets] == ["requirements"]
+    assert [(n.path, n.code, n.line) for n in notices] == [(".gitignore", "gitignore-pattern", 1)]
+
+
+def test_ordinary_gitignore_patterns_are_honoured(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text(
+        "**/node_modules/\n*.py[cod]\n**/gen/**\n*_*.yaml\nsecret/*.txt\n", encoding="utf-8"
+    )
+    for rel in ("a/gen/x/app.yaml", "a_b.yaml", "keep.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("a: 1\n", encoding="utf-8")
+    targets, notices, _ = discover(["."], base=str(tmp_path))
+    assert [t.display for t in targets] == ["keep.yaml"]
+    assert notices == []
+
+
+def test_configured_exclude_patterns_too_costly_to_match_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("torch\n", encoding="utf-8")
+    targets, notices, _ = discover(
+        ["."],
+        base=str(tmp_path),
+        excludes=["**/a*a*/**/x", "*.tmp"],
+        extra_excludes=[(str(tmp_path), ["**/b*/**/b*/**/b*"])],
+    )
+    assert [t.display for t in targets] == ["requirements.txt"]
+    assert sorted((n.path, n.code) for n in notices) == [
+        ("--exclude", "exclude-pattern"),
+        ("configuration exclude", "exclude-pattern"),
+    ]

@@ -140,7 +140,8 @@ def test_hooks_run_through_pre_commit_offline(
     assert "app.dockerfile:1:6: MLS-IMG-001" in out  # no identify tag: matched by name
     assert "Dockerfile_gpu:1:6: MLS-IMG-001" in out
     assert "train.ipynb:7:6: MLS-PY-001" in out  # the notebook line of the cell's source
-    assert "vendored/requirements.txt" not in out  # --force-exclude honours the config
+    assert "vendored/requirements.txt:1" not in out  # --force-exclude honours the config
+    assert "vendored/requirements.txt: note: excluded" in out  # and says so
     assert "README.md" not in out
 
     # fixed, with a suppression that stays unused: the per-file hook passes ...

@@ -89,7 +89,7 @@ def test_a_directory_walk_still_honours_gitignore(tmp_path: Path) -> None:
     (tmp_path / "build" / "Dockerfile").write_text("FROM python:latest\n", encoding="utf-8")
     assert "pathspec" in _imported(tmp_path, "scan", ".", watch=("pathspec",))
     proc = subprocess.run(
-        [sys.executable, "-m", "mlsec_lint", "scan", "."],
+        [sys.executable, "-I", "-m", "mlsec_lint", "scan", "."],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -81,15 +81,32 @@ def _op_in(arg: Any) -> Callable[[Any], bool]:
     return lambda v: not isinstance(v, (dict, list)) and _norm(v) in wanted
 
 
+USER_PATTERNS: dict[str, int | None] = {"limit": None}
+"""While user rules compile: how many characters of a value their patterns look at
+(None for the audited built-in patterns, which are linear)."""
+
+
 def _op_regex(arg: Any) -> Callable[[Any], bool]:
     try:
         rx = re.compile(str(arg))
     except re.error as exc:
         raise RuleSyntaxError(f"invalid regex {arg!r}: {exc}") from None
+    limit = USER_PATTERNS["limit"]
+    if limit is not None:
+        from mlsec_lint.linear import backtracking_hazard
+
+        hazard = backtracking_hazard(str(arg))
+        if hazard:
+            raise RuleSyntaxError(
+                f"regex {arg!r} may take exponential time ({hazard}); "
+                "rewrite it without nested repetition, e.g. '[.\\w]*' for '(\\.\\w+)*'"
+            )
 
     def test(v: Any) -> bool:
         s = _as_text(v)
-        return s is not None and rx.search(s) is not None
+        if s is None:
+            return False
+        return rx.search(s if limit is None else s[:limit]) is not None
 
     return test
 

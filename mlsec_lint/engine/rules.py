@@ -121,10 +121,23 @@ class LazyCondition:
         self._fn = compile_condition(self._spec)
 
 
+def _user_condition(spec: Any) -> Cond:
+    """A user rule's condition: its patterns look at a bounded prefix of each value and
+    may not nest repetitions (see :mod:`mlsec_lint.linear`)."""
+    from mlsec_lint.engine import predicates
+    from mlsec_lint.linear import USER_PATTERN_INPUT
+
+    predicates.USER_PATTERNS["limit"] = USER_PATTERN_INPUT
+    try:
+        return compile_condition(spec)
+    finally:
+        predicates.USER_PATTERNS["limit"] = None
+
+
 def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
     if not isinstance(data, dict):
         raise ValueError("a rule file must contain a mapping")
-    cond: Any = LazyCondition if builtin else compile_condition
+    cond: Any = LazyCondition if builtin else _user_condition
     target = data["target"]
     if target not in FACT_KINDS:
         raise ValueError(f"unknown target {target!r} (known: {', '.join(sorted(FACT_KINDS))})")

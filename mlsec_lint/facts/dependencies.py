@@ -21,7 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
-from mlsec_lint.model import Span
+from mlsec_lint.linear import sub_variables
+from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers import requirements as reqparser
 from mlsec_lint.parsers.shell import Word
 from mlsec_lint.tree import PDict, PList
@@ -228,13 +229,14 @@ def conda_spec_info(text: str) -> dict[str, Any]:
     brackets: dict[str, str] = {}
     if "[" in t and t.endswith("]"):
         t, _, inner = t[:-1].partition("[")
-        for key, value in re.findall(r"(\w+)\s*=\s*['\"]?([^,'\"]*)['\"]?", inner):
+        # one start per word (a key that fails is not retried from inside itself)
+        for key, value in re.findall(r"(?<!\w)(\w+)\s*=\s*['\"]?([^,'\"]*)['\"]?", inner):
             brackets[key.lower()] = value.strip()
     parts = t.split()
     head = parts[0] if parts else ""
-    m = re.match(r"^([A-Za-z0-9_.*-]+)(.*)$", head)
-    name = m.group(1) if m else head
-    rest = (m.group(2) if m else "").strip()
+    m = re.match(r"[A-Za-z0-9_.*-]+", head)
+    name = m.group(0) if m else head
+    rest = head[m.end() :].strip() if m else ""
     version_spec = ""
     build = ""
     exact_by_space = False
@@ -635,8 +637,14 @@ def manifest_fact(path: str, info: ManifestInfo) -> Fact:
     return Fact("dependency-manifest", path, data, anchor, key)
 
 
-def from_requirements(text: str, path: str) -> list[Fact]:
-    """Facts of a requirements or constraints file, its ``dependency-manifest`` last."""
+MAX_REQUIREMENTS = 10_000
+"""Requirements analysed per file (the largest real files hold a few thousand); options
+(indexes, includes) are read on every line."""
+
+
+def from_requirements(text: str, path: str, notices: list[Notice] | None = None) -> list[Fact]:
+    """Facts of a requirements or constraints file, its ``dependency-manifest`` last.
+    Past :data:`MAX_REQUIREMENTS` requirements, a notice goes to ``notices``."""
     import posixpath
 
     facts: list[Fact] = []
@@ -644,8 +652,10 @@ def from_requirements(text: str, path: str) -> list[Fact]:
     includes: list[tuple[str, str, Span]] = []
     require_hashes = False
     pre = False
-    lines = reqparser.parse(text)
-    for line in lines:
+    first: Span | None = None
+    over: list[int] = []
+    for line in reqparser.iter_lines(text):
+        first = first or line.span
         hashes = [o.value for o in line.options if o.name == "--hash"]
         for opt in line.options:
             if opt.name in ("--index-url", "--extra-index-url", "--trusted-host", "--find-links"):
@@ -658,7 +668,9 @@ def from_requirements(text: str, path: str) -> list[Fact]:
             elif opt.name == "--pre":
                 pre = True
                 facts.append(index_fact("--pre", "", opt.span, path, "requirements"))
-        if line.text:
+        if line.text and len(deps) >= MAX_REQUIREMENTS:
+            over.append(line.line)
+        elif line.text:
             dep = dependency_fact(
                 line.text,
                 line.span,
@@ -673,7 +685,7 @@ def from_requirements(text: str, path: str) -> list[Fact]:
     fmt = "constraints" if "constraint" in base else "requirements"
     info = ManifestInfo(
         fmt,
-        lines[0].span if lines else Span(1, 1, 1, 2),
+        first or Span(1, 1, 1, 2),
         deps,
         includes,
         require_hashes=require_hashes,
@@ -681,6 +693,17 @@ def from_requirements(text: str, path: str) -> list[Fact]:
         extra={"pre": pre},
     )
     facts.append(manifest_fact(path, info))
+    if over and notices is not None:
+        notices.append(
+            Notice(
+                path,
+                "partly-analysed",
+                f"{len(over):,} requirements past the first {MAX_REQUIREMENTS:,} not analysed "
+                f"(from line {over[0]}); options on every line were",
+                "warning",
+                over[0],
+            )
+        )
     return facts
 
 
@@ -1000,9 +1023,12 @@ def expand(text: str, variables: dict[str, str]) -> str:
             return default
         return m.group(0)
 
-    return re.sub(
-        r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)", repl, text
-    )
+    return sub_variables(_VARIABLE, repl, text)
+
+
+_VARIABLE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 _expand = expand

@@ -175,6 +175,9 @@ def extract(text: str, path: str) -> FileAnalysis:
                 _run(inst, session)
         fa.facts.extend(session.facts)
         session.facts = []
+        notice = shellcmds.budget_notice(session, path)
+        if notice is not None:
+            fa.notices.append(notice)
         stage_users[stage.index] = user
     fa.facts.extend(launch.from_dockerfile(df, path))  # server launched by ENTRYPOINT/CMD
     fa.facts.append(_dockerfile_fact(df, stage_users, path))

@@ -29,6 +29,7 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
+from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import Command, Word, split_commands, strip_wrappers, tokenize
 from mlsec_lint.tree import UNKNOWN, PDict, PList
@@ -434,7 +435,7 @@ def expand(text: str, env: Env, style: str) -> tuple[str, bool]:
             return m.group(0)
         return v
 
-    return _SHELL_VAR.sub(shell, text), resolved
+    return sub_variables(_SHELL_VAR, shell, text), resolved
 
 
 def _expand_arg(arg: Arg, env: Env, style: str) -> Arg:

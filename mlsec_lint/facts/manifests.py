@@ -538,7 +538,10 @@ def from_setup_cfg(text: str, path: str, abspath: str = "") -> FileAnalysis:
         if target is None:
             continue
         group, dev = target
-        spec = re.sub(r"\s+#.*$", "", value.strip())
+        spec = value.strip()
+        comment = re.search(r"\s#", spec)
+        if comment:
+            spec = spec[: comment.start()].rstrip()
         if not spec or spec.startswith(("#", ";")):
             continue
         col = raw.find(spec, value_col) + 1
@@ -610,11 +613,11 @@ def from_conda_env(text: str, path: str, abspath: str = "") -> FileAnalysis | No
 
 def conda_env_facts(doc: PDict, path: str, abspath: str = "") -> FileAnalysis:
     """Facts of a parsed conda environment document (see :func:`looks_like_conda_env`)."""
+    from mlsec_lint.facts.shellcmds import channel_extra
+
     fa = FileAnalysis(path, "conda-env")
     channels = doc.get("channels")
     if isinstance(channels, PList):
-        from mlsec_lint.facts.shellcmds import channel_extra
-
         for i, ch in enumerate(channels):
             if isinstance(ch, str):
                 span = channels.item_span(i)

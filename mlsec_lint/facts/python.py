@@ -150,6 +150,8 @@ class _Analyzer:
         self.pending: list[list[_Deferred]] = [[]]
         self.branch = 0
         self.depth = 0
+        self.too_deep: list[int] = []
+        """Lines of subtrees nested deeper than MAX_AST_DEPTH (skipped, with a notice)."""
         self.calls: dict[int, PDict] = {}
         self._dispatch: dict[type, Callable[[Any], None]] = {}
         self.imports = PList(Span(1, 1, 1, 2))
@@ -158,9 +160,10 @@ class _Analyzer:
 
     # ---------------------------------------------------------------- traversal
     def visit(self, node: ast.AST) -> None:
+        if self.depth >= MAX_AST_DEPTH:
+            self.too_deep.append(getattr(node, "lineno", 0))
+            return
         self.depth += 1
-        if self.depth > MAX_AST_DEPTH:
-            raise _TooDeep
         try:
             fn = self._dispatch.get(type(node))
             if fn is None:
@@ -190,6 +193,29 @@ class _Analyzer:
     def visit_all(self, nodes: Iterable[ast.AST]) -> None:
         for n in nodes:
             self.visit(n)
+
+    def visit_If(self, node: ast.If) -> None:
+        """``elif`` chains are nested ``If`` nodes: walked in a loop, at one depth."""
+        chain = node
+        while True:
+            self.visit(chain.test)
+            self.visit_all(chain.body)
+            if len(chain.orelse) == 1 and isinstance(chain.orelse[0], ast.If):
+                chain = chain.orelse[0]
+                continue
+            self.visit_all(chain.orelse)
+            return
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        """``a + b + c …`` nests to the left: its spine is walked in a loop."""
+        spine: list[ast.BinOp] = []
+        cur: ast.expr = node
+        while isinstance(cur, ast.BinOp):
+            spine.append(cur)
+            cur = cur.left
+        self.visit(cur)
+        for op in reversed(spine):
+            self.visit(op.right)
 
     def run(self, tree: ast.Module) -> None:
         self.visit_all(tree.body)
@@ -899,6 +925,20 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
     analyzer = _Analyzer(path, _Positions(lines))
     try:
         analyzer.run(tree)
+        if analyzer.too_deep:
+            first = min(analyzer.too_deep) or None
+            n = len(analyzer.too_deep)
+            fa.notices.append(
+                Notice(
+                    path,
+                    "partly-analysed",
+                    f"{n} expression{'s' if n != 1 else ''} nested deeper than "
+                    f"{MAX_AST_DEPTH} levels not analysed (first at line {first}); "
+                    "the rest of the file was",
+                    "warning",
+                    first,
+                )
+            )
     except (_TooDeep, RecursionError):
         fa.notices.append(
             Notice(

@@ -619,7 +619,7 @@ def from_jupyter_config(text: str, path: str, lines: list[str]) -> list[Fact]:
     """``c.ServerApp.token = ''`` and friends, read with :mod:`ast` (never executed)."""
     try:
         tree = ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     doc = PDict(Span(1, 1, max(1, len(lines)), 1))
     for node in ast.walk(tree):
@@ -660,16 +660,48 @@ def _section_positions(text: str, comment: str) -> dict[tuple[str, str], tuple[S
         if stripped.startswith("[") and "]" in stripped:
             section = stripped[1 : stripped.index("]")].strip().strip("[]").strip()
             continue
-        m = re.match(r"\s*([\"']?)([^=:\"']+?)\1\s*[=:]\s*(.*?)\s*$", line)
-        if not m:
+        found = _assignment(line)
+        if found is None:
             continue
-        key = m.group(2).strip()
-        kcol = line.index(m.group(2)) + 1
-        vcol = m.start(3) + 1
-        kspan = Span(i, kcol, i, kcol + len(key))
-        vspan = Span(i, vcol, i, max(vcol + 1, m.end(3) + 1))
+        key, kstart, vstart, vend = found
+        kspan = Span(i, kstart + 1, i, kstart + 1 + len(key))
+        vspan = Span(i, vstart + 1, i, max(vstart + 2, vend + 1))
         out.setdefault((section, key), (kspan, vspan))
     return out
+
+
+_SPECIAL = re.compile("[=:\"']")
+
+
+def _assignment(line: str) -> tuple[str, int, int, int] | None:
+    """``key = value`` or ``key: value`` (the key optionally quoted): the stripped key,
+    its offset, and the offsets of the stripped value's start and end. Linear: one scan
+    for the first separator or quote, no backtracking."""
+    start = len(line) - len(line.lstrip())
+    quote = line[start] if line[start : start + 1] in ("'", '"') else ""
+    kbegin = start + len(quote)
+    special = _SPECIAL.search(line, kbegin)
+    if special is None or special.start() == kbegin:
+        return None
+    after = special.start()
+    if quote:
+        if line[after] != quote:
+            return None
+        after += 1
+        after += len(line[after:]) - len(line[after:].lstrip())
+        if line[after : after + 1] not in ("=", ":"):
+            return None
+    elif line[after] not in "=:":
+        return None
+    raw = line[kbegin : special.start()]
+    key = raw.strip()
+    if not key:
+        return None
+    kstart = kbegin + (len(raw) - len(raw.lstrip()))
+    value = line[after + 1 :]
+    vstart = after + 1 + (len(value) - len(value.lstrip()))
+    vend = after + 1 + len(value.rstrip())
+    return key, kstart, vstart, max(vstart, vend)
 
 
 def is_streamlit_config(path: str) -> bool:

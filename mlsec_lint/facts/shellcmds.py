@@ -47,7 +47,7 @@ from mlsec_lint.facts.dependencies import (
     manifest_fact,
     parse_pip_install,
 )
-from mlsec_lint.model import Span
+from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, strip_wrappers
 from mlsec_lint.tree import PDict, PList
 
@@ -234,6 +234,14 @@ def _command(
             session.facts.append(_command_fact(session, words, span_of))
         _nested(session, words[2], span_of)
         return
+    done = session.counts.get("_commands", 0)
+    if done >= MAX_COMMANDS:
+        skipped = session.extra.setdefault("commands_not_analysed", [])
+        if not skipped:
+            skipped.append(span_of(words[0]).line)
+        session.counts["not-analysed"] = session.counts.get("not-analysed", 0) + 1
+        return
+    session.counts["_commands"] = done + 1
     fact = _command_fact(session, words, span_of)
     data = fact.data
     if previous is not None and previous.separator == "|" and previous.words:
@@ -254,6 +262,25 @@ def _command(
         handler = _pip
     if handler is not None:
         handler(session, shell, words, span_of, data, previous)
+
+
+MAX_COMMANDS = 20_000
+"""Commands analysed per script or Dockerfile stage; the rest are announced."""
+
+
+def budget_notice(session: Session, path: str) -> Notice | None:
+    """The notice for the commands of ``session`` past :data:`MAX_COMMANDS`, if any."""
+    lines = session.extra.get("commands_not_analysed")
+    if not lines:
+        return None
+    n = session.counts.get("not-analysed", 0)
+    return Notice(
+        path,
+        "partly-analysed",
+        f"{n:,} commands past the first {MAX_COMMANDS:,} not analysed (from line {lines[0]})",
+        "warning",
+        lines[0],
+    )
 
 
 def _nested(session: Session, script: Word, span_of: SpanOf) -> None:
@@ -1610,6 +1637,9 @@ def extract_script(text: str, path: str) -> FileAnalysis:
     session = Session(path, "shell", "script")
     run_text(session, text, span_of)
     fa.facts.extend(session.facts)
+    notice = budget_notice(session, path)
+    if notice is not None:
+        fa.notices.append(notice)
     return fa
 
 

@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers.shell import OffsetMap, Word, tokenize
 
@@ -125,7 +126,7 @@ def substitute(text: str, variables: dict[str, str], keep_undefined: bool = Fals
             return value
         return m.group(0) if keep_undefined else ""
 
-    return _VAR.sub(repl, text)
+    return sub_variables(_VAR, repl, text)
 
 
 def parse(text: str, path: str = "Dockerfile") -> Dockerfile:

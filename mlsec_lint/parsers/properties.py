@@ -35,8 +35,15 @@ def _unescape(s: str) -> str:
     return "".join(out)
 
 
-def _ends_with_odd_backslashes(s: str) -> bool:
-    count = len(s) - len(s.rstrip("\\"))
+def _continues(parts: list[str]) -> bool:
+    """The logical line so far (``"".join(parts)``) ends with an odd number of
+    backslashes; only the parts made of backslashes alone are looked through."""
+    count = 0
+    for part in reversed(parts):
+        trailing = len(part) - len(part.rstrip("\\"))
+        count += trailing
+        if trailing < len(part):
+            break
     return count % 2 == 1
 
 
@@ -52,15 +59,16 @@ def parse(text: str) -> PDict:
             continue
         start_line = i + 1
         indent = len(raw) - len(stripped)
-        logical = stripped
+        parts = [stripped]  # joined once: appending to a string is quadratic
         end_line = start_line
         end_col = len(raw) + 1
-        while _ends_with_odd_backslashes(logical) and i + 1 < len(lines):
+        while _continues(parts) and i + 1 < len(lines):
             i += 1
-            nxt = lines[i].lstrip(" \t\f")
-            logical = logical[:-1] + nxt
+            parts[-1] = parts[-1][:-1]
+            parts.append(lines[i].lstrip(" \t\f"))
             end_line = i + 1
             end_col = len(lines[i]) + 1
+        logical = "".join(parts)
         i += 1
         # key ends at the first unescaped separator
         k = 0

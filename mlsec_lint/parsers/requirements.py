@@ -8,11 +8,12 @@ lines) is handled here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mlsec_lint.model import Span
 
-_COMMENT = re.compile(r"(^|\s)#.*$")
+_COMMENT = re.compile(r"(^|\s)#")
 _OPTION_WITH_VALUE = {
     "-r",
     "--requirement",
@@ -63,35 +64,63 @@ _SHORT = {
 }
 
 
-def parse(text: str) -> list[ReqLine]:
-    out: list[ReqLine] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        start = i
-        raw_parts: list[tuple[int, str]] = []
-        while True:
-            line = lines[i]
-            stripped = _COMMENT.sub("", line)
-            if stripped.rstrip().endswith("\\") and i + 1 < len(lines):
-                raw_parts.append((i, stripped.rstrip()[:-1]))
-                i += 1
-                continue
-            raw_parts.append((i, stripped))
-            i += 1
-            break
-        entry = _parse_logical(raw_parts, start + 1)
-        if entry is not None:
-            out.append(entry)
+_PIP_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Line boundaries ``str.splitlines`` knows beyond LF: pip reads requirements files with
+``splitlines()``, so a requirement after a form feed or U+2028 is a line of its own."""
+
+
+def pip_lines(text: str) -> list[tuple[int, int, str]]:
+    """The lines pip sees, as (0-based physical line, 0-based column, text): physical
+    lines are LF-separated (positions in reports), pip's lines also end at the other
+    separators of ``str.splitlines``."""
+    out: list[tuple[int, int, str]] = []
+    for i, physical in enumerate(text.split("\n")):
+        if not _PIP_LINE_BREAKS.search(physical):
+            out.append((i, 0, physical))
+            continue
+        col = 0
+        for m in _PIP_LINE_BREAKS.finditer(physical):
+            if m.group(0) == "\r" and m.end() == len(physical):
+                break  # CRLF: one boundary
+            out.append((i, col, physical[col : m.start()]))
+            col = m.end()
+        out.append((i, col, physical[col:].rstrip("\r")))
     return out
 
 
-def _parse_logical(parts: list[tuple[int, str]], first_line: int) -> ReqLine | None:
+def parse(text: str) -> list[ReqLine]:
+    return list(iter_lines(text))
+
+
+def iter_lines(text: str) -> Iterator[ReqLine]:
+    """The logical lines of a requirements file, one at a time."""
+    lines = pip_lines(text)
+    i = 0
+    while i < len(lines):
+        start = i
+        raw_parts: list[tuple[int, int, str]] = []
+        while True:
+            physical, col, line = lines[i]
+            comment = _COMMENT.search(line)
+            stripped = line[: comment.start()] if comment else line
+            if stripped.rstrip().endswith("\\") and i + 1 < len(lines):
+                raw_parts.append((physical, col, stripped.rstrip()[:-1]))
+                i += 1
+                continue
+            raw_parts.append((physical, col, stripped))
+            i += 1
+            break
+        entry = _parse_logical(raw_parts, lines[start][0] + 1)
+        if entry is not None:
+            yield entry
+
+
+def _parse_logical(parts: list[tuple[int, int, str]], first_line: int) -> ReqLine | None:
     # tokens with positions
     tokens: list[tuple[str, int, int]] = []  # text, line(1-based), col(1-based)
-    for line_idx, seg in parts:
+    for line_idx, offset, seg in parts:
         for m in re.finditer(r"\S+", seg):
-            tokens.append((m.group(0), line_idx + 1, m.start() + 1))
+            tokens.append((m.group(0), line_idx + 1, offset + m.start() + 1))
     if not tokens:
         return None
     options: list[ReqOption] = []

@@ -32,15 +32,19 @@ class TomlPositions:
     def key(self, path: Path) -> Span | None:
         return self.keys.get(path)
 
+    index: dict[Path, dict[str, list[Span]]] = field(default_factory=dict)
+    """``strings`` by path and value, built on first use (lookups stay O(1) for arrays
+    of any length)."""
+
     def string(self, path: Path, value: str, nth: int = 0) -> Span | None:
         """The span of the ``nth`` string equal to ``value`` under ``path``."""
-        seen = 0
-        for text, span in self.strings.get(path, ()):
-            if text == value:
-                if seen == nth:
-                    return span
-                seen += 1
-        return None
+        by_value = self.index.get(path)
+        if by_value is None:
+            by_value = self.index[path] = {}
+            for text, span in self.strings.get(path, ()):
+                by_value.setdefault(text, []).append(span)
+        spans = by_value.get(value, ())
+        return spans[nth] if 0 <= nth < len(spans) else None
 
     def near(self, path: Path) -> Span:
         """The best span for ``path``: its key, else the nearest enclosing key or table."""

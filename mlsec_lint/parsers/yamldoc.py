@@ -68,6 +68,10 @@ class YamlError(Exception):
         self.line = line
 
 
+class BudgetError(YamlError):
+    """The stream exceeds :data:`MAX_NODES`: documents read before it are kept."""
+
+
 @dataclass(slots=True)
 class YamlDoc:
     """One document of a stream: its tree, span and the spans of its scalars."""
@@ -83,6 +87,8 @@ class YamlStream:
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)
     scalar_spans: list[Span] = field(default_factory=list)
     """Spans of multi-line scalars (so '#' inside them is not taken for a comment)."""
+    stopped: YamlError | None = None
+    """Why reading stopped before the end (the budget); ``docs`` holds what was read."""
 
 
 def _line(event: Any) -> int:
@@ -132,7 +138,7 @@ class _Builder:
     def charge(self, n: int, mark: Any) -> None:
         self.expanded += n
         if self.expanded > MAX_NODES:
-            raise YamlError(
+            raise BudgetError(
                 f"document expands to more than {MAX_NODES:,} values (alias bomb?); not scanned",
                 mark.line + 1,
             )
@@ -388,6 +394,10 @@ def load_stream(text: str, *, force_events: bool = False) -> YamlStream:
             events.run()
         else:
             _NodeBuilder(events).run()
+    except BudgetError as exc:
+        if not stream.docs:
+            raise
+        stream.stopped = exc
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {_problem(exc)}", _line_of(exc)) from None
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from mlsec_lint import escape
 from mlsec_lint.model import Finding, Severity
 from mlsec_lint.reporters import ReportOptions
 
@@ -34,11 +35,11 @@ COMMANDS = {
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return escape.github_data(text)
 
 
 def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return escape.github_property(text)
 
 
 def annotation(scan: Scan, f: Finding) -> str:
@@ -93,8 +94,8 @@ def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
     for f in sorted(omitted, key=Finding.sort_key):
         path = scan.relpath(f.path) or f.path
         out.write(
-            f"{path}:{f.span.line}:{f.span.col}: {f.rule_id} {f.severity.label} "
-            f"{_one_line(f.message)}\n"
+            f"{escape.text(path)}:{f.span.line}:{f.span.col}: {f.rule_id} {f.severity.label} "
+            f"{escape.text(_one_line(f.message))}\n"
         )
     if not opts.quiet:
         result = scan.result

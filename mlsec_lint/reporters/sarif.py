@@ -70,7 +70,10 @@ def artifact_uri(scan: Scan, path: str) -> dict[str, str]:
     percent-encoded (RFC 3986), or an absolute ``file:`` URI for a file outside it."""
     rel = scan.relpath(path)
     if rel is not None:
-        return {"uri": urllib.parse.quote(rel, safe="/"), "uriBaseId": SRCROOT}
+        return {
+            "uri": urllib.parse.quote(rel, safe="/", errors="surrogateescape"),
+            "uriBaseId": SRCROOT,
+        }
     return {"uri": Path(scan.abspath(path)).as_uri()}
 
 

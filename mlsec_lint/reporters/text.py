@@ -6,6 +6,7 @@ from collections import Counter
 from itertools import groupby
 from typing import TYPE_CHECKING, TextIO
 
+from mlsec_lint import escape
 from mlsec_lint.model import Severity
 from mlsec_lint.reporters import ReportOptions
 
@@ -24,9 +25,7 @@ _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 def _sanitize(text: str) -> str:
     """Scanned text never reaches the terminal with control characters."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in text)
+    return escape.text(text)
 
 
 def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:

@@ -103,7 +103,23 @@ def test_syntax_errors_are_notices() -> None:
 def test_deep_nesting_is_a_notice_not_a_crash() -> None:
     src = "x = " + "(" * 120 + "1" + ")" * 120 + "\n" + "y = " + "-" * 2000 + "1\n"
     fa = extract(src, "d.py", src.split("\n"))
-    assert fa.notices and fa.notices[0].code == "parse-error"
+    assert fa.notices and fa.notices[0].code in ("parse-error", "partly-analysed")
+
+
+def test_long_elif_chains_and_operator_chains_are_analysed() -> None:
+    elifs = "".join(f"elif x == {i}:\n    pass\n" for i in range(1, 500))
+    chain = " + ".join(["1"] * 1000)
+    src = f"import torch\nx = {chain}\nif x == 0:\n    pass\n{elifs}torch.load('m.pt')\n"
+    fa = extract(src, "d.py", src.split("\n"))
+    assert not fa.notices
+    assert [f.data["callee"] for f in fa.facts if f.kind == "python-call"] == ["torch.load"]
+
+
+def test_a_part_nested_too_deeply_is_named_and_the_rest_analysed() -> None:
+    src = "import torch\ny = " + "f(" * 190 + ")" * 190 + "\ntorch.load('m.pt')\n"
+    fa = extract(src, "d.py", src.split("\n"))
+    assert [(n.code, n.line) for n in fa.notices] == [("partly-analysed", 2)]
+    assert "torch.load" in [f.data["callee"] for f in fa.facts if f.kind == "python-call"]
 
 
 def one(src: str, callee: str) -> Fact:

@@ -56,3 +56,17 @@ def test_escapes_are_decoded() -> None:
 @given(st.text(alphabet=string.printable + "\u00e9", max_size=200))
 def test_never_raises_on_arbitrary_text(text: str) -> None:
     locate(text)
+
+
+def test_looking_up_every_item_of_a_large_array_is_linear() -> None:
+    import time
+
+    n = 50_000
+    text = "[project]\ndependencies = [\n" + "".join(f'  "p{i}==1",\n' for i in range(n)) + "]\n"
+    pos = locate(text)
+    start = time.perf_counter()
+    spans = [pos.string(("project", "dependencies"), f"p{i}==1") for i in range(n)]
+    assert time.perf_counter() - start < 2
+    assert spans[0] is not None and spans[0].line == 3
+    assert spans[-1] is not None and spans[-1].line == n + 2
+    assert pos.string(("project", "dependencies"), "p0==1", nth=1) is None

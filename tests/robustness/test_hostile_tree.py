@@ -23,7 +23,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> hostile.HostileTree:
 def _scan(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "mlsec_lint", "scan", *args],
+        [sys.executable, "-I", "-m", "mlsec_lint", "scan", *args],  # -I: cwd not on sys.path
         cwd=root,
         capture_output=True,
         text=True,

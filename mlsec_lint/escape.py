@@ -1,0 +1,108 @@
+"""Escaping at the output boundary: file names and file contents reach reports, notices
+and CI logs, and are written by whoever controls the scanned repository.
+
+* terminals and CI logs: no raw control characters or terminal escapes in scanned text,
+  no line that starts a GitHub workflow command (``::error …``, ``::add-mask::…``) or
+  contains a legacy one (``##[…]``) unless mlsec-lint means it;
+* JSON (JSON, SARIF, GitLab): no lone surrogates, so the output is valid UTF-8;
+* XML (JUnit, HTML): only characters XML allows, no lone surrogates.
+
+A file name that is not valid UTF-8 arrives with surrogate escapes (``\\udcff`` for the
+byte 0xff); it is shown as ``\\xff``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_COMMAND_START = re.compile(r"(?m)^([ \t]*):(?=:)")
+LEGACY_COMMAND = "##["
+"""The runner recognises ``##[command]`` anywhere in a line."""
+
+
+def _repr(c: str) -> str:
+    n = ord(c)
+    if 0xDC80 <= n <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape)
+        return f"\\x{n - 0xDC00:02x}"
+    if n <= 0xFF:
+        return f"\\x{n:02x}"
+    return f"\\u{n:04x}"
+
+
+def text(value: str) -> str:
+    """One scanned value (a path, a message, a source line) for a terminal or a log: one
+    line, printable, and unable to start a workflow command."""
+    if value.isprintable() and LEGACY_COMMAND not in value and not value.lstrip().startswith("::"):
+        return value
+    out = _CONTROL.sub(lambda m: _repr(m.group(0)), value)
+    return _neutralise(out, "\\x3a", "##\\x5b")
+
+
+def _neutralise(output: str, colon: str, bracket: str) -> str:
+    output = _COMMAND_START.sub(lambda m: m.group(1) + colon, output)
+    return output.replace(LEGACY_COMMAND, bracket)
+
+
+def log(output: str) -> str:
+    """A whole text output (not GitHub annotations): lines that would be read as workflow
+    commands are defused; undecodable characters shown escaped."""
+    output = _SURROGATE.sub(lambda m: _repr(m.group(0)), output)
+    if "::" not in output and LEGACY_COMMAND not in output:
+        return output
+    return _neutralise(output, "\\x3a", "##\\x5b")
+
+
+def json_output(output: str) -> str:
+    """Rendered JSON: lone surrogates (only possible inside strings) become the text
+    ``\\xNN``, and ``##[`` the equivalent ``##\\u005b``."""
+    output = _SURROGATE.sub(lambda m: "\\" + _repr(m.group(0)), output)
+    return output.replace(LEGACY_COMMAND, "##\\u005b")
+
+
+def xml_output(output: str) -> str:
+    """Rendered XML or HTML: characters XML forbids and lone surrogates become the text
+    ``\\xNN``; CR, a ``:`` starting a line and ``##[`` become character references."""
+    output = _XML_INVALID.sub(lambda m: _repr(m.group(0)), output).replace("\r", "&#13;")
+    return _neutralise(output, "&#58;", "##&#91;")
+
+
+_BY_FORMAT = {"json": json_output, "sarif": json_output, "gitlab": json_output}
+
+
+def output(rendered: str, fmt: str) -> str:
+    """A report of format ``fmt`` as it may be written to a file or standard output."""
+    if fmt in _BY_FORMAT:
+        return _BY_FORMAT[fmt](rendered)
+    if fmt in ("junit", "html"):
+        return xml_output(rendered)
+    if fmt == "github":
+        return github_output(rendered)
+    return log(rendered)
+
+
+def github_output(rendered: str) -> str:
+    """Annotations are the reporter's own commands (their values escaped by
+    :func:`github_data`/:func:`github_property`); any other line is defused."""
+    lines = rendered.split("\n")
+    out = []
+    for line in lines:
+        if line.startswith(("::error ", "::warning ", "::notice ")):
+            out.append(_SURROGATE.sub(lambda m: _repr(m.group(0)), line))
+        else:
+            out.append(log(line))
+    return "\n".join(out)
+
+
+def github_data(value: str) -> str:
+    """The message of a workflow command (``%``, CR and LF escaped as the runner
+    expects; other control characters and surrogates shown escaped)."""
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _CONTROL.sub(lambda m: _repr(m.group(0)), value)
+
+
+def github_property(value: str) -> str:
+    """A property value of a workflow command: also ``:`` and ``,``."""
+    return github_data(value).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,38 @@
+"""Per-run budgets: a bounded report, and a notice for every file whose findings were cut."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlsec_lint import budget
+from mlsec_lint.api import ScanOptions, scan
+
+
+def test_findings_past_the_budget_are_announced_most_severe_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget, "MAX_FINDINGS_PER_FILE", 5)
+    monkeypatch.setattr(budget, "MAX_FINDINGS", 8)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "requirements.txt").write_text("torch\n" * 20, encoding="utf-8")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "requirements.txt").write_text("torch\nray\nmlflow\nvllm\n")
+    result = scan(ScanOptions(paths=[str(tmp_path)], base=str(tmp_path))).result
+    by_file: dict[str, int] = {}
+    for f in result.findings:
+        by_file[f.path] = by_file.get(f.path, 0) + 1
+    assert len(result.findings) <= 8 and max(by_file.values()) <= 5
+    assert by_file["a/requirements.txt"] == 5
+    cut = {n.path: n.message for n in result.notices if n.code == "findings-budget"}
+    assert cut["a/requirements.txt"].startswith("15 more findings not reported")
+    assert "b/requirements.txt" in cut  # the run's budget
+
+
+def test_messages_are_bounded() -> None:
+    from mlsec_lint.model import Finding, Severity, Span
+
+    f = Finding("X-1", "x", "t", "tls", Severity.LOW, "p", Span.point(1), "m" * 10_000, "")
+    kept, notices = budget.apply([f])
+    assert len(kept[0].message) == budget.MAX_MESSAGE_CHARS and notices == []
