@@ -114,7 +114,7 @@ def _repo_root(start: str) -> str | None:
             return cur
         parent = os.path.dirname(cur)
         if parent == cur:
-            return []
+            return None
         cur = parent
 
 

@@ -21,15 +21,15 @@ _PYTHON = re.compile(
     r"class [A-Za-z_]\w*[(:]|async def |if __name__ ==)"
 )
 _YAML_TOP = re.compile(r"(apiVersion|kind|services|version|name|dependencies|channels)\s*:")
-_YAML_KEY = re.compile(r"[A-Za-z_][\w.-]*\s*:(\s|$)")
+_YAML_KEY = re.compile(r"(?<![\w.-])[A-Za-z_][\w.-]*\s*:(\s|$)")
 _REQUIREMENT = re.compile(
-    r"([A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.\s-]*\])?\s*(===?|~=|!=|<=?|>=?)\s*\S+"
+    r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.\s-]*\])?\s*(===?|~=|!=|<=?|>=?)\s*\S+"
     r"|-(r|c|e)\s+\S+|--(index-url|extra-index-url|trusted-host|find-links|requirement|"
     r"constraint|hash)\b|git\+https?://\S+)"
 )
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.\s-]*\])?\s*(;.*)?")
-_DOTENV = re.compile(r"(export\s+)?[A-Z_][A-Z0-9_]*=")
-_PROPERTIES = re.compile(r"[a-z][a-z0-9_.]*\s*[=:]")
+_DOTENV = re.compile(r"(?<![A-Z0-9_])(export\s+)?[A-Z_][A-Z0-9_]*=")
+_PROPERTIES = re.compile(r"(?<![a-z0-9_.])[a-z][a-z0-9_.]*\s*[=:]")
 _TOML_TABLE = re.compile(r"\[\[?[A-Za-z0-9_.\"' -]+\]\]?\s*(#.*)?")
 _SHEBANG = re.compile(r"#!\s*/\S*(sh|bash|dash|zsh|ksh)\b|#!\s*/usr/bin/env\s+(sh|bash|dash)\b")
 _PY_SHEBANG = re.compile(r"#!\s*/\S*python|#!\s*/usr/bin/env\s+python")

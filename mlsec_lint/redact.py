@@ -62,7 +62,7 @@ _ENV_VALUE = re.compile(
 )
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z ]{0,40}PRIVATE KEY-----")
-_CODE_CHAIN = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
+_CODE_CHAIN = re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
 """``self.api_key``, ``args.token``: code, not a value."""
 
 
@@ -110,7 +110,8 @@ def _ranges(line: str) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values."""
     out: list[tuple[int, int]] = []
     for pattern in _token_patterns():
-        out += [m.span() for m in pattern.finditer(line)]
+        # a PEM header names the key, it is not the key: the body lines are masked
+        out += [m.span() for m in pattern.finditer(line) if not m.group().startswith("-----")]
     head = line[:MAX_MATCH_CHARS]
     if "=" in head or ":" in head or " " in head:
         for m in _ASSIGN.finditer(head):

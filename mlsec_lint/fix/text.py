@@ -51,7 +51,7 @@ def remove_word(lines: Lines, plan: FixPlan) -> list[Edit]:
     # a quoted word in a JSON or flow list: remove the item with its comma
     if start > 0 and text[start - 1] in _QUOTES and text[end : end + 1] == text[start - 1]:
         q_start, q_end = start - 1, end + 1
-        after = re.match(r"\s*,\s*", text[q_end:])
+        after = re.match(r"(?<!\s)\s*,\s*", text[q_end:])
         if after:
             return [Edit(q_start, q_end + after.end(), "")]
         before = re.search(r",\s*$", text[line_start:q_start])

@@ -255,7 +255,7 @@ class YamlFile:
                         return [Edit(a, self.lines.offset(s.end_line, s.end_col), "")]
                     line = self.lines.line_text(s.line)
                     before = line[: s.col - 1]
-                    if s.end_line != s.line or not re.fullmatch(r"\s*-\s+['\"]?", before):
+                    if s.end_line != s.line or not re.fullmatch(r"(?<!\s)\s*-\s+['\"]?", before):
                         raise Unfixable("the list item shares its line; remove it by hand")
                     if len(node) == 1:
                         raise Unfixable("the list would be left empty; remove it by hand")
