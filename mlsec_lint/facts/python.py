@@ -843,6 +843,11 @@ class _Analyzer:
         self.calls[id(node)] = summary
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
         self._env_call(callee, node, kwargs)
+        if callee.startswith("bentoml."):
+            from mlsec_lint.facts import bentoml_image
+
+            if bentoml_image.is_python_packages(callee):
+                self.facts.extend(bentoml_image.image_facts(args, span, self.path))
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
 
