@@ -228,6 +228,7 @@ def from_pyproject(text: str, path: str, abspath: str = "") -> FileAnalysis:
                     _is_dev(str(group)) or optional_group,
                 )
     fa.facts.extend(deps)
+    fa.facts.extend(_bentoml_build_packages(tool, pos, path))
     fa.facts.extend(_pyproject_indexes(tool, pos, path))
     # library or deployable?
     siblings = sibling_names(abspath)
@@ -257,6 +258,36 @@ def from_pyproject(text: str, path: str, abspath: str = "") -> FileAnalysis:
         )
     )
     return fa
+
+
+def _bentoml_build_packages(tool: dict[str, Any], pos: TomlPositions, path: str) -> list[Fact]:
+    """``[tool.bentoml.build]`` ``python.packages`` (or ``packages``): BentoML pip-installs
+    them into the Bento's image, as it does a ``bentofile.yaml``'s ``python.packages``."""
+    bento = tool.get("bentoml")
+    build = bento.get("build") if isinstance(bento, dict) else None
+    if not isinstance(build, dict):
+        return []
+    python = build.get("python")
+    lists: list[tuple[tuple[str, ...], Any]] = [
+        (("tool", "bentoml", "build", "packages"), build.get("packages"))
+    ]
+    if isinstance(python, dict):
+        lists.append((("tool", "bentoml", "build", "python", "packages"), python.get("packages")))
+    facts: list[Fact] = []
+    for key, items in lists:
+        if not isinstance(items, list):
+            continue
+        counts: dict[str, int] = {}
+        for item in items:
+            if not isinstance(item, str) or not item.strip():
+                continue
+            nth = counts.get(item, 0)
+            counts[item] = nth + 1
+            span = _dep_span(pos, key, item, nth)
+            fact = dependency_fact(item.strip(), span, path, "bentofile")
+            fact.data.put("installed_by", f"{path} (BentoML build)", span, span)
+            facts.append(fact)
+    return facts
 
 
 def _is_dev(group: str) -> bool:

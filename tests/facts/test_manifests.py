@@ -81,6 +81,24 @@ def test_pyproject_uv_sources_and_indexes() -> None:
     assert index["_line"] == 6
 
 
+def test_pyproject_bentoml_build_packages_are_installed_into_the_image() -> None:
+    text = (
+        '[project]\nname = "svc"\ndependencies = ["bentoml==1.4.8"]\n\n'
+        '[tool.bentoml.build]\nservice = "service:S"\npackages = ["vllm>=0.6"]\n\n'
+        '[tool.bentoml.build.python]\npackages = [\n  "torch",\n  "numpy==2.1.3",\n  3,\n]\n'
+    )
+    got = kinds(from_pyproject(text, "svc/pyproject.toml"))
+    bento = [d for d in got["dependency"] if d["origin"] == "bentofile"]
+    assert [(d["name"], d["pinned"], d["_line"], d["_col"]) for d in bento] == [
+        ("vllm", False, 7, 13),
+        ("torch", False, 11, 3),
+        ("numpy", True, 12, 3),
+    ]
+    assert {d["installed_by"] for d in bento} == {"svc/pyproject.toml (BentoML build)"}
+    manifest = got["dependency-manifest"][0]
+    assert manifest["library"] is False
+
+
 def test_invalid_toml_is_a_notice() -> None:
     fa = from_pyproject("[project\n", "pyproject.toml")
     assert fa.facts == [] and fa.notices[0].code == "parse-error"
