@@ -229,6 +229,7 @@ def from_pyproject(text: str, path: str, abspath: str = "") -> FileAnalysis:
                 )
     fa.facts.extend(deps)
     fa.facts.extend(_bentoml_build_packages(tool, pos, path))
+    fa.facts.extend(_bentoml_build_args(tool, pos, path))
     fa.facts.extend(_pyproject_indexes(tool, pos, path))
     # library or deployable?
     siblings = sibling_names(abspath)
@@ -288,6 +289,49 @@ def _bentoml_build_packages(tool: dict[str, Any], pos: TomlPositions, path: str)
             fact.data.put("installed_by", f"{path} (BentoML build)", span, span)
             facts.append(fact)
     return facts
+
+
+_TRUST_REMOTE_CODE = re.compile(r"--trust[-_]remote[-_]code(?:=(?:true|1|yes))?", re.IGNORECASE)
+
+
+def _bentoml_build_args(tool: dict[str, Any], pos: TomlPositions, path: str) -> list[Fact]:
+    """``[tool.bentoml.build.args]`` template arguments that pass ``--trust-remote-code``
+    to the model runtime the service starts (``cli_args = [..., "--trust-remote-code"]``):
+    a ``bentoml`` server fact with ``trust_remote_code`` (and ``model`` from
+    ``model_id``/``model``); nothing when no argument trusts remote code."""
+    bento = tool.get("bentoml")
+    build = bento.get("build") if isinstance(bento, dict) else None
+    args = build.get("args") if isinstance(build, dict) else None
+    if not isinstance(args, dict):
+        return []
+    base = ("tool", "bentoml", "build", "args")
+    trust: Span | None = None
+    for key, value in args.items():
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, str) and _TRUST_REMOTE_CODE.fullmatch(item.strip()):
+                trust = pos.string((*base, str(key)), item, 0) or pos.near((*base, str(key)))
+                break
+        if trust is not None:
+            break
+    if trust is None:
+        return []
+    from mlsec_lint.facts.launch import Resolved, Value, server_data, server_spec
+
+    spec = server_spec("bentoml")
+    if spec is None:
+        return []
+    res = Resolved(spec)
+    res.values["trust_remote_code"] = Value(True, trust, trust, "config-file")
+    for key in ("model_id", "model"):
+        model = args.get(key)
+        if isinstance(model, str) and model.strip():
+            mspan = _key_value_span(pos, (*base, key))
+            res.values["model"] = Value(model.strip(), mspan, mspan, "config-file")
+            break
+    anchor = pos.tables.get(base) or trust
+    data = server_data(res, "config-file", anchor, PDict(anchor))
+    return [Fact("server", path, data, anchor, "bentoml-build-args")]
 
 
 def _is_dev(group: str) -> bool:

@@ -99,6 +99,21 @@ def test_pyproject_bentoml_build_packages_are_installed_into_the_image() -> None
     assert manifest["library"] is False
 
 
+def test_pyproject_bentoml_build_args_trusting_remote_code_are_a_server() -> None:
+    text = (
+        '[tool.bentoml.build]\nservice = "service.py:LLM"\n\n'
+        '[tool.bentoml.build.args]\nmodel_id = "org/model"\n'
+        'cli_args = [\n  "--max-model-len",\n  "--trust-remote-code",\n]\n'
+    )
+    got = kinds(from_pyproject(text, "pyproject.toml"))
+    [server] = got["server"]
+    assert server["server"] == "bentoml"
+    assert server["settings"] == {"model": "org/model", "trust_remote_code": True}
+    assert server["sources"]["trust_remote_code"] == "config-file"
+    untrusting = text.replace('"--trust-remote-code"', '"--enforce-eager"')
+    assert "server" not in kinds(from_pyproject(untrusting, "pyproject.toml"))
+
+
 def test_invalid_toml_is_a_notice() -> None:
     fa = from_pyproject("[project\n", "pyproject.toml")
     assert fa.facts == [] and fa.notices[0].code == "parse-error"
