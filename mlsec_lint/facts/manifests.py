@@ -291,7 +291,8 @@ def _bentoml_build_packages(tool: dict[str, Any], pos: TomlPositions, path: str)
     return facts
 
 
-_TRUST_REMOTE_CODE = re.compile(r"--trust[-_]remote[-_]code(?:=(?:true|1|yes))?", re.IGNORECASE)
+TRUST_REMOTE_CODE = re.compile(r"--trust[-_]remote[-_]code(?:=(?:true|1|yes))?", re.IGNORECASE)
+"""A BentoML template argument passing ``--trust-remote-code`` to the runtime."""
 
 
 def _bentoml_build_args(tool: dict[str, Any], pos: TomlPositions, path: str) -> list[Fact]:
@@ -309,7 +310,7 @@ def _bentoml_build_args(tool: dict[str, Any], pos: TomlPositions, path: str) -> 
     for key, value in args.items():
         items = value if isinstance(value, list) else [value]
         for item in items:
-            if isinstance(item, str) and _TRUST_REMOTE_CODE.fullmatch(item.strip()):
+            if isinstance(item, str) and TRUST_REMOTE_CODE.fullmatch(item.strip()):
                 trust = pos.string((*base, str(key)), item, 0) or pos.near((*base, str(key)))
                 break
         if trust is not None:

@@ -360,6 +360,9 @@ def _bentofile(doc: PDict, path: str, anchor: Span) -> list[Fact]:
     from mlsec_lint.facts.common import env_facts_from_k8s
 
     facts = [config_server("bentoml", doc, path, anchor, "bentofile", fill_defaults=False)]
+    args = doc.get("args")
+    if isinstance(args, PDict):
+        _bentofile_args(args, facts[0].data)
     envs = doc.get("envs")
     if isinstance(envs, PList):
         facts.extend(env_facts_from_k8s(envs, path, "bentofile", origin="bentofile"))
@@ -376,6 +379,33 @@ def _bentofile(doc: PDict, path: str, anchor: Span) -> list[Fact]:
                 dep.data.put("installed_by", f"{path} (BentoML build)", span, span)
                 facts.append(dep)
     return facts
+
+
+def _bentofile_args(args: PDict, data: PDict) -> None:
+    """Template ``args`` that pass ``--trust-remote-code`` to the runtime the service
+    starts (``cli_args: [--trust-remote-code]``) set ``trust_remote_code`` (and ``model``
+    from ``model_id``/``model``) on the bentofile's server."""
+    from mlsec_lint.facts.manifests import TRUST_REMOTE_CODE
+
+    settings, sources = data.get("settings"), data.get("sources")
+    if not isinstance(settings, PDict) or not isinstance(sources, PDict):
+        return
+    for key, value in args.items():
+        if isinstance(value, PList):
+            spans = [(v, value.item_span(i)) for i, v in enumerate(value)]
+        else:
+            spans = [(value, args.vspan.get(key, args.span))]
+        for item, span in spans:
+            if isinstance(item, str) and TRUST_REMOTE_CODE.fullmatch(item.strip()):
+                settings.put("trust_remote_code", True, span, span)
+                sources.put("trust_remote_code", "config-file", span, span)
+                for mkey in ("model_id", "model"):
+                    model = args.get(mkey)
+                    if isinstance(model, str) and model.strip() and "model" not in settings:
+                        mspan = args.vspan.get(mkey, args.span)
+                        settings.put("model", model.strip(), args.kspan.get(mkey, mspan), mspan)
+                        sources.put("model", "config-file", mspan, mspan)
+                return
 
 
 def _serve_models(doc: PDict, path: str, context: PDict) -> list[Fact]:

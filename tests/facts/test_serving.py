@@ -147,6 +147,22 @@ def test_bentofile_env_and_bentoml_configuration() -> None:
     assert list(server.data["settings"]["cors_allowed_origins"]) == ["*"]
 
 
+def test_bentofile_args_trusting_remote_code() -> None:
+    bentofile = (
+        "service: 'svc:VLLM'\nargs:\n  model_id: org/model\n"
+        "  cli_args:\n    - --max-model-len\n    - --trust-remote-code\n"
+    )
+    server = only(facts_of("bentofile.yaml", bentofile), "server")
+    assert server.data["settings"]["trust_remote_code"] is True
+    assert server.data["settings"]["model"] == "org/model"
+    assert pos(server, "trust_remote_code") == (6, 7)
+    plain = bentofile.replace("--trust-remote-code", "--enforce-eager")
+    assert (
+        "trust_remote_code"
+        not in only(facts_of("bentofile.yaml", plain), "server").data["settings"]
+    )
+
+
 def test_bad_embedded_documents_are_skipped() -> None:
     text = """\
 apiVersion: ray.io/v1
