@@ -256,6 +256,8 @@ def _command(
                 argv.push(w.text, span_of(w))
             _put(piped, "argv", argv, first)
             _put(data, "piped_from", piped, first)
+    if program in ("echo", "printf") and cmd.separator != "|" and not cmd.stdout_redirected:
+        _printed_variables(words, span_of, data)
     session.facts.append(fact)
     handler = _HANDLERS.get(program)
     if handler is None and re.fullmatch(r"(pip[0-9.]*|python[0-9.]*|uv|pip-sync)", program):
@@ -301,6 +303,26 @@ def _nested(session: Session, script: Word, span_of: SpanOf) -> None:
     for cmd in inner:
         _command(shell_session, shell, cmd, inner_span, previous)
         previous = cmd
+
+
+_VARIABLE_REF = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=?][^}$]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
+"""``$NAME``, ``${NAME}`` and ``${NAME:-default}`` (not ``${#NAME}``, ``${NAME:0:4}``,
+``${NAME:+set}``, which print no more than a length, a prefix or a constant)."""
+
+
+def _printed_variables(words: Sequence[Word], span_of: SpanOf, data: PDict) -> None:
+    """``echo``/``printf`` writing variables to the log (not piped, not to a file)."""
+    first = span_of(words[0])
+    printed = PList(first)
+    for w in words[1:]:
+        if w.text.startswith("-") or "$" not in w.text or ">" in w.text:
+            continue
+        for m in _VARIABLE_REF.finditer(w.text[:4096]):
+            printed.push(m.group(1) or m.group(2), span_of(w))
+    if printed:
+        _put(data, "printed_variables", printed, first)
 
 
 def _command_fact(session: Session, words: Sequence[Word], span_of: SpanOf) -> Fact:

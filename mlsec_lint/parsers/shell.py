@@ -63,6 +63,8 @@ class Command:
     assigns: list[Word] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
     separator: str = ""  # the operator that ended the command ("" at end of input)
+    stdout_redirected: bool = False
+    """Standard output goes to a file (``> f``, ``>> f``, ``1> f``, ``&> f``), not the log."""
 
     @property
     def argv(self) -> list[str]:
@@ -252,6 +254,9 @@ def split_commands(src: str) -> list[Command]:
         if _is_redirection(tok.text) and not tok.quoted:
             # "> file" takes the next word; ">file" and "2>&1" are self-contained
             bare = tok.text.lstrip("0123456789").lstrip("&")
+            fd = tok.text[: len(tok.text) - len(bare)]
+            if fd in ("", "1", "&") and bare.startswith(">") and not bare.startswith(">&"):
+                cur.stdout_redirected = True
             if (
                 bare in (">", ">>", "<", "<<", "<<<", ">|", "<>", ">&", "<&")
                 and i + 1 < len(tokens)

@@ -322,3 +322,21 @@ def test_container_commands_report_inside_the_script(tmp_path) -> None:
     (finding,) = result.findings
     line = "          command: [sh, -c, 'cd /m && wget http://m.example/model.bin']"
     assert (finding.line, finding.column) == (10, line.index("http://") + 1)
+
+
+def test_echo_and_printf_record_the_variables_they_print() -> None:
+    script = (
+        'echo "token ${HF_TOKEN} for $MODEL_ID"\n'
+        'printf \'%s\' "${API_KEY:-none}" "${#HF_TOKEN}" "${HF_TOKEN:0:4}"\n'
+        'echo "$HF_TOKEN" | huggingface-cli login --token-stdin\n'
+        'echo "$HF_TOKEN" > /tmp/token\n'
+    )
+    printed = [
+        (to_plain(c.data["printed_variables"]), c.anchor.line)
+        for c in facts(script, "command")
+        if "printed_variables" in c.data
+    ]
+    assert printed == [(["HF_TOKEN", "MODEL_ID"], 1), (["API_KEY"], 2)]
+    first = facts(script, "command")[0]
+    span = first.data["printed_variables"].item_span(0)
+    assert (span.line, span.col) == (1, 6)

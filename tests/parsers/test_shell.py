@@ -34,3 +34,18 @@ def test_offset_map_for_text() -> None:
     m = OffsetMap.for_text("ab\ncd", line=10, col=3)
     assert m.position(0) == (10, 3)
     assert m.position(4) == (11, 2)
+
+
+def test_stdout_redirection_is_recorded() -> None:
+    cases = {
+        "echo $X > f": True,
+        "echo $X >>f": True,
+        "echo $X 1>f": True,
+        "echo $X &>log": True,
+        "echo $X 2>/dev/null": False,
+        "echo $X >&2": False,
+        "echo $X": False,
+    }
+    for src, redirected in cases.items():
+        (cmd,) = split_commands(src)
+        assert cmd.stdout_redirected is redirected, src
