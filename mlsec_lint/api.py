@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from mlsec_lint.analyze import analyze
-from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind
+from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind, scanned_roots
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
@@ -406,7 +406,7 @@ def _scan(options: ScanOptions) -> Scan:
         real = RealPaths()
         read = {real(t.abspath) for t in targets}
         here = os.path.abspath(options.base or os.getcwd())
-        roots = _scan_roots(paths, here, real)
+        roots = set(scanned_roots(paths, here, real))
         pending = _included(analyses, sources, read, roots, here, real)
         while pending:
             batch: list[FileAnalysis] = []
@@ -740,18 +740,6 @@ class RealPaths:
             real_dir = self.dirs[directory] = os.path.realpath(directory)
         full = os.path.join(real_dir, name)
         return os.path.realpath(full) if os.path.islink(full) else full
-
-
-def _scan_roots(
-    paths: Sequence[str], base: str, real: Callable[[str], str] = os.path.realpath
-) -> set[str]:
-    """Real paths of the scanned directories (a file's own directory)."""
-    roots = set()
-    for directory in {os.path.dirname(os.path.join(base, raw)) for raw in paths} | {
-        os.path.join(base, raw) for raw in paths if os.path.isdir(os.path.join(base, raw))
-    }:
-        roots.add(real(directory))
-    return roots
 
 
 def _inside(path: str, roots: set[str]) -> bool:

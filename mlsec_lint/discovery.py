@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,6 +209,20 @@ def display_path(abspath: str, base: str) -> str:
     if rel.startswith(".."):
         rel = abspath
     return rel.replace(os.sep, "/")
+
+
+def scanned_roots(
+    paths: Iterable[str], base: str, real: Callable[[str], str] = os.path.realpath
+) -> list[str]:
+    """The trees a scan covers (real paths): each scanned directory, and the directory of
+    each scanned file; standard input (``-``) covers none."""
+    roots: list[str] = []
+    for raw in paths:
+        if raw == "-":
+            continue
+        path = os.path.join(base, raw)
+        roots.append(real(path if os.path.isdir(path) else os.path.dirname(path)))
+    return roots
 
 
 def find_repo_root(start: str) -> str | None:

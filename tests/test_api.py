@@ -30,6 +30,10 @@ def test_includes_outside_the_scanned_tree_are_not_read(tmp_path: Path) -> None:
     (inside / "requirements.txt").write_text("-r ../shared.txt\n-r missing.txt\n", "utf-8")
     found, scanned = _scan(inside)
     assert found == set() and scanned == 1
+    # named by its name from the parent directory: the tree is still svc/, not its parent
+    result = scan(ScanOptions(paths=["svc"], base=str(tmp_path))).result
+    assert {(f.path, f.rule_id) for f in result.findings} == set()
+    assert result.files_scanned == 1
 
 
 def test_an_explicitly_named_file_brings_its_includes(tmp_path: Path) -> None:

@@ -57,6 +57,10 @@ def run(
     written: set[str] = set()
     stdin_text: str | None = None
     current = options
+    from mlsec_lint.discovery import scanned_roots
+    from mlsec_lint.fix.write import write_fixed
+
+    roots = scanned_roots(options.paths, scan.base or os.getcwd())
     # a fix can make another rule's fix apply (privileged: false, then
     # allowPrivilegeEscalation: false): scan again until nothing changes
     for _round in range(MAX_ROUNDS):
@@ -67,9 +71,6 @@ def run(
                 stdin_text = ff.after
                 changed += len(ff.fixed)
                 continue
-            from mlsec_lint.fix.write import scanned_roots, write_fixed
-
-            roots = scanned_roots(list(options.paths), scan.base or os.getcwd())
             try:
                 write_fixed(ff.abspath, ff.before, ff.after, roots)
             except Unfixable as exc:

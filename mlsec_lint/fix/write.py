@@ -19,18 +19,6 @@ def _inside(path: str, root: str) -> bool:
         return False
 
 
-def scanned_roots(paths: list[str], base: str) -> list[str]:
-    """The trees a scan covers: each scanned directory, and the directory of each
-    scanned file (real paths)."""
-    roots = []
-    for raw in paths:
-        if raw == "-":
-            continue
-        path = os.path.join(base, raw)
-        roots.append(os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path)))
-    return roots
-
-
 def write_fixed(abspath: str, before: str, after: str, roots: list[str]) -> None:
     """Replace the file at ``abspath`` (whose decoded text must still be ``before``)
     with ``after``, if its real path is inside one of the scanned ``roots``. Raises
