@@ -8,7 +8,6 @@ typer or click.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -258,24 +257,12 @@ def _use_color(mode: Color, stream: TextIO) -> bool:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``path`` through a temporary file created exclusively (random name,
-    ``O_EXCL``) in its directory: a symbolic link planted at a predictable temporary
-    name is never followed."""
-    import tempfile
+    """Write a report to ``path`` atomically (:func:`mlsec_lint.atomic.write_atomic`)."""
+    from mlsec_lint.atomic import write_atomic
 
-    tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary open() would create it
-        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_atomic(str(path), text.encode("utf-8"))
     except OSError as exc:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
         raise MlsecLintError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

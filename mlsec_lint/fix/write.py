@@ -3,11 +3,10 @@ never through a symlink that leads out of the scanned tree."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 
+from mlsec_lint.atomic import write_atomic
 from mlsec_lint.fix.edits import Unfixable
 from mlsec_lint.source import decode
 
@@ -36,30 +35,14 @@ def write_fixed(abspath: str, before: str, after: str, roots: list[str]) -> None
     if text != before:
         raise Unfixable("the file changed since it was scanned; not written")
     crlf = data.count(b"\r\n")
-    lone_lf = data.count(b"\n") - crlf
-    if crlf and lone_lf:
-        newline = None  # mixed: keep the changed lines LF, the rest as they were
-    elif crlf:
-        newline = "\r\n"
-    else:
-        newline = "\n"
-    if newline is None:
+    if crlf and data.count(b"\n") > crlf:
         raise Unfixable("the file mixes CRLF and LF line endings; not written")
-    out = after.replace("\n", newline) if newline != "\n" else after
+    out = after.replace("\n", "\r\n") if crlf else after
     try:
         payload = out.encode(encoding)
     except (UnicodeEncodeError, LookupError) as exc:
         raise Unfixable(f"the fixed text cannot be encoded as {encoding}: {exc}") from None
-    directory = os.path.dirname(real)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".fix", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        os.replace(tmp, real)
+        write_atomic(real, payload, stat.S_IMODE(st.st_mode))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise Unfixable(f"cannot write the file: {exc.strerror or exc}") from None
