@@ -133,17 +133,21 @@ def apply_groups(
     return text, applied, failed
 
 
+def _why_not(exc: Exception) -> str:
+    """Why a fix was not applied: an :class:`Unfixable` says why; any other exception is a
+    defect in the fix, which must not stop the others."""
+    if isinstance(exc, Unfixable):
+        return str(exc)
+    return f"internal error in the fix ({type(exc).__name__}: {exc})"
+
+
 def _try(text: str, kind: str, group: Group, failed: list[tuple[Finding, str]]) -> str | None:
     fix_ = group[0].fix
     assert fix_ is not None
     try:
         return _apply_one(text, kind, fix_)
-    except Unfixable as exc:
-        failed.extend((f, str(exc)) for f in group)
-    except Exception as exc:  # a defect in a fix must not stop the others
-        failed.extend(
-            (f, f"internal error in the fix ({type(exc).__name__}: {exc})") for f in group
-        )
+    except Exception as exc:
+        failed.extend((f, _why_not(exc)) for f in group)
     return None
 
 
@@ -223,12 +227,8 @@ def _apply_python_groups(
                 continue
             try:
                 edits = python_edits(pf, p)
-            except Unfixable as exc:
-                failed.extend((f, str(exc)) for f in g)
-                continue
-            except Exception as exc:  # a defect in a fix must not stop the others
-                why = f"internal error in the fix ({type(exc).__name__}: {exc})"
-                failed.extend((f, why) for f in g)
+            except Exception as exc:
+                failed.extend((f, _why_not(exc)) for f in g)
                 continue
             extents.append(ext)
             if edits:
@@ -279,12 +279,8 @@ def _region(
     for group, p in plans:
         try:
             new = _apply_yaml_one(text, p, verify_each)
-        except Unfixable as exc:
-            failed.extend((f, str(exc)) for f in group)
-            continue
-        except Exception as exc:  # a defect in a fix must not stop the others
-            why = f"internal error in the fix ({type(exc).__name__}: {exc})"
-            failed.extend((f, why) for f in group)
+        except Exception as exc:
+            failed.extend((f, _why_not(exc)) for f in group)
             continue
         if new != text:
             text = new
