@@ -17,9 +17,9 @@ from typing import Annotated, Any
 import typer
 
 from mlsec_lint import __version__, scan_command
+from mlsec_lint.atomic import write_report
 from mlsec_lint.entry import exit_code_for
 from mlsec_lint.errors import MlsecLintError
-from mlsec_lint.scan_command import _write_atomic
 from mlsec_lint.scan_options import (
     FAIL_ON_CHOICES,
     SCAN_HELP,
@@ -219,7 +219,7 @@ def init(
             "would override it). Edit the existing one, or use --force to write the new "
             "file anyway"
         )
-    _write_atomic(target, configuration.template(format.value))
+    write_report(target, configuration.template(format.value))
     found = configuration.configs_in(str(directory))
     if len(found) == 1 and others:
         print(

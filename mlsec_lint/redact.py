@@ -69,7 +69,9 @@ _CODE_CHAIN = re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
 @functools.lru_cache(maxsize=1)
 def _token_patterns() -> tuple[re.Pattern[str], ...]:
     return tuple(
-        re.compile(str(v["regex"])) for v in knowledge.table("credentials")["value_patterns"]
+        re.compile(str(v["regex"]))
+        for v in knowledge.table("credentials")["value_patterns"]
+        if v.get("mask", True)
     )
 
 
@@ -110,8 +112,7 @@ def _ranges(line: str) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values."""
     out: list[tuple[int, int]] = []
     for pattern in _token_patterns():
-        # a PEM header names the key, it is not the key: the body lines are masked
-        out += [m.span() for m in pattern.finditer(line) if not m.group().startswith("-----")]
+        out += [m.span() for m in pattern.finditer(line)]
     head = line[:MAX_MATCH_CHARS]
     if "=" in head or ":" in head or " " in head:
         for m in _ASSIGN.finditer(head):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlsec_lint import escape
+from mlsec_lint.atomic import write_report
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.scan_options import Color, Format, usage_problem
 
@@ -172,19 +173,19 @@ def run(v: Mapping[str, Any]) -> int:
 
         buf = io.StringIO()
         get_reporter("sarif")(result, buf, opts)
-        _write_atomic(sarif_output, escape.output(buf.getvalue(), "sarif"))
+        write_report(sarif_output, escape.output(buf.getvalue(), "sarif"))
     if html_output is not None:
         import io
 
         buf = io.StringIO()
         get_reporter("html")(result, buf, opts)
-        _write_atomic(html_output, escape.output(buf.getvalue(), "html"))
+        write_report(html_output, escape.output(buf.getvalue(), "html"))
     if output is not None:
         import io
 
         buf = io.StringIO()
         reporter(result, buf, opts)
-        _write_atomic(output, escape.output(buf.getvalue(), format.value))
+        write_report(output, escape.output(buf.getvalue(), format.value))
     else:
         import io
 
@@ -203,7 +204,7 @@ def run(v: Mapping[str, Any]) -> int:
         from mlsec_lint.baseline import render
 
         findings = result.result.findings
-        _write_atomic(write_baseline, render(findings, _stored_paths(result)))
+        write_report(write_baseline, render(findings, _stored_paths(result)))
         n = len(findings)
         print(
             f"mlsec-lint: wrote {n} finding{'s' if n != 1 else ''} to {write_baseline}",
@@ -254,16 +255,6 @@ def _use_color(mode: Color, stream: TextIO) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return stream.isatty() and os.environ.get("TERM") != "dumb"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write a report to ``path`` atomically (:func:`mlsec_lint.atomic.write_atomic`)."""
-    from mlsec_lint.atomic import write_atomic
-
-    try:
-        write_atomic(str(path), text.encode("utf-8"))
-    except OSError as exc:
-        raise MlsecLintError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _print_notices(notices: list, quiet: bool) -> None:  # type: ignore[type-arg]

@@ -38,3 +38,15 @@ def test_nothing_stays_behind_when_the_rename_fails(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         write_atomic(str(tmp_path / "dir"), b"x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]
+
+
+def test_write_report_writes_utf8_and_names_the_file_on_failure(tmp_path: Path) -> None:
+    from mlsec_lint.atomic import write_report
+    from mlsec_lint.errors import MlsecLintError
+
+    target = tmp_path / "report.txt"
+    write_report(target, "café\n")
+    assert target.read_bytes() == "café\n".encode()
+    missing = tmp_path / "no-such-dir" / "report.txt"
+    with pytest.raises(MlsecLintError, match=r"cannot write .*no-such-dir"):
+        write_report(missing, "x")
