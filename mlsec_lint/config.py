@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlsec_lint.discovery import find_repo_root
 from mlsec_lint.errors import MlsecLintError
 
 CONFIG_NAMES = (".mlsec-lint.yaml", ".mlsec-lint.yml", ".mlsec-lint.toml", "pyproject.toml")
@@ -92,7 +93,7 @@ def find_configs(start: str, boundary: str | None = None) -> list[str]:
     limit = os.path.abspath(boundary or os.getcwd())
     if not (cur == limit or cur.startswith(limit.rstrip(os.sep) + os.sep)):
         limit = cur
-    inside_repo = _repo_root(cur) is not None
+    inside_repo = find_repo_root(cur) is not None
     while True:
         found = configs_in(cur)
         if found:
@@ -104,17 +105,6 @@ def find_configs(start: str, boundary: str | None = None) -> list[str]:
         parent = os.path.dirname(cur)
         if parent == cur:
             return []
-        cur = parent
-
-
-def _repo_root(start: str) -> str | None:
-    cur = start
-    while True:
-        if os.path.exists(os.path.join(cur, ".git")):
-            return cur
-        parent = os.path.dirname(cur)
-        if parent == cur:
-            return None
         cur = parent
 
 
