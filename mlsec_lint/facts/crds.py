@@ -24,6 +24,8 @@ Notebook (kubeflow.org)                        ``spec.template.spec``
 PyTorchJob, TFJob, MPIJob … (kubeflow.org)     ``spec.<type>ReplicaSpecs.*.template.spec``
 Experiment (kubeflow.org, Katib)               ``spec.trialTemplate.trialSpec`` (a Job or a
                                                training-operator job)
+Model (kubeai.org)                             the operator's server container, built from
+                                               ``spec.engine``/``url``/``args``/``env``
 =============================================  ============================================
 
 Labels that the controllers add to the pods they create (``ray.io/node-type``,
@@ -39,7 +41,7 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import is_commit_sha, is_hub_id
-from mlsec_lint.facts import Fact, copy_field
+from mlsec_lint.facts import Fact, copy_field, kubeai
 from mlsec_lint.facts.kubernetes import (
     CONTAINER_LISTS,
     PodUnit,
@@ -508,6 +510,7 @@ WALKERS: dict[tuple[str, str], Callable[[PDict], Iterator[PodUnit]]] = {
     (KUBEFLOW, "Notebook"): _notebook,
     **{(KUBEFLOW, kind): _training_job for kind in TRAINING_REPLICAS},
     (JOBSET, "JobSet"): _jobset,
+    (kubeai.GROUP, "Model"): kubeai.model,
 }
 """(API group, kind) -> walker. A new CRD with pods is one function and one entry."""
 
@@ -817,6 +820,22 @@ def model_sources(obj: PDict, path: str, containers: list[Fact]) -> Iterator[Fac
                         obj, path, hit.value, hit.span, "seldon-modelUri", None, "explainer"
                     )
                 )
+    elif (group, kind) == (kubeai.GROUP, "Model") and not kubeai.launches_model(obj):
+        spec = _pd(obj.get("spec"))
+        ref = kubeai.model_ref(spec.get("url")) if spec is not None else None
+        if spec is not None and ref is not None and ref[0] == "hf":
+            server = [c for c in containers if c.data.get("component") == "server"]
+            out.append(
+                _source_fact(
+                    obj,
+                    path,
+                    spec["url"],
+                    spec.vspan["url"],
+                    "kubeai-url",
+                    _ctx(server[0] if server else None),
+                    "server",
+                )
+            )
     elif (group, kind) == (SELDON_V2, "Model"):
         for hit in resolve(obj, "spec.storageUri"):
             out.append(
