@@ -27,6 +27,7 @@ function or class defined here) shadows an import of the same name.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -909,6 +910,10 @@ def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
 
 
+_GRAMMAR = "{}.{}".format(*sys.version_info[:2])
+"""The grammar files are parsed with: syntax newer than the running Python is an error."""
+
+
 def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
     fa = FileAnalysis(path, "python")
     try:
@@ -918,7 +923,7 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
             Notice(
                 path,
                 "parse-error",
-                f"Python syntax error: {exc.msg} (file not analysed)",
+                f"Python syntax error under Python {_GRAMMAR}: {exc.msg} (file not analysed)",
                 "warning",
                 exc.lineno,
             )
