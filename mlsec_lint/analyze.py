@@ -246,6 +246,13 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
         fa.kind = "conda-env"
         fa.facts = manifests.conda_env_facts(docs[0], path, source.abspath).facts
         return fa
+    from mlsec_lint.facts import launchers
+
+    launcher = launchers.detect(docs[0], os.path.basename(path)) if len(docs) == 1 else None
+    if launcher is not None:
+        fa.kind = launcher
+        fa.facts = launchers.extract(docs[0], path, source.text, launcher)
+        return fa
     from mlsec_lint.facts import helm_values
 
     if helm_values.looks_like_values(docs, path):
