@@ -20,7 +20,6 @@ from mlsec_lint.model import Span
 from mlsec_lint.tree import PList
 
 _MAX_CALLEE = 400
-_MAX_SPEC = 4096
 _PYTHON_PACKAGES = re.compile(
     r"bentoml\.(?:images\.)?(?:Python)?Image\(\)(?:\.[A-Za-z_]\w*\(\))*\.python_packages"
 )
@@ -35,15 +34,7 @@ def is_python_packages(callee: str) -> bool:
 
 def image_facts(args: PList, span: Span, path: str) -> list[Fact]:
     """Dependency facts for one ``python_packages(...)`` call (literal strings only)."""
-    from mlsec_lint.facts.dependencies import dependency_fact
+    from mlsec_lint.facts.dependencies import image_packages
 
-    where = f"{path}:{span.line} (BentoML image)"
-    facts: list[Fact] = []
-    for i, item in enumerate(args):
-        if not isinstance(item, str) or not item.strip() or len(item) > _MAX_SPEC:
-            continue
-        ispan = args.item_span(i)
-        dep = dependency_fact(item.strip(), ispan, path, "bentoml-image")
-        dep.data.put("installed_by", where, ispan, ispan)
-        facts.append(dep)
-    return facts
+    items = ((item, args.item_span(i)) for i, item in enumerate(args))
+    return image_packages(items, path, "bentoml-image", f"{path}:{span.line} (BentoML image)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -488,6 +488,26 @@ def dependency_fact(
         put(key, value)
     data.put("context", PDict(span), span, span)
     return Fact("dependency", path, data, span, f"dependency/{name}")
+
+
+MAX_LISTED_SPEC = 4096
+"""Longer strings in a package list are not requirement specifiers."""
+
+
+def image_packages(
+    items: Iterable[tuple[Any, Span]], path: str, origin: str, installed_by: str
+) -> list[Fact]:
+    """Dependencies a build installs into an image from a list of requirement strings
+    (BentoML ``python.packages`` and ``Image().python_packages(...)``, Cog
+    ``python_packages``): one fact per string, at the string, with ``installed_by``."""
+    out: list[Fact] = []
+    for item, span in items:
+        if not isinstance(item, str) or not item.strip() or len(item) > MAX_LISTED_SPEC:
+            continue
+        dep = dependency_fact(item.strip(), span, path, origin)
+        dep.data.put("installed_by", installed_by, span, span)
+        out.append(dep)
+    return out
 
 
 def vulnerability(name: str, version: str, span: Span, image: bool = False) -> PDict | None:

@@ -165,18 +165,11 @@ def _script(
 
 def _cog_packages(build: PDict, path: str) -> list[Fact]:
     """``build.python_packages``: pip-installed into the model image by ``cog build``."""
-    from mlsec_lint.facts.dependencies import dependency_fact
+    from mlsec_lint.facts.dependencies import image_packages
 
     packages = build.get("python_packages")
     if not isinstance(packages, PList):
         return []
     where = f"{path}:{build.kspan['python_packages'].line} (Cog build)"
-    out: list[Fact] = []
-    for i, item in enumerate(packages):
-        if not isinstance(item, str) or not item.strip() or len(item) > 4096:
-            continue
-        ispan = packages.item_span(i)
-        dep = dependency_fact(item.strip(), ispan, path, "cog")
-        dep.data.put("installed_by", where, ispan, ispan)
-        out.append(dep)
-    return out
+    items = ((item, packages.item_span(i)) for i, item in enumerate(packages))
+    return image_packages(items, path, "cog", where)

@@ -39,6 +39,7 @@ from mlsec_lint.facts.dependencies import (
     ManifestInfo,
     conda_spec_info,
     dependency_fact,
+    image_packages,
     index_fact,
     manifest_fact,
     pipfile_spec_info,
@@ -279,15 +280,13 @@ def _bentoml_build_packages(tool: dict[str, Any], pos: TomlPositions, path: str)
         if not isinstance(items, list):
             continue
         counts: dict[str, int] = {}
+        located: list[tuple[Any, Span]] = []
         for item in items:
-            if not isinstance(item, str) or not item.strip():
-                continue
-            nth = counts.get(item, 0)
-            counts[item] = nth + 1
-            span = _dep_span(pos, key, item, nth)
-            fact = dependency_fact(item.strip(), span, path, "bentofile")
-            fact.data.put("installed_by", f"{path} (BentoML build)", span, span)
-            facts.append(fact)
+            if isinstance(item, str):
+                nth = counts.get(item, 0)
+                counts[item] = nth + 1
+                located.append((item, _dep_span(pos, key, item, nth)))
+        facts.extend(image_packages(located, path, "bentofile", f"{path} (BentoML build)"))
     return facts
 
 

@@ -369,15 +369,11 @@ def _bentofile(doc: PDict, path: str, anchor: Span) -> list[Fact]:
     python = doc.get("python")
     packages = python.get("packages") if isinstance(python, PDict) else None
     if isinstance(packages, PList):
-        from mlsec_lint.facts.dependencies import dependency_fact
+        from mlsec_lint.facts.dependencies import image_packages
 
         # BentoML pip-installs these into the Bento's image at build time
-        for i, item in enumerate(packages):
-            if isinstance(item, str) and item.strip():
-                span = packages.item_span(i)
-                dep = dependency_fact(item.strip(), span, path, "bentofile")
-                dep.data.put("installed_by", f"{path} (BentoML build)", span, span)
-                facts.append(dep)
+        items = ((item, packages.item_span(i)) for i, item in enumerate(packages))
+        facts.extend(image_packages(items, path, "bentofile", f"{path} (BentoML build)"))
     return facts
 
 
