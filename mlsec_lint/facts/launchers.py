@@ -67,19 +67,23 @@ def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
     facts: list[Fact] = []
     if launcher == "skypilot":
         env = _env_map(doc, ("envs", "secrets"), path, facts)
+        context = _skypilot_exposure(doc)
         for key in ("setup", "run"):
             script = doc.get(key)
             if isinstance(script, str):
-                facts.extend(_script(script, doc.vspan[key], ft, path, f"skypilot/{key}", env))
+                owner = f"skypilot/{key}"
+                facts.extend(_script(script, doc.vspan[key], ft, path, owner, env, context))
     elif launcher == "dstack":
         env = _env_map(doc, ("env",), path, facts)
+        context = _dstack_exposure(doc)
         for key in ("init", "commands"):
             items = doc.get(key)
             if isinstance(items, PList):
                 for i, item in enumerate(items):
                     if isinstance(item, str):
                         owner = f"dstack/{key}/{i}"
-                        facts.extend(_script(item, items.item_span(i), ft, path, owner, env))
+                        span = items.item_span(i)
+                        facts.extend(_script(item, span, ft, path, owner, env, context))
     elif launcher == "cog":
         build = doc["build"]
         facts.extend(_cog_packages(build, path))
@@ -97,6 +101,41 @@ def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
             # what Cog runs for it, positioned at the file name
             facts.extend(_script(f"pip install -r {reqs.strip()}", span, None, path, "cog", {}))
     return facts
+
+
+def _exposed(span: Span, via: str, port: Any) -> PDict:
+    """An exposure context (as the cross-file pass writes for containers) for the servers
+    a launcher starts: reachable from outside the machine, and how."""
+    entry = PDict(span)
+    entry.put("via", via, span, span)
+    if port is not None and not isinstance(port, (PDict, PList)):
+        entry.put("port", port, span, span)
+    exposure = PList(span)
+    exposure.push(entry, span)
+    context = PDict(span)
+    context.put("exposed", True, span, span)
+    context.put("exposure", exposure, span, span)
+    return context
+
+
+def _skypilot_exposure(doc: PDict) -> PDict | None:
+    """``resources.ports`` opens the ports on the cloud machine to any address; a
+    ``service`` section puts a SkyServe load balancer in front of the replicas."""
+    resources = doc.get("resources")
+    if isinstance(resources, PDict) and resources.get("ports") not in (None, "", []):
+        ports = resources["ports"]
+        return _exposed(resources.vspan["ports"], "SkyPilot resources.ports", ports)
+    if isinstance(doc.get("service"), PDict):
+        return _exposed(doc.kspan["service"], "SkyServe service", None)
+    return None
+
+
+def _dstack_exposure(doc: PDict) -> PDict | None:
+    """A dstack ``service`` is published through the gateway; with ``auth: false`` the
+    gateway lets every caller through."""
+    if str(doc.get("type")) != "service" or doc.get("auth") is not False:
+        return None
+    return _exposed(doc.vspan["auth"], "dstack service with auth: false", doc.get("port"))
 
 
 def _env_map(doc: PDict, keys: tuple[str, ...], path: str, facts: list[Fact]) -> dict[str, Any]:
@@ -135,6 +174,7 @@ def _script(
     path: str,
     owner: str,
     env: dict[str, Any],
+    context: PDict | None = None,
 ) -> list[Fact]:
     """Shell and launch facts of one script written as a YAML scalar at ``span``
     (``ft``: the file's text, to map each character; ``None``: every word at ``span``)."""
@@ -158,7 +198,7 @@ def _script(
     session.variables.update({k: str(v.value) for k, v in env.items()})
     shellcmds.run_text(session, script, span_of)
     facts = list(session.facts)
-    site = launch.Site(path, "shell", owner, PDict(span))
+    site = launch.Site(path, "shell", owner, context if context is not None else PDict(span))
     facts.extend(launch.launch_facts(launch.run_script(doc, env), site))
     return facts
 

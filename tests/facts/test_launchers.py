@@ -73,3 +73,22 @@ def test_cog_requirements_file_is_installed_into_the_image(tmp_path: Path) -> No
 def test_long_scalars_are_not_analysed_as_shell() -> None:
     text = "resources: {}\nrun: " + "x" * 300_000 + "\n"
     assert extract(_doc(text), "sky.yaml", text, "skypilot") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "exposed"),
+    [
+        ("resources: {ports: 8000}\nrun: vllm serve m --host 0.0.0.0\n", True),
+        ("service: {replicas: 2}\nrun: vllm serve m --host 0.0.0.0\n", True),
+        ("resources: {cloud: aws}\nrun: vllm serve m --host 0.0.0.0\n", False),
+        ("type: service\nauth: false\nport: 8000\ncommands: [vllm serve m]\n", True),
+        ("type: service\nport: 8000\ncommands: [vllm serve m]\n", False),
+        ("type: task\nauth: false\ncommands: [vllm serve m]\n", False),
+    ],
+)
+def test_servers_learn_what_the_launcher_publishes(text: str, exposed: bool) -> None:
+    doc = _doc(text)
+    kind = detect(doc, "x.yml")
+    assert kind is not None
+    server = next(f for f in extract(doc, "x.yml", text, kind) if f.kind == "server")
+    assert bool(server.data["context"].get("exposed")) is exposed
