@@ -48,8 +48,11 @@ TORCHSERVE_KEYS = frozenset(
         "inference_address",
         "management_address",
         "metrics_address",
+        "grpc_inference_address",
+        "grpc_management_address",
         "grpc_inference_port",
         "grpc_management_port",
+        "enable_grpc_ssl",
         "model_store",
         "load_models",
         "allowed_urls",
@@ -84,6 +87,10 @@ _TS_LISTENERS = (
     ("management", "management_address"),
     ("metrics", "metrics_address"),
 )
+_TS_GRPC_LISTENERS = (
+    ("gRPC inference", "grpc_inference_address", "grpc_inference_port"),
+    ("gRPC management", "grpc_management_address", "grpc_management_port"),
+)
 
 
 def server_fact(
@@ -117,23 +124,43 @@ def server_fact(
 
 
 def torchserve_listeners(settings: PDict, anchor: Span) -> PList:
-    """The HTTP listeners a TorchServe config declares, one entry per ``*_address``."""
+    """The listeners a TorchServe config declares: one entry per HTTP ``*_address`` (TLS
+    with an ``https://`` address) and per gRPC ``grpc_*_address`` (TLS when
+    ``enable_grpc_ssl=true`` with ``certificate_file`` and ``private_key_file``, which
+    both gRPC APIs share; TorchServe reads no keystore for gRPC)."""
     out = PList(anchor)
     for name, key in _TS_LISTENERS:
-        if key not in settings:
-            continue
-        span = settings.field_span(key)
-        address = str(settings[key])
-        entry = PDict(span)
-        for k, v in (
-            ("name", name),
-            ("key", key),
-            ("address", address),
-            ("tls", address.strip().lower().startswith("https://")),
-        ):
-            entry.put(k, v, span, settings.vspan.get(key, span) if k == "address" else span)
-        out.push(entry, span)
+        if key in settings:
+            address = str(settings[key])
+            tls = address.strip().lower().startswith("https://")
+            out.push(_listener(settings, name, key, address, tls), settings.field_span(key))
+    grpc_tls = (
+        str(settings.get("enable_grpc_ssl", "")).strip().lower() == "true"
+        and _present(settings.get("certificate_file"))
+        and _present(settings.get("private_key_file"))
+    )
+    for name, key, port_key in _TS_GRPC_LISTENERS:
+        if key in settings:
+            entry = _listener(settings, name, key, str(settings[key]), grpc_tls)
+            if port_key in settings:
+                span = settings.field_span(port_key)
+                entry.put("port", str(settings[port_key]), span, span)
+            out.push(entry, settings.field_span(key))
     return out
+
+
+def _present(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _listener(settings: PDict, name: str, key: str, address: str, tls: bool) -> PDict:
+    span = settings.field_span(key)
+    entry = PDict(span)
+    entry.put("name", name, span, span)
+    entry.put("key", key, span, span)
+    entry.put("address", address, span, settings.vspan.get(key, span))
+    entry.put("tls", tls, span, span)
+    return entry
 
 
 def from_properties(text: str, path: str) -> FileAnalysis:

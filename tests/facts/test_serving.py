@@ -195,3 +195,28 @@ data:
     assert ts.data["configmap_key"] == "config.properties"
     assert ts.key == "ConfigMap//serving/config.properties/torchserve"
     assert servers["mlflow"].data["settings"].vspan["host"].line == 10
+
+
+def test_torchserve_grpc_listeners_and_their_tls() -> None:
+    text = (
+        "grpc_inference_address=0.0.0.0\ngrpc_inference_port=7443\n"
+        "grpc_management_address=127.0.0.1\n"
+        "certificate_file=/tls/cert.pem\nprivate_key_file=/tls/key.pem\n"
+    )
+    server = only(facts_of("config.properties", text), "server")
+    grpc = {e["name"]: e for e in server.data["listeners"] if e["name"].startswith("gRPC")}
+    inference, management = grpc["gRPC inference"], grpc["gRPC management"]
+    assert (inference["address"], inference["port"], inference["tls"]) == ("0.0.0.0", "7443", False)
+    assert inference.span.line == 1
+    assert (management["address"], management["port"]) == ("127.0.0.1", "7071")  # the default
+    # enable_grpc_ssl turns TLS on for both gRPC APIs, with the certificate and key files
+    tls = only(facts_of("config.properties", text + "enable_grpc_ssl=TRUE\n"), "server")
+    assert all(e["tls"] for e in tls.data["listeners"] if e["name"].startswith("gRPC"))
+    no_key = text.replace("private_key_file=/tls/key.pem\n", "") + "enable_grpc_ssl=true\n"
+    half = only(facts_of("config.properties", no_key), "server")
+    assert not any(e["tls"] for e in half.data["listeners"] if e["name"].startswith("gRPC"))
+    # without an address key (TorchServe 0.11+ default) both listen on loopback
+    bare = only(facts_of("config.properties", "grpc_inference_port=7070\n"), "server")
+    assert {e["address"] for e in bare.data["listeners"] if e["name"].startswith("gRPC")} == {
+        "127.0.0.1"
+    }
