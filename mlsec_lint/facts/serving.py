@@ -376,11 +376,42 @@ def from_documents(
         return "ray-serve-config", facts
     if name in ("bentofile.yaml", "bentofile.yml") and isinstance(doc.get("service"), str):
         return "bentofile", _bentofile(doc, path, anchor)
-    if isinstance(doc.get("api_server"), PDict):
+    if is_bentoml_config(doc, name):
         return "bentoml-config", [
             config_server("bentoml", doc, path, anchor, "bentoml", fill_defaults=False)
         ]
     return None
+
+
+_BENTOML_CONFIG_NAMES = frozenset(
+    f"{stem}.{ext}"
+    for stem in ("bentoml_configuration", "bentoml_config")
+    for ext in ("yaml", "yml")
+)
+_BENTOML_SERVICE_KEYS = frozenset({"http", "grpc", "ssl", "traffic", "metrics"})
+_BENTOML_RUNNER_KEYS = frozenset(
+    {"batching", "resources", "workers_per_resource", "traffic", "timeout", "logging", "metrics"}
+)
+
+
+def is_bentoml_config(doc: PDict, name: str) -> bool:
+    """A BentoML configuration file (the YAML ``BENTOML_CONFIG`` names): named
+    ``bentoml_configuration.yaml``, or holding an ``api_server:`` mapping (version 1 and
+    older), a ``version: 2`` ``services:`` mapping of service settings, or a ``runners:``
+    mapping of runner settings. A bare ``configuration.yaml`` is recognised by content only."""
+    if name in _BENTOML_CONFIG_NAMES or isinstance(doc.get("api_server"), PDict):
+        return True
+    services = doc.get("services")
+    if str(doc.get("version")) == "2" and isinstance(services, PDict):
+        # not a compose file whose services happen to be named http, grpc …
+        return any(
+            k in _BENTOML_SERVICE_KEYS and isinstance(v, dict) for k, v in services.items()
+        ) and not any(
+            isinstance(v, dict) and ("image" in v or "build" in v or "extends" in v)
+            for v in services.values()
+        )
+    runners = doc.get("runners")
+    return isinstance(runners, PDict) and any(k in _BENTOML_RUNNER_KEYS for k in runners)
 
 
 def _bentofile(doc: PDict, path: str, anchor: Span) -> list[Fact]:

@@ -220,3 +220,33 @@ def test_torchserve_grpc_listeners_and_their_tls() -> None:
     assert {e["address"] for e in bare.data["listeners"] if e["name"].startswith("gRPC")} == {
         "127.0.0.1"
     }
+
+
+def test_bentoml_configuration_bind_addresses_and_recognition() -> None:
+    v1 = "version: 1\napi_server:\n  http:\n    host: 0.0.0.0\n    port: 3000\n"
+    server = only(facts_of("configuration.yaml", v1), "server")
+    assert (server.data["bind"], server.data["tls"]) == ("0.0.0.0", False)
+    assert pos(server, "host") == (4, 5)
+    assert (
+        "host"
+        not in only(facts_of("c.yaml", "api_server:\n  workers: 2\n"), "server").data["settings"]
+    )  # a config file that does not set the host adds no default
+    legacy = "api_server:\n  host: 0.0.0.0\n  cors:\n    enabled: true\n"
+    legacy += "    access_control_allow_origin: '*'\n"
+    settings = only(facts_of("cfg.yml", legacy), "server").data["settings"]
+    assert (settings["host"], settings["cors_allowed_origins"]) == ("0.0.0.0", "*")
+    v2 = "version: 2\nservices:\n  http:\n    host: 0.0.0.0\n  ssl:\n    certfile: /t/c.pem\n"
+    v2 += "    keyfile: /t/k.pem\n"
+    tls = only(facts_of("configuration.yaml", v2), "server")
+    assert (tls.data["bind"], tls.data["tls"]) == ("0.0.0.0", True)
+    grpc = "runners:\n  batching:\n    enabled: true\napi_server:\n  grpc:\n    host: 0.0.0.0\n"
+    assert only(facts_of("x.yaml", grpc), "server").data["settings"]["grpc_host"] == "0.0.0.0"
+    # by name, even with no setting of its own yet
+    named = only(facts_of("bentoml_configuration.yaml", "version: 1\n"), "server")
+    assert named.data["server"] == "bentoml"
+    # not BentoML: a compose v2 file, an unrelated `services:` list, a Home Assistant config
+    compose = "version: '2'\nservices:\n  metrics:\n    extends: {file: base.yml}\n"
+    assert [f for f in facts_of("stack.yaml", compose) if f.kind == "server"] == []
+    other = "version: 2\nservices: {http: [a, b]}\n"
+    assert [f for f in facts_of("configuration.yaml", other) if f.kind == "server"] == []
+    assert facts_of("configuration.yaml", "homeassistant:\n  name: Home\n") == []
