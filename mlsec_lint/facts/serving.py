@@ -163,6 +163,57 @@ def _listener(settings: PDict, name: str, key: str, address: str, tls: bool) -> 
     return entry
 
 
+_TS_NO_GRPC_ADDRESS = re.compile(r"^v?0\.([0-9]|10)(\.|$)")
+"""TorchServe releases before 0.11.0: no ``grpc_*_address`` keys, gRPC on every interface."""
+
+
+def torchserve_release_defaults(servers: list[Fact]) -> None:
+    """TorchServe before 0.11.0 reads no ``grpc_*_address`` and binds both gRPC APIs to
+    every interface. For servers whose release is known (the image tag of a launch, else
+    a pin or versioned image near the file in ``context.versions``), the effective gRPC
+    addresses become ``0.0.0.0`` (source ``release-default``): at the address the config
+    writes, which is moved to ``ignored``, else at the ``grpc_*_port`` line, else at the
+    anchor. A launch that names its config file (``--ts-config``) is left to that file.
+    Runs after versions are attached (cross-file)."""
+    for fact in servers:
+        data = fact.data
+        if data.get("server") != "torchserve":
+            continue
+        version = data.get("version")
+        if not isinstance(version, str):
+            ctx = data.get("context")
+            versions = ctx.get("versions") if isinstance(ctx, PDict) else None
+            version = versions.get("torchserve") if isinstance(versions, PDict) else None
+        settings, sources = data.get("settings"), data.get("sources")
+        if not isinstance(settings, PDict) or not isinstance(sources, PDict):
+            continue
+        if "ts_config" in settings:
+            continue  # the config file it names is reported on its own
+        if not isinstance(version, str) or not _TS_NO_GRPC_ADDRESS.match(version.strip()):
+            continue
+        changed: list[str] = []
+        for _, key, port_key in _TS_GRPC_LISTENERS:
+            if str(settings.get(key, "")).strip() in ("0.0.0.0", "::", "[::]"):
+                continue  # already every interface (the official image's own config)
+            span = settings.field_span(port_key) if port_key in settings else fact.anchor
+            if sources.get(key) in ("config-file", "env"):
+                span = settings.field_span(key)  # the address written there has no effect
+                ignored = data.get("ignored")
+                if not isinstance(ignored, PDict):
+                    ignored = PDict(fact.anchor)
+                    data.put("ignored", ignored, fact.anchor)
+                ignored.put(key, settings[key], settings.kspan.get(key), settings.vspan.get(key))
+            settings.put(key, "0.0.0.0", span, span)
+            sources.put(key, "release-default", span, span)
+            changed.append(key)
+        if changed:
+            listeners = torchserve_listeners(settings, fact.anchor)
+            for entry in listeners:
+                if isinstance(entry, PDict) and entry.get("key") in changed:
+                    entry.put("release_default", True, entry.span, entry.span)
+            data.put("listeners", listeners, fact.anchor)
+
+
 def from_properties(text: str, path: str) -> FileAnalysis:
     props = properties.parse(text)
     name = path.rsplit("/", 1)[-1]

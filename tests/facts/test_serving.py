@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import name_kind
 from mlsec_lint.facts import Fact
@@ -250,3 +252,49 @@ def test_bentoml_configuration_bind_addresses_and_recognition() -> None:
     other = "version: 2\nservices: {http: [a, b]}\n"
     assert [f for f in facts_of("configuration.yaml", other) if f.kind == "server"] == []
     assert facts_of("configuration.yaml", "homeassistant:\n  name: Home\n") == []
+
+
+def test_torchserve_before_0_11_binds_grpc_everywhere() -> None:
+    from mlsec_lint.facts.serving import torchserve_release_defaults
+    from mlsec_lint.tree import PDict
+
+    text = "grpc_inference_port=7070\ngrpc_management_address=127.0.0.1\n"
+
+    def released(version: str | None) -> Fact:
+        server = only(facts_of("config.properties", text), "server")
+        if version is not None:
+            versions = PDict()
+            versions.put("torchserve", version, None)
+            server.data["context"].put("versions", versions, None)
+        torchserve_release_defaults([server])
+        return server
+
+    old = released("0.10.0")
+    settings, sources = old.data["settings"], old.data["sources"]
+    assert settings["grpc_inference_address"] == settings["grpc_management_address"] == "0.0.0.0"
+    assert sources["grpc_management_address"] == "release-default"
+    assert old.data["ignored"]["grpc_management_address"] == "127.0.0.1"  # no effect before 0.11
+    assert pos(old, "grpc_management_address") == (2, 1)  # at the address written
+    assert pos(old, "grpc_inference_address") == (1, 1)  # at the port line
+    grpc = [e for e in old.data["listeners"] if e["name"].startswith("gRPC")]
+    assert [e["address"] for e in grpc] == ["0.0.0.0", "0.0.0.0"]
+    assert all(e["release_default"] for e in grpc)
+    for version in ("0.11.0", "0.12.0", None):
+        kept = released(version).data["settings"]
+        assert kept["grpc_management_address"] == "127.0.0.1"
+        assert kept["grpc_inference_address"] == "127.0.0.1"
+
+
+def test_torchserve_release_found_through_a_pin(tmp_path: Path) -> None:
+    from mlsec_lint.api import ScanOptions, scan
+
+    (tmp_path / "requirements.txt").write_text("torchserve==0.9.0\n")
+    (tmp_path / "config.properties").write_text(
+        "management_address=http://127.0.0.1:8081\ngrpc_management_port=7071\n"
+    )
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    found = {(f.rule_id, f.line) for f in result.findings if f.path == "config.properties"}
+    assert {("MLS-TS-004", 2), ("MLS-TS-007", 2)} <= found
+    (tmp_path / "requirements.txt").write_text("torchserve==0.12.0\n")
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    assert not [f for f in result.findings if f.rule_id in ("MLS-TS-004", "MLS-TS-007")]
