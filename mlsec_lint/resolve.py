@@ -31,6 +31,10 @@ def resolve_all(facts: list[Fact], index_out: list[VersionIndex] | None = None) 
         resolve_pins.attach(by_kind)
     index = versions_index(by_kind)
     attach_versions([f for kind in VERSIONED for f in by_kind.get(kind, [])], index)
+    if by_kind.get("server"):
+        from mlsec_lint.facts.serving import torchserve_release_defaults
+
+        torchserve_release_defaults(by_kind["server"])  # needs the versions just attached
     if index_out is not None:
         index_out.append(index)
     if not by_kind.get("k8s-object"):

@@ -30,6 +30,8 @@ def test_every_corpus_file_is_scanned_without_errors(result) -> None:
     [
         ("pytorch__serve/docker/config.properties", 2, "MLS-TS-001"),
         ("pytorch__serve/docker/config.properties", 5, "MLS-TS-007"),
+        # grpc_inference_address=0.0.0.0 without enable_grpc_ssl
+        ("pytorch__serve/docker/config.properties", 4, "MLS-TS-004"),
         ("pytorch__serve/kubernetes/examples/mnist/deployment.yaml", 23, "MLS-TS-007"),
         ("SeldonIO__MLServer/docs/examples/sklearn/settings.json", 2, "MLS-XRT-007"),
         (

@@ -68,6 +68,8 @@ def bind_host(value: Any) -> str | None:
     if s is None:
         return None
     s = s.strip()
+    if any(ch.isspace() for ch in s):  # a command or sentence, not an address
+        return None
     if "://" in s:
         scheme = s.split("://", 1)[0].lower()
         if scheme == "unix":

@@ -48,8 +48,11 @@ TORCHSERVE_KEYS = frozenset(
         "inference_address",
         "management_address",
         "metrics_address",
+        "grpc_inference_address",
+        "grpc_management_address",
         "grpc_inference_port",
         "grpc_management_port",
+        "enable_grpc_ssl",
         "model_store",
         "load_models",
         "allowed_urls",
@@ -84,6 +87,10 @@ _TS_LISTENERS = (
     ("management", "management_address"),
     ("metrics", "metrics_address"),
 )
+_TS_GRPC_LISTENERS = (
+    ("gRPC inference", "grpc_inference_address", "grpc_inference_port"),
+    ("gRPC management", "grpc_management_address", "grpc_management_port"),
+)
 
 
 def server_fact(
@@ -117,23 +124,94 @@ def server_fact(
 
 
 def torchserve_listeners(settings: PDict, anchor: Span) -> PList:
-    """The HTTP listeners a TorchServe config declares, one entry per ``*_address``."""
+    """The listeners a TorchServe config declares: one entry per HTTP ``*_address`` (TLS
+    with an ``https://`` address) and per gRPC ``grpc_*_address`` (TLS when
+    ``enable_grpc_ssl=true`` with ``certificate_file`` and ``private_key_file``, which
+    both gRPC APIs share; TorchServe reads no keystore for gRPC)."""
     out = PList(anchor)
     for name, key in _TS_LISTENERS:
-        if key not in settings:
-            continue
-        span = settings.field_span(key)
-        address = str(settings[key])
-        entry = PDict(span)
-        for k, v in (
-            ("name", name),
-            ("key", key),
-            ("address", address),
-            ("tls", address.strip().lower().startswith("https://")),
-        ):
-            entry.put(k, v, span, settings.vspan.get(key, span) if k == "address" else span)
-        out.push(entry, span)
+        if key in settings:
+            address = str(settings[key])
+            tls = address.strip().lower().startswith("https://")
+            out.push(_listener(settings, name, key, address, tls), settings.field_span(key))
+    grpc_tls = (
+        str(settings.get("enable_grpc_ssl", "")).strip().lower() == "true"
+        and _present(settings.get("certificate_file"))
+        and _present(settings.get("private_key_file"))
+    )
+    for name, key, port_key in _TS_GRPC_LISTENERS:
+        if key in settings:
+            entry = _listener(settings, name, key, str(settings[key]), grpc_tls)
+            if port_key in settings:
+                span = settings.field_span(port_key)
+                entry.put("port", str(settings[port_key]), span, span)
+            out.push(entry, settings.field_span(key))
     return out
+
+
+def _present(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _listener(settings: PDict, name: str, key: str, address: str, tls: bool) -> PDict:
+    span = settings.field_span(key)
+    entry = PDict(span)
+    entry.put("name", name, span, span)
+    entry.put("key", key, span, span)
+    entry.put("address", address, span, settings.vspan.get(key, span))
+    entry.put("tls", tls, span, span)
+    return entry
+
+
+_TS_NO_GRPC_ADDRESS = re.compile(r"^v?0\.([0-9]|10)(\.|$)")
+"""TorchServe releases before 0.11.0: no ``grpc_*_address`` keys, gRPC on every interface."""
+
+
+def torchserve_release_defaults(servers: list[Fact]) -> None:
+    """TorchServe before 0.11.0 reads no ``grpc_*_address`` and binds both gRPC APIs to
+    every interface. For servers whose release is known (the image tag of a launch, else
+    a pin or versioned image near the file in ``context.versions``), the effective gRPC
+    addresses become ``0.0.0.0`` (source ``release-default``): at the address the config
+    writes, which is moved to ``ignored``, else at the ``grpc_*_port`` line, else at the
+    anchor. A launch that names its config file (``--ts-config``) is left to that file.
+    Runs after versions are attached (cross-file)."""
+    for fact in servers:
+        data = fact.data
+        if data.get("server") != "torchserve":
+            continue
+        version = data.get("version")
+        if not isinstance(version, str):
+            ctx = data.get("context")
+            versions = ctx.get("versions") if isinstance(ctx, PDict) else None
+            version = versions.get("torchserve") if isinstance(versions, PDict) else None
+        settings, sources = data.get("settings"), data.get("sources")
+        if not isinstance(settings, PDict) or not isinstance(sources, PDict):
+            continue
+        if "ts_config" in settings:
+            continue  # the config file it names is reported on its own
+        if not isinstance(version, str) or not _TS_NO_GRPC_ADDRESS.match(version.strip()):
+            continue
+        changed: list[str] = []
+        for _, key, port_key in _TS_GRPC_LISTENERS:
+            if str(settings.get(key, "")).strip() in ("0.0.0.0", "::", "[::]"):
+                continue  # already every interface (the official image's own config)
+            span = settings.field_span(port_key) if port_key in settings else fact.anchor
+            if sources.get(key) in ("config-file", "env"):
+                span = settings.field_span(key)  # the address written there has no effect
+                ignored = data.get("ignored")
+                if not isinstance(ignored, PDict):
+                    ignored = PDict(fact.anchor)
+                    data.put("ignored", ignored, fact.anchor)
+                ignored.put(key, settings[key], settings.kspan.get(key), settings.vspan.get(key))
+            settings.put(key, "0.0.0.0", span, span)
+            sources.put(key, "release-default", span, span)
+            changed.append(key)
+        if changed:
+            listeners = torchserve_listeners(settings, fact.anchor)
+            for entry in listeners:
+                if isinstance(entry, PDict) and entry.get("key") in changed:
+                    entry.put("release_default", True, entry.span, entry.span)
+            data.put("listeners", listeners, fact.anchor)
 
 
 def from_properties(text: str, path: str) -> FileAnalysis:
@@ -349,11 +427,42 @@ def from_documents(
         return "ray-serve-config", facts
     if name in ("bentofile.yaml", "bentofile.yml") and isinstance(doc.get("service"), str):
         return "bentofile", _bentofile(doc, path, anchor)
-    if isinstance(doc.get("api_server"), PDict):
+    if is_bentoml_config(doc, name):
         return "bentoml-config", [
             config_server("bentoml", doc, path, anchor, "bentoml", fill_defaults=False)
         ]
     return None
+
+
+_BENTOML_CONFIG_NAMES = frozenset(
+    f"{stem}.{ext}"
+    for stem in ("bentoml_configuration", "bentoml_config")
+    for ext in ("yaml", "yml")
+)
+_BENTOML_SERVICE_KEYS = frozenset({"http", "grpc", "ssl", "traffic", "metrics"})
+_BENTOML_RUNNER_KEYS = frozenset(
+    {"batching", "resources", "workers_per_resource", "traffic", "timeout", "logging", "metrics"}
+)
+
+
+def is_bentoml_config(doc: PDict, name: str) -> bool:
+    """A BentoML configuration file (the YAML ``BENTOML_CONFIG`` names): named
+    ``bentoml_configuration.yaml``, or holding an ``api_server:`` mapping (version 1 and
+    older), a ``version: 2`` ``services:`` mapping of service settings, or a ``runners:``
+    mapping of runner settings. A bare ``configuration.yaml`` is recognised by content only."""
+    if name in _BENTOML_CONFIG_NAMES or isinstance(doc.get("api_server"), PDict):
+        return True
+    services = doc.get("services")
+    if str(doc.get("version")) == "2" and isinstance(services, PDict):
+        # not a compose file whose services happen to be named http, grpc …
+        return any(
+            k in _BENTOML_SERVICE_KEYS and isinstance(v, dict) for k, v in services.items()
+        ) and not any(
+            isinstance(v, dict) and ("image" in v or "build" in v or "extends" in v)
+            for v in services.values()
+        )
+    runners = doc.get("runners")
+    return isinstance(runners, PDict) and any(k in _BENTOML_RUNNER_KEYS for k in runners)
 
 
 def _bentofile(doc: PDict, path: str, anchor: Span) -> list[Fact]:

@@ -30,6 +30,20 @@ def test_public_host(value: str, public: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        # a build command passed to `Image().run(...)`: a URL inside text is no bind address
+        "uv pip install flashinfer-jit-cache --index-url https://flashinfer.ai/whl/cu128",
+        "uv pip uninstall vllm",
+    ],
+)
+def test_text_with_spaces_is_no_bind_address(value: str) -> None:
+    assert c.bind_host(value) is None
+    assert not c.is_all_interfaces(value)
+    assert not c.is_public_host(value)
+
+
+@pytest.mark.parametrize(
     ("url", "external"),
     [
         ("http://models.example.com/x.bin", True),

@@ -241,7 +241,13 @@ spec:
     d = by["default"].data
     assert d["settings"]["management_address"] == "http://0.0.0.0:8081"
     assert d["sources"]["management_address"] == "image-default"
-    assert [entry["name"] for entry in d["listeners"]] == ["inference", "management", "metrics"]
+    assert [(entry["name"], entry["address"], entry["tls"]) for entry in d["listeners"]] == [
+        ("inference", "http://0.0.0.0:8080", False),
+        ("management", "http://0.0.0.0:8081", False),
+        ("metrics", "http://0.0.0.0:8082", False),
+        ("gRPC inference", "0.0.0.0", False),
+        ("gRPC management", "0.0.0.0", False),
+    ]
     assert "disable_token_authorization" not in d["settings"]
     assert d["ignored"]["disable_token_authorization"] == "true"
     own = by["own"].data

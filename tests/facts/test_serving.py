@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import name_kind
 from mlsec_lint.facts import Fact
@@ -195,3 +197,104 @@ data:
     assert ts.data["configmap_key"] == "config.properties"
     assert ts.key == "ConfigMap//serving/config.properties/torchserve"
     assert servers["mlflow"].data["settings"].vspan["host"].line == 10
+
+
+def test_torchserve_grpc_listeners_and_their_tls() -> None:
+    text = (
+        "grpc_inference_address=0.0.0.0\ngrpc_inference_port=7443\n"
+        "grpc_management_address=127.0.0.1\n"
+        "certificate_file=/tls/cert.pem\nprivate_key_file=/tls/key.pem\n"
+    )
+    server = only(facts_of("config.properties", text), "server")
+    grpc = {e["name"]: e for e in server.data["listeners"] if e["name"].startswith("gRPC")}
+    inference, management = grpc["gRPC inference"], grpc["gRPC management"]
+    assert (inference["address"], inference["port"], inference["tls"]) == ("0.0.0.0", "7443", False)
+    assert inference.span.line == 1
+    assert (management["address"], management["port"]) == ("127.0.0.1", "7071")  # the default
+    # enable_grpc_ssl turns TLS on for both gRPC APIs, with the certificate and key files
+    tls = only(facts_of("config.properties", text + "enable_grpc_ssl=TRUE\n"), "server")
+    assert all(e["tls"] for e in tls.data["listeners"] if e["name"].startswith("gRPC"))
+    no_key = text.replace("private_key_file=/tls/key.pem\n", "") + "enable_grpc_ssl=true\n"
+    half = only(facts_of("config.properties", no_key), "server")
+    assert not any(e["tls"] for e in half.data["listeners"] if e["name"].startswith("gRPC"))
+    # without an address key (TorchServe 0.11+ default) both listen on loopback
+    bare = only(facts_of("config.properties", "grpc_inference_port=7070\n"), "server")
+    assert {e["address"] for e in bare.data["listeners"] if e["name"].startswith("gRPC")} == {
+        "127.0.0.1"
+    }
+
+
+def test_bentoml_configuration_bind_addresses_and_recognition() -> None:
+    v1 = "version: 1\napi_server:\n  http:\n    host: 0.0.0.0\n    port: 3000\n"
+    server = only(facts_of("configuration.yaml", v1), "server")
+    assert (server.data["bind"], server.data["tls"]) == ("0.0.0.0", False)
+    assert pos(server, "host") == (4, 5)
+    assert (
+        "host"
+        not in only(facts_of("c.yaml", "api_server:\n  workers: 2\n"), "server").data["settings"]
+    )  # a config file that does not set the host adds no default
+    legacy = "api_server:\n  host: 0.0.0.0\n  cors:\n    enabled: true\n"
+    legacy += "    access_control_allow_origin: '*'\n"
+    settings = only(facts_of("cfg.yml", legacy), "server").data["settings"]
+    assert (settings["host"], settings["cors_allowed_origins"]) == ("0.0.0.0", "*")
+    v2 = "version: 2\nservices:\n  http:\n    host: 0.0.0.0\n  ssl:\n    certfile: /t/c.pem\n"
+    v2 += "    keyfile: /t/k.pem\n"
+    tls = only(facts_of("configuration.yaml", v2), "server")
+    assert (tls.data["bind"], tls.data["tls"]) == ("0.0.0.0", True)
+    grpc = "runners:\n  batching:\n    enabled: true\napi_server:\n  grpc:\n    host: 0.0.0.0\n"
+    assert only(facts_of("x.yaml", grpc), "server").data["settings"]["grpc_host"] == "0.0.0.0"
+    # by name, even with no setting of its own yet
+    named = only(facts_of("bentoml_configuration.yaml", "version: 1\n"), "server")
+    assert named.data["server"] == "bentoml"
+    # not BentoML: a compose v2 file, an unrelated `services:` list, a Home Assistant config
+    compose = "version: '2'\nservices:\n  metrics:\n    extends: {file: base.yml}\n"
+    assert [f for f in facts_of("stack.yaml", compose) if f.kind == "server"] == []
+    other = "version: 2\nservices: {http: [a, b]}\n"
+    assert [f for f in facts_of("configuration.yaml", other) if f.kind == "server"] == []
+    assert facts_of("configuration.yaml", "homeassistant:\n  name: Home\n") == []
+
+
+def test_torchserve_before_0_11_binds_grpc_everywhere() -> None:
+    from mlsec_lint.facts.serving import torchserve_release_defaults
+    from mlsec_lint.tree import PDict
+
+    text = "grpc_inference_port=7070\ngrpc_management_address=127.0.0.1\n"
+
+    def released(version: str | None) -> Fact:
+        server = only(facts_of("config.properties", text), "server")
+        if version is not None:
+            versions = PDict()
+            versions.put("torchserve", version, None)
+            server.data["context"].put("versions", versions, None)
+        torchserve_release_defaults([server])
+        return server
+
+    old = released("0.10.0")
+    settings, sources = old.data["settings"], old.data["sources"]
+    assert settings["grpc_inference_address"] == settings["grpc_management_address"] == "0.0.0.0"
+    assert sources["grpc_management_address"] == "release-default"
+    assert old.data["ignored"]["grpc_management_address"] == "127.0.0.1"  # no effect before 0.11
+    assert pos(old, "grpc_management_address") == (2, 1)  # at the address written
+    assert pos(old, "grpc_inference_address") == (1, 1)  # at the port line
+    grpc = [e for e in old.data["listeners"] if e["name"].startswith("gRPC")]
+    assert [e["address"] for e in grpc] == ["0.0.0.0", "0.0.0.0"]
+    assert all(e["release_default"] for e in grpc)
+    for version in ("0.11.0", "0.12.0", None):
+        kept = released(version).data["settings"]
+        assert kept["grpc_management_address"] == "127.0.0.1"
+        assert kept["grpc_inference_address"] == "127.0.0.1"
+
+
+def test_torchserve_release_found_through_a_pin(tmp_path: Path) -> None:
+    from mlsec_lint.api import ScanOptions, scan
+
+    (tmp_path / "requirements.txt").write_text("torchserve==0.9.0\n")
+    (tmp_path / "config.properties").write_text(
+        "management_address=http://127.0.0.1:8081\ngrpc_management_port=7071\n"
+    )
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    found = {(f.rule_id, f.line) for f in result.findings if f.path == "config.properties"}
+    assert {("MLS-TS-004", 2), ("MLS-TS-007", 2)} <= found
+    (tmp_path / "requirements.txt").write_text("torchserve==0.12.0\n")
+    result = scan(ScanOptions(paths=["."], base=str(tmp_path))).result
+    assert not [f for f in result.findings if f.rule_id in ("MLS-TS-004", "MLS-TS-007")]
