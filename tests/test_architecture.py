@@ -60,7 +60,6 @@ ALLOWED_LONG: frozenset[str] = frozenset(
     {
         "mlsec_lint.facts.dependencies",
         "mlsec_lint.facts.launch",
-        "mlsec_lint.facts.shellcmds",
         "mlsec_lint.resolve_kubernetes",
     }
 )

@@ -689,7 +689,7 @@ def from_conda_env(text: str, path: str, abspath: str = "") -> FileAnalysis | No
 
 def conda_env_facts(doc: PDict, path: str, abspath: str = "") -> FileAnalysis:
     """Facts of a parsed conda environment document (see :func:`looks_like_conda_env`)."""
-    from mlsec_lint.facts.shellcmds import channel_extra
+    from mlsec_lint.facts.shellinstalls import channel_extra
 
     fa = FileAnalysis(path, "conda-env")
     channels = doc.get("channels")
