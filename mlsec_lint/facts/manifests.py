@@ -317,7 +317,8 @@ def _bentoml_build_args(tool: dict[str, Any], pos: TomlPositions, path: str) -> 
             break
     if trust is None:
         return []
-    from mlsec_lint.facts.launch import Resolved, Value, server_data, server_spec
+    from mlsec_lint.facts.serversettings import Resolved, Value, server_data
+    from mlsec_lint.facts.servertables import server_spec
 
     spec = server_spec("bentoml")
     if spec is None:

@@ -30,15 +30,10 @@ from typing import Any
 
 from mlsec_lint.engine.classifiers import is_commit_sha, is_hub_id
 from mlsec_lint.facts import Fact, FileAnalysis
-from mlsec_lint.facts.launch import (
-    FileText,
-    Resolved,
-    Value,
-    apply_defaults,
-    from_container,
-    server_data,
-    server_spec,
-)
+from mlsec_lint.facts.launch import from_container
+from mlsec_lint.facts.launchargs import FileText
+from mlsec_lint.facts.serversettings import Resolved, Value, apply_defaults, server_data
+from mlsec_lint.facts.servertables import server_spec
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import properties
 from mlsec_lint.tree import UNKNOWN, PDict, PList

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import name_kind
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.launch import Doc, align, expand, run_script
+from mlsec_lint.facts.launchargs import Doc, align, expand
+from mlsec_lint.facts.launchcommands import run_script
 from mlsec_lint.source import Source
 from mlsec_lint.tree import UNKNOWN
 
@@ -260,7 +261,7 @@ spec:
       image: rayproject/ray:2.52.0
 """
     from mlsec_lint.facts import launch
-    from mlsec_lint.facts.launch import FileText
+    from mlsec_lint.facts.launchargs import FileText
     from mlsec_lint.tree import PDict
 
     (container,) = [f for f in facts_of("p.yaml", text) if f.kind == "container"]
@@ -291,7 +292,7 @@ fi
 
 
 def test_expand() -> None:
-    from mlsec_lint.facts.launch import EnvVar
+    from mlsec_lint.facts.launchargs import EnvVar
     from mlsec_lint.model import Span
 
     s = Span(1, 1, 1, 2)
