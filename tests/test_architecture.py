@@ -22,17 +22,6 @@ MAX_LINES = 1_000
 
 ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # launch parses server command lines that serving, manifests and dockerfile read,
-        # and calls back into serving and dockerfile for per-server facts
-        frozenset(
-            {
-                "mlsec_lint.facts.dockerfile",
-                "mlsec_lint.facts.launch",
-                "mlsec_lint.facts.manifests",
-                "mlsec_lint.facts.serversettings",
-                "mlsec_lint.facts.serving",
-            }
-        ),
         # the CRD readers use the pod helpers; kubernetes calls the CRD readers
         frozenset({"mlsec_lint.facts.crds", "mlsec_lint.facts.kubernetes"}),
         # the Semgrep runner reads the scan options from api; api runs it

@@ -27,24 +27,12 @@ from mlsec_lint.facts import (
 from mlsec_lint.facts.common import env_fact, image_fact
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import dockerfile as dparser
+from mlsec_lint.parsers.dockerfile import exec_words
 from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, tokenize
 from mlsec_lint.tree import PDict
 
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _NONROOT_TAG = re.compile(r"(^|[-_.])nonroot($|[-_.])")
 """Image tags that select a non-root variant (distroless ``:nonroot``, ``:debug-nonroot``)."""
-
-
-def exec_words(inst: dparser.Instruction) -> list[Word]:
-    """Words of an exec-form instruction with offsets into ``inst.args``."""
-    import json
-
-    out = []
-    for m in _JSON_STRING.finditer(inst.rest):
-        text = json.loads(m.group(0))
-        start = inst.rest_offset + m.start()
-        out.append(Word(text, start, inst.rest_offset + m.end(), quoted=True))
-    return out
 
 
 def run_shells(inst: dparser.Instruction) -> Iterator[tuple[list[Command], OffsetMap, int]]:

@@ -149,7 +149,7 @@ def _runs(ref: str, server: str) -> bool:
 
 def model_source_of(data: PDict, spec: ServerSpec, site: Site, key: str) -> Fact | None:
     """A ``model-source`` fact for the model a launch serves (vLLM, TGI, SGLang …)."""
-    from mlsec_lint.facts.serving import model_source_fact
+    from mlsec_lint.facts.modelsource import model_source_fact
 
     model = spec.model
     if not model:
@@ -494,7 +494,7 @@ def _copy_destinations(chain: list[Any]) -> Iterator[str]:
 
 def _instruction_words(inst: Any) -> list[Arg]:
     """argv of CMD/ENTRYPOINT: exec form words, or ``/bin/sh -c <text>``."""
-    from mlsec_lint.facts.dockerfile import exec_words
+    from mlsec_lint.parsers.dockerfile import exec_words
 
     doc = Doc(inst.args, inst.args_map.position)
     if inst.exec_form is not None:

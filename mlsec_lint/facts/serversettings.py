@@ -189,10 +189,31 @@ def apply_defaults(res: Resolved, anchor: Span) -> None:
             res.set_default(name, Value(sspec.default, anchor, anchor, "default"))
 
 
-def _torchserve_listeners(settings: PDict, anchor: Span) -> PList:
-    from mlsec_lint.facts.serving import torchserve_listeners
+_TS_LISTENERS = (
+    ("inference", "inference_address"),
+    ("management", "management_address"),
+    ("metrics", "metrics_address"),
+)
 
-    return torchserve_listeners(settings, anchor)
+
+def torchserve_listeners(settings: PDict, anchor: Span) -> PList:
+    """The HTTP listeners a TorchServe config declares, one entry per ``*_address``."""
+    out = PList(anchor)
+    for name, key in _TS_LISTENERS:
+        if key not in settings:
+            continue
+        span = settings.field_span(key)
+        address = str(settings[key])
+        entry = PDict(span)
+        for k, v in (
+            ("name", name),
+            ("key", key),
+            ("address", address),
+            ("tls", address.strip().lower().startswith("https://")),
+        ):
+            entry.put(k, v, span, settings.vspan.get(key, span) if k == "address" else span)
+        out.push(entry, span)
+    return out
 
 
 def server_data(
@@ -254,7 +275,7 @@ def server_data(
     auth = any(k in res.values and _present(res.values[k].value) for k in auth_keys)
     data.put("auth", auth, anchor)
     listeners = (
-        _torchserve_listeners(settings, anchor) if spec.name == "torchserve" else PList(anchor)
+        torchserve_listeners(settings, anchor) if spec.name == "torchserve" else PList(anchor)
     )
     data.put("listeners", listeners, anchor)
     data.put("context", context, anchor)

@@ -28,10 +28,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from mlsec_lint.engine.classifiers import is_commit_sha, is_hub_id
 from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.launch import from_container
 from mlsec_lint.facts.launchargs import FileText
+from mlsec_lint.facts.modelsource import model_source_fact
 from mlsec_lint.facts.serversettings import Resolved, Value, apply_defaults, server_data
 from mlsec_lint.facts.servertables import server_spec
 from mlsec_lint.model import Span
@@ -74,13 +74,6 @@ def is_torchserve_config(props: PDict, name: str) -> bool:
     return hits >= 2 or (hits >= 1 and name == "config.properties")
 
 
-_TS_LISTENERS = (
-    ("inference", "inference_address"),
-    ("management", "management_address"),
-    ("metrics", "metrics_address"),
-)
-
-
 def server_fact(
     server: str,
     origin: str,
@@ -111,26 +104,6 @@ def server_fact(
     return Fact("server", path, data, anchor, key)
 
 
-def torchserve_listeners(settings: PDict, anchor: Span) -> PList:
-    """The HTTP listeners a TorchServe config declares, one entry per ``*_address``."""
-    out = PList(anchor)
-    for name, key in _TS_LISTENERS:
-        if key not in settings:
-            continue
-        span = settings.field_span(key)
-        address = str(settings[key])
-        entry = PDict(span)
-        for k, v in (
-            ("name", name),
-            ("key", key),
-            ("address", address),
-            ("tls", address.strip().lower().startswith("https://")),
-        ):
-            entry.put(k, v, span, settings.vspan.get(key, span) if k == "address" else span)
-        out.push(entry, span)
-    return out
-
-
 def from_properties(text: str, path: str) -> FileAnalysis:
     props = properties.parse(text)
     name = path.rsplit("/", 1)[-1]
@@ -141,80 +114,6 @@ def from_properties(text: str, path: str) -> FileAnalysis:
     fa = FileAnalysis(path, "torchserve-config")
     fa.facts.append(server_fact("torchserve", "config-file", props, path, anchor, "torchserve"))
     return fa
-
-
-# --------------------------------------------------------------------------- model sources
-
-_SCHEMES = {
-    "hf": "hf",
-    "http": "http",
-    "https": "https",
-    "s3": "s3",
-    "gs": "gs",
-    "gcs": "gs",
-    "pvc": "pvc",
-    "oci": "oci",
-    "file": "file",
-    "hdfs": "hdfs",
-    "webhdfs": "webhdfs",
-    "azure": "azure",
-    "abfs": "azure",
-    "wasbs": "azure",
-}
-_PICKLE_EXT = re.compile(r"\.(pkl|pickle|joblib|bin|pt|pth|ckpt)$", re.IGNORECASE)
-
-
-def model_source_fact(
-    uri: str,
-    span: Span,
-    path: str,
-    via: str,
-    *,
-    revision: tuple[str, Span] | None = None,
-    context: PDict | None = None,
-    key: str = "",
-    annotations: PDict | None = None,
-    pickle: bool = False,
-) -> Fact:
-    """A ``model-source`` fact (see docs/facts.md) for a model reference as written."""
-    data = PDict(span)
-    data.put("uri", uri, span, span)
-    scheme, hub_id, rev = _classify_uri(uri)
-    data.put("scheme", scheme, span, span)
-    if hub_id:
-        data.put("hub_id", hub_id, span, span)
-    if revision is not None:
-        rev = revision[0]
-        data.put("revision", rev, revision[1], revision[1])
-    elif rev:
-        data.put("revision", rev, span, span)
-    if hub_id:
-        data.put("revision_pinned", bool(rev) and is_commit_sha(rev), span, span)
-    digest = re.search(r"@(sha256:[0-9a-fA-F]{64})", uri)
-    if digest:
-        data.put("digest", digest.group(1), span, span)
-    data.put("via", via, span, span)
-    if pickle or _PICKLE_EXT.search(uri.split("?", 1)[0]):
-        data.put("format", "pickle", span, span)
-    data.put("context", context if context is not None else PDict(span), span)
-    return Fact("model-source", path, data, span, key or f"model/{uri}", annotations)
-
-
-def _classify_uri(uri: str) -> tuple[str, str | None, str | None]:
-    """(scheme, hub id, revision written in the URI)."""
-    u = uri.strip()
-    if "://" in u:
-        scheme = u.split("://", 1)[0].lower()
-        if scheme == "hf":
-            ref = u[5:]
-            repo, _, rev = ref.partition(":")
-            return "hf", repo or None, rev or None
-        return _SCHEMES.get(scheme, scheme), None, None
-    if u.startswith(("/", "./", "../", "~")):
-        return "file", None, None
-    if is_hub_id(u):
-        return "hub", u, None
-    return "file", None, None
 
 
 _PICKLE_RUNTIMES = ("mlserver_sklearn.", "mlserver_mlflow.", "mlserver_alibi_explain.")
