@@ -35,15 +35,8 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, FileAnalysis
-from mlsec_lint.facts.dependencies import (
-    ManifestInfo,
-    conda_spec_info,
-    dependency_fact,
-    index_fact,
-    manifest_fact,
-    pipfile_spec_info,
-    poetry_spec_info,
-)
+from mlsec_lint.facts.dependencies import ManifestInfo, dependency_fact, index_fact, manifest_fact
+from mlsec_lint.facts.depspecs import conda_spec_info, pipfile_spec_info, poetry_spec_info
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers import requirements as reqparser
 from mlsec_lint.parsers.tomlpos import TomlPositions, locate

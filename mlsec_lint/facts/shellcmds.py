@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from mlsec_lint.facts import Fact, FileAnalysis
-from mlsec_lint.facts.dependencies import expand
+from mlsec_lint.facts.pipinstall import expand
 from mlsec_lint.facts.shelldownloads import _CHECKSUM_PROGRAMS, _fetch, _git, _hf, _verify
 from mlsec_lint.facts.shellinstalls import _apt, _assignment, _conda, _lock_install, _pip
 from mlsec_lint.facts.shellsession import Session, SpanOf, _base, _put, _Shell

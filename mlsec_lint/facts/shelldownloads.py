@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.dependencies import expand
+from mlsec_lint.facts.pipinstall import expand
 from mlsec_lint.facts.shellsession import Session, SpanOf, _base, _put, _Shell
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import Command, Word

@@ -19,16 +19,9 @@ from typing import Any
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.common import env_fact
-from mlsec_lint.facts.dependencies import (
-    ManifestInfo,
-    conda_spec_info,
-    dependency_fact,
-    expand,
-    index_fact,
-    install_facts,
-    manifest_fact,
-    parse_pip_install,
-)
+from mlsec_lint.facts.dependencies import ManifestInfo, dependency_fact, index_fact, manifest_fact
+from mlsec_lint.facts.depspecs import conda_spec_info
+from mlsec_lint.facts.pipinstall import expand, install_facts, parse_pip_install
 from mlsec_lint.facts.shelldownloads import _python_c
 from mlsec_lint.facts.shellsession import Session, SpanOf, _base, _put, _Shell
 from mlsec_lint.model import Span

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlsec_lint.facts.dependencies import dependency_fact, from_requirements, pip_install_args
+from mlsec_lint.facts.dependencies import dependency_fact, from_requirements
+from mlsec_lint.facts.pipinstall import pip_install_args
 from mlsec_lint.model import Span
 
 S = Span(1, 1, 1, 2)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlsec_lint.facts.dependencies import conda_spec_info, poetry_spec_info
+from mlsec_lint.facts.depspecs import conda_spec_info, poetry_spec_info
 from mlsec_lint.facts.shellcmds import extract_script
 from mlsec_lint.tree import to_plain
 
