@@ -13,7 +13,7 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.kubernetes import api_group
+from mlsec_lint.facts.k8sobjects import api_group
 from mlsec_lint.model import Span
 from mlsec_lint.resolve_k8s_index import (
     Exposure,

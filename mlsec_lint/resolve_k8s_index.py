@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.kubernetes import api_group
+from mlsec_lint.facts.k8sobjects import api_group
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 

@@ -22,8 +22,6 @@ MAX_LINES = 1_000
 
 ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # the CRD readers use the pod helpers; kubernetes calls the CRD readers
-        frozenset({"mlsec_lint.facts.crds", "mlsec_lint.facts.kubernetes"}),
         # the Semgrep runner reads the scan options from api; api runs it
         frozenset({"mlsec_lint.api", "mlsec_lint.semgrep"}),
         # the notebook reader analyses its code cells with analyze, which dispatches to it
