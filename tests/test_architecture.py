@@ -22,8 +22,6 @@ MAX_LINES = 1_000
 
 ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # the Semgrep runner reads the scan options from api; api runs it
-        frozenset({"mlsec_lint.api", "mlsec_lint.semgrep"}),
         # the notebook reader analyses its code cells with analyze, which dispatches to it
         frozenset({"mlsec_lint.analyze", "mlsec_lint.facts.notebook"}),
         # entry delegates to the CLI, which takes the exit codes from entry
