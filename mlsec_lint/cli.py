@@ -17,8 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from mlsec_lint import __version__, scan_command
-from mlsec_lint.entry import exit_code_for
-from mlsec_lint.errors import MlsecLintError
+from mlsec_lint.errors import MlsecLintError, exit_code_for
 from mlsec_lint.scan_command import _write_atomic
 from mlsec_lint.scan_options import (
     FAIL_ON_CHOICES,

@@ -24,8 +24,6 @@ ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
         # the notebook reader analyses its code cells with analyze, which dispatches to it
         frozenset({"mlsec_lint.analyze", "mlsec_lint.facts.notebook"}),
-        # entry delegates to the CLI, which takes the exit codes from entry
-        frozenset({"mlsec_lint.cli", "mlsec_lint.entry"}),
         # the bundle writer finds the rule and table directories through their readers
         frozenset(
             {
