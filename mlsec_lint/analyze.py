@@ -127,7 +127,7 @@ def _python(source: Source, kind: str) -> FileAnalysis:
 def _notebook(source: Source, kind: str) -> FileAnalysis:
     from mlsec_lint.facts import notebook
 
-    return notebook.extract(source.text, source.path)
+    return notebook.extract(source.text, source.path, analyze)
 
 
 def _template(source: Source, kind: str) -> FileAnalysis:

@@ -22,8 +22,6 @@ MAX_LINES = 1_000
 
 ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
     {
-        # the notebook reader analyses its code cells with analyze, which dispatches to it
-        frozenset({"mlsec_lint.analyze", "mlsec_lint.facts.notebook"}),
         # the bundle writer finds the rule and table directories through their readers
         frozenset(
             {
