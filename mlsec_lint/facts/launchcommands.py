@@ -1,6 +1,6 @@
 """Command lines -> the model server they start.
 
-Strips wrappers (``exec``, ``env``, ``VAR=… cmd``, runners such as ``conda run``),
+Strips wrappers (``exec``, ``env``, ``VAR=… cmd``, runners such as ``uv run``),
 identifies the server from the program, ``python -m`` module or script (tables in
 :mod:`mlsec_lint.facts.servertables`), and follows ``sh -c "…"`` strings and shell
 scripts command by command, with the environment they set.
