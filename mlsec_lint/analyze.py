@@ -127,7 +127,7 @@ def _python(source: Source, kind: str) -> FileAnalysis:
 def _notebook(source: Source, kind: str) -> FileAnalysis:
     from mlsec_lint.facts import notebook
 
-    return notebook.extract(source.text, source.path)
+    return notebook.extract(source.text, source.path, analyze)
 
 
 def _template(source: Source, kind: str) -> FileAnalysis:
@@ -338,9 +338,9 @@ def _conda_env(source: Source, kind: str) -> FileAnalysis:
 
 
 def _lockfile(source: Source, kind: str) -> FileAnalysis:
-    from mlsec_lint.facts import manifests
+    from mlsec_lint.facts import lockfiles
 
-    return manifests.from_lockfile(source.text, source.path)
+    return lockfiles.from_lockfile(source.text, source.path)
 
 
 def _pip_conf(source: Source, kind: str) -> FileAnalysis:

@@ -459,7 +459,17 @@ def _scan(options: ScanOptions) -> Scan:
     if options.semgrep_configs or any(r.target == "semgrep-match" for r in rules):
         from mlsec_lint import semgrep
 
-        raw.extend(semgrep.findings(options, rules, sources, analyses, result.notices, line_of))
+        raw.extend(
+            semgrep.findings(
+                options.semgrep_configs,
+                options.ignore,
+                rules,
+                sources,
+                analyses,
+                result.notices,
+                line_of,
+            )
+        )
     if helm_state is not None:
         from mlsec_lint.helm.charts import remap
 

@@ -18,8 +18,7 @@ import typer
 
 from mlsec_lint import __version__, scan_command
 from mlsec_lint.atomic import write_report
-from mlsec_lint.entry import exit_code_for
-from mlsec_lint.errors import MlsecLintError
+from mlsec_lint.errors import MlsecLintError, exit_code_for
 from mlsec_lint.scan_options import (
     FAIL_ON_CHOICES,
     SCAN_HELP,

@@ -105,8 +105,7 @@ def write(directory: Path) -> Path:
 
 def directories() -> list[Path]:
     """The data directories that carry a bundle: built-in rules and knowledge tables."""
-    from mlsec_lint.engine.rules import builtin_rules_dir
-    from mlsec_lint.knowledge import DATA_DIR
+    from mlsec_lint.datadirs import DATA_DIR, builtin_rules_dir
 
     return [builtin_rules_dir(), DATA_DIR]
 

@@ -16,29 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-
-def exit_code_for(exc: BaseException) -> int:
-    """Report an exception that ended a command on stderr, in one line; its exit code."""
-    from mlsec_lint import escape
-    from mlsec_lint.errors import MlsecLintError
-
-    if isinstance(exc, MlsecLintError):
-        print(f"mlsec-lint: error: {escape.text(str(exc))}", file=sys.stderr)
-        return 2
-    if isinstance(exc, KeyboardInterrupt):
-        print("mlsec-lint: interrupted", file=sys.stderr)
-        return 2
-    if isinstance(exc, BrokenPipeError):
-        return 0
-    print(
-        f"mlsec-lint: internal error: {type(exc).__name__}: {escape.text(str(exc))}",
-        file=sys.stderr,
-    )
-    if os.environ.get("MLSEC_LINT_DEBUG"):
-        import traceback
-
-        traceback.print_exception(exc)
-    return 2
+from mlsec_lint.errors import exit_code_for
 
 
 def _guarded(fn: Callable[[], int]) -> int:

@@ -10,12 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from mlsec_lint import databundle
-
-DATA_DIR = Path(__file__).parent / "data"
+from mlsec_lint.datadirs import DATA_DIR
 
 
 @functools.cache

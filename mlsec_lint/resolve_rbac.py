@@ -29,7 +29,8 @@ from typing import Any
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
-from mlsec_lint.resolve_kubernetes import BORROWED_ACCOUNT, ns_of, sa_name
+from mlsec_lint.resolve_k8s_index import ns_of, sa_name
+from mlsec_lint.resolve_k8s_usage import BORROWED_ACCOUNT
 from mlsec_lint.tree import PDict, PList
 
 ROLE_KINDS = ("Role", "ClusterRole")

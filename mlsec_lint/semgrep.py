@@ -29,7 +29,6 @@ from mlsec_lint.model import CATEGORIES, Finding, Notice, Severity, Span
 from mlsec_lint.tree import PDict
 
 if TYPE_CHECKING:
-    from mlsec_lint.api import ScanOptions
     from mlsec_lint.engine.rules import Rule
     from mlsec_lint.facts import FileAnalysis
     from mlsec_lint.source import Source
@@ -69,7 +68,8 @@ def available() -> bool:
 
 
 def findings(
-    options: ScanOptions,
+    configs: Sequence[str],
+    ignore: Sequence[str],
     rules: list[Rule],
     sources: dict[str, Source],
     analyses: Sequence[FileAnalysis],
@@ -78,17 +78,19 @@ def findings(
 ) -> list[Finding]:
     """Run the selected built-in Semgrep rules and the user's Semgrep files.
 
-    Rules synthesised from the user's files are appended to ``rules`` (so reporters can
-    describe them); problems become ``notices``.
+    ``configs`` are the user's Semgrep files (``--semgrep-config``), ``ignore`` the
+    selectors of ignored rules (applied to the rules of those files). Rules synthesised
+    from the user's files are appended to ``rules`` (so reporters can describe them);
+    problems become ``notices``.
     """
-    configs = list(options.semgrep_configs)
+    configs = list(configs)
     builtin = [r for r in rules if r.target == TARGET]
     if not builtin and not configs:
         return []
     python = [sources[fa.path] for fa in analyses if fa.kind == "python" and fa.path in sources]
     if not python:
         return []
-    user_rules, files = _user_rules(configs, options.ignore, notices)
+    user_rules, files = _user_rules(configs, ignore, notices)
     rules.extend(user_rules)
     patterns = builtin_patterns_dir()
     for r in builtin:

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from mlsec_lint import entry
-
 
 def _run(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -109,13 +107,3 @@ def test_an_unwritable_output_is_an_error(repo: Path) -> None:
             check=False,
         )
     assert proc.returncode == 2 and "No space left" in proc.stderr
-
-
-def test_errors_map_to_one_line_and_exit_code_two(capsys: pytest.CaptureFixture[str]) -> None:
-    from mlsec_lint.errors import MlsecLintError
-
-    assert entry.exit_code_for(MlsecLintError("bad")) == 2
-    assert entry.exit_code_for(BrokenPipeError()) == 0
-    assert entry.exit_code_for(RuntimeError("boom")) == 2
-    err = capsys.readouterr().err.splitlines()
-    assert err == ["mlsec-lint: error: bad", "mlsec-lint: internal error: RuntimeError: boom"]

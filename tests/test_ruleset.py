@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from mlsec_lint.engine.rules import builtin_rules, builtin_rules_dir, parse_rule, rule_files, schema
+from mlsec_lint.datadirs import builtin_rules_dir
+from mlsec_lint.engine.rules import builtin_rules, parse_rule, rule_files, schema
 from mlsec_lint.errors import MlsecLintError
 
 FILES = rule_files(builtin_rules_dir())

@@ -10,7 +10,8 @@ from mlsec_lint.api import ScanOptions, scan
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import builtin_rules
 from mlsec_lint.facts import kubernetes
-from mlsec_lint.facts.launch import FileText, from_container
+from mlsec_lint.facts.launch import from_container
+from mlsec_lint.facts.launchargs import FileText
 from mlsec_lint.parsers.yamldoc import load_stream
 
 

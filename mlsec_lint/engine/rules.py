@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsec_lint import databundle
+from mlsec_lint.datadirs import builtin_rules_dir
 from mlsec_lint.engine.predicates import Cond, RuleSyntaxError, compile_condition, compile_select
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import FACT_KINDS
@@ -73,14 +74,6 @@ class Rule:
     def area(self) -> str:
         parts = self.id.split("-")
         return parts[1] if len(parts) >= 3 else parts[0]
-
-
-def builtin_rules_dir() -> Path:
-    """The ruleset shipped in the wheel, or ``rules/`` of a source checkout."""
-    packaged = Path(__file__).resolve().parent.parent / "_rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
 rule_files = databundle.yaml_files

@@ -1,7 +1,7 @@
 """ML custom resources: where their pods, containers and models are declared.
 
 Each supported kind has a walker that turns the object into
-:class:`~mlsec_lint.facts.kubernetes.PodUnit` records (so its containers become ordinary
+:class:`~mlsec_lint.facts.k8sobjects.PodUnit` records (so its containers become ordinary
 ``container`` facts), and the model locations it declares into ``model-source`` facts.
 
 =============================================  ============================================
@@ -42,7 +42,7 @@ from typing import Any
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import is_commit_sha, is_hub_id
 from mlsec_lint.facts import Fact, copy_field, kubeai
-from mlsec_lint.facts.kubernetes import (
+from mlsec_lint.facts.k8sobjects import (
     CONTAINER_LISTS,
     PodUnit,
     annotations_of,

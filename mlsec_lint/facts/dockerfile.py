@@ -14,28 +14,25 @@ import re
 from collections.abc import Iterator
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts import Fact, FileAnalysis, hardening, launch, shellcmds
+from mlsec_lint.facts import (
+    Fact,
+    FileAnalysis,
+    hardening,
+    launch,
+    shellcmds,
+    shelldownloads,
+    shellinstalls,
+    shellsession,
+)
 from mlsec_lint.facts.common import env_fact, image_fact
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import dockerfile as dparser
+from mlsec_lint.parsers.dockerfile import exec_words
 from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, tokenize
 from mlsec_lint.tree import PDict
 
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _NONROOT_TAG = re.compile(r"(^|[-_.])nonroot($|[-_.])")
 """Image tags that select a non-root variant (distroless ``:nonroot``, ``:debug-nonroot``)."""
-
-
-def exec_words(inst: dparser.Instruction) -> list[Word]:
-    """Words of an exec-form instruction with offsets into ``inst.args``."""
-    import json
-
-    out = []
-    for m in _JSON_STRING.finditer(inst.rest):
-        text = json.loads(m.group(0))
-        start = inst.rest_offset + m.start()
-        out.append(Word(text, start, inst.rest_offset + m.end(), quoted=True))
-    return out
 
 
 def run_shells(inst: dparser.Instruction) -> Iterator[tuple[list[Command], OffsetMap, int]]:
@@ -138,7 +135,7 @@ def extract(text: str, path: str) -> FileAnalysis:
         return fa
     final = df.stages[-1]
     stage_users: dict[int, tuple[str, Span] | None] = {}
-    sessions: dict[int, shellcmds.Session] = {}
+    sessions: dict[int, shellsession.Session] = {}
     for stage in df.stages:
         is_final = stage.index == final.index
         if stage.parent_stage is None and stage.base.lower() != "scratch":
@@ -187,17 +184,17 @@ def extract(text: str, path: str) -> FileAnalysis:
 def _stage_session(
     df: dparser.Dockerfile,
     stage: dparser.Stage,
-    sessions: dict[int, shellcmds.Session],
+    sessions: dict[int, shellsession.Session],
     path: str,
     is_final: bool,
-) -> shellcmds.Session:
+) -> shellsession.Session:
     """A stage starts with the ENV, WORKDIR and files of the stage it is built from.
 
     Build arguments are not inherited: a global ``ARG`` is visible in a stage only when
     the stage re-declares it (``ARG NAME``), as Docker does.
     """
     name = stage.name or str(stage.index)
-    session = shellcmds.Session(path, "dockerfile", f"stage/{name}")
+    session = shellsession.Session(path, "dockerfile", f"stage/{name}")
     session.extra = {"stage": name, "final_stage": is_final}
     parent = sessions.get(stage.parent_stage) if stage.parent_stage is not None else None
     if parent is not None:
@@ -209,7 +206,7 @@ def _stage_session(
 
 
 def _variables(
-    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellcmds.Session
+    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellsession.Session
 ) -> list[Fact]:
     facts: list[Fact] = []
     for name, value, span, vspan in _env_pairs(inst):
@@ -245,12 +242,14 @@ def _variables(
                 owner_key=session.owner,
             )
         )
-        facts.extend(shellcmds.index_env_facts(name, value_x, vspan, session.path, "dockerfile"))
+        facts.extend(
+            shellinstalls.index_env_facts(name, value_x, vspan, session.path, "dockerfile")
+        )
     return facts
 
 
 def _copy_from_image(
-    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellcmds.Session
+    df: dparser.Dockerfile, inst: dparser.Instruction, session: shellsession.Session
 ) -> list[Fact]:
     """``COPY --from=<image>`` pulls an image that is not a build stage (``uv:latest``)."""
     ref = inst.flags.get("from")
@@ -275,13 +274,13 @@ def _copy_from_image(
     ]
 
 
-def _workdir(inst: dparser.Instruction, session: shellcmds.Session) -> None:
+def _workdir(inst: dparser.Instruction, session: shellsession.Session) -> None:
     target = dparser.substitute(inst.rest.strip(), session.variables, keep_undefined=True)
     if target and "$" not in target:
         session.workdir = posixpath.normpath(posixpath.join(session.workdir or "/", target))
 
 
-def _copy(inst: dparser.Instruction, session: shellcmds.Session) -> None:
+def _copy(inst: dparser.Instruction, session: shellsession.Session) -> None:
     """Record build-context copies (for following ``-r`` files) and ``ADD <url>``."""
     if "from" in inst.flags:
         return
@@ -304,7 +303,7 @@ def _copy(inst: dparser.Instruction, session: shellcmds.Session) -> None:
             checksum = (inst.flags["checksum"], inst.flag_spans["checksum"])
         for (_raw, span), src in zip(items[:-1], sources, strict=True):
             if "://" in src or src.startswith("git@"):
-                shellcmds.add_download(session, src, span, dest_raw, checksum)
+                shelldownloads.add_download(session, src, span, dest_raw, checksum)
     local = [s for s in sources if "://" not in s and not s.startswith("git@")]
     if not local:
         return
@@ -316,10 +315,10 @@ def _copy(inst: dparser.Instruction, session: shellcmds.Session) -> None:
         or any(s in (".", "./") or s.endswith("/") for s in local)
         or "." not in base
     )
-    session.copies.append(shellcmds.Copy(local, dest, dest_dir))
+    session.copies.append(shellsession.Copy(local, dest, dest_dir))
 
 
-def _run(inst: dparser.Instruction, session: shellcmds.Session) -> None:
+def _run(inst: dparser.Instruction, session: shellsession.Session) -> None:
     for commands, omap, base in run_shells(inst):
         shellcmds.run_script(session, commands, functools.partial(_span, omap, base))
 

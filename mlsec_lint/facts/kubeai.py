@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts.kubernetes import PodUnit, meta_of
+from mlsec_lint.facts.k8sobjects import PodUnit, meta_of
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
 

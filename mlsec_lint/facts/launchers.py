@@ -61,7 +61,7 @@ def detect(doc: Any, name: str) -> str | None:
 
 def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
     """Facts of one launcher document (see :func:`detect`)."""
-    from mlsec_lint.facts.launch import FileText
+    from mlsec_lint.facts.launchargs import FileText
 
     ft = FileText(text)
     facts: list[Fact] = []
@@ -140,7 +140,7 @@ def _dstack_exposure(doc: PDict) -> PDict | None:
 
 def _env_map(doc: PDict, keys: tuple[str, ...], path: str, facts: list[Fact]) -> dict[str, Any]:
     """``env`` facts of the literal values and the environment scripts start with."""
-    from mlsec_lint.facts.launch import EnvVar
+    from mlsec_lint.facts.launchargs import EnvVar
 
     env: dict[str, Any] = {}
     for key in keys:
@@ -180,26 +180,26 @@ def _script(
     (``ft``: the file's text, to map each character; ``None``: every word at ``span``)."""
     if len(script) > MAX_SCRIPT_CHARS or not script.strip():
         return []
-    from mlsec_lint.facts import launch, shellcmds
+    from mlsec_lint.facts import launch, launchargs, launchcommands, shellcmds, shellsession
 
     if ft is not None:
         start = ft.offset(span.line, span.col)
         end = ft.offset(span.end_line, span.end_col)
-        doc = launch.Arg(script, ft.doc, start, max(end, start + 1)).inner()
+        doc = launchargs.Arg(script, ft.doc, start, max(end, start + 1)).inner()
     else:
-        doc = launch.Doc(script, lambda _o: (span.line, span.col))
+        doc = launchargs.Doc(script, lambda _o: (span.line, span.col))
 
     def span_of(w: Any) -> Span:
         if ft is None:
             return span
         return doc.span(w.start, w.end)
 
-    session = shellcmds.Session(path, "shell", owner)
+    session = shellsession.Session(path, "shell", owner)
     session.variables.update({k: str(v.value) for k, v in env.items()})
     shellcmds.run_text(session, script, span_of)
     facts = list(session.facts)
     site = launch.Site(path, "shell", owner, context if context is not None else PDict(span))
-    facts.extend(launch.launch_facts(launch.run_script(doc, env), site))
+    facts.extend(launch.launch_facts(launchcommands.run_script(doc, env), site))
     return facts
 
 

@@ -36,7 +36,12 @@ from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Finding, Notice, Span
 from mlsec_lint.parsers.notebook import Cell, Line, NotebookError, parse
+from mlsec_lint.source import Source
 from mlsec_lint.tree import PDict, PList
+
+Analyzer = Callable[[Source, str], FileAnalysis]
+"""Analyses a file of a kind (:func:`mlsec_lint.analyze.analyze`): a ``%%writefile`` cell
+is analysed as the file it writes."""
 
 MAX_OUTPUT_CHARS = 20_000
 """Longer output strings are not searched for tokens (data dumps, not printed values)."""
@@ -64,7 +69,7 @@ class _VLine:
     cell: int
 
 
-def extract(text: str, path: str) -> FileAnalysis:
+def extract(text: str, path: str, analyze: Analyzer) -> FileAnalysis:
     fa = FileAnalysis(path, "notebook")
     try:
         nb = parse(text)
@@ -90,7 +95,7 @@ def extract(text: str, path: str) -> FileAnalysis:
         python: list[_VLine] = []
         shell: list[_VLine] = []
         for cell in code:
-            _split_cell(cell, python, shell, fa, path)
+            _split_cell(cell, python, shell, fa, path, analyze)
         fa.facts.extend(_python_facts(python, path, fa.notices))
         fa.facts.extend(_shell_facts(shell, path))
     fa.facts.extend(_output_facts(code, path))
@@ -101,7 +106,12 @@ def extract(text: str, path: str) -> FileAnalysis:
 
 
 def _split_cell(
-    cell: Cell, python: list[_VLine], shell: list[_VLine], fa: FileAnalysis, path: str
+    cell: Cell,
+    python: list[_VLine],
+    shell: list[_VLine],
+    fa: FileAnalysis,
+    path: str,
+    analyze: Analyzer,
 ) -> None:
     lines = cell.lines
     if not lines:
@@ -116,7 +126,8 @@ def _split_cell(
             python.append(_VLine(Line("pass", lines[0].pieces), 0, cell.number))
             _python_lines(cell, lines[1:], python, shell, fa, path)
         elif magic in ("writefile", "file") and len(words) > 1:
-            _written_file(words[-1], [_VLine(ln, 0, cell.number) for ln in lines[1:]], fa, path)
+            body = [_VLine(ln, 0, cell.number) for ln in lines[1:]]
+            _written_file(words[-1], body, fa, path, analyze)
         return  # %%html, %%javascript …: not Python
     _python_lines(cell, lines, python, shell, fa, path)
 
@@ -236,12 +247,12 @@ def comments(text: str) -> list[tuple[int, int, str, bool]]:
     return out
 
 
-def _written_file(name: str, body: list[_VLine], fa: FileAnalysis, path: str) -> None:
+def _written_file(
+    name: str, body: list[_VLine], fa: FileAnalysis, path: str, analyze: Analyzer
+) -> None:
     """A ``%%writefile app.py`` cell: its body is analysed as the file it writes
     (Python, a Dockerfile, requirements, YAML …, by the file name)."""
-    from mlsec_lint.analyze import analyze
     from mlsec_lint.discovery import name_kind
-    from mlsec_lint.source import Source
 
     kind = name_kind(name.strip("'\""))
     if kind is None or kind in ("notebook", "template") or not body:

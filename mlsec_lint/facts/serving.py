@@ -28,17 +28,19 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from mlsec_lint.engine.classifiers import is_commit_sha, is_hub_id
 from mlsec_lint.facts import Fact, FileAnalysis
-from mlsec_lint.facts.launch import (
-    FileText,
+from mlsec_lint.facts.launch import from_container
+from mlsec_lint.facts.launchargs import FileText
+from mlsec_lint.facts.modelsource import model_source_fact
+from mlsec_lint.facts.serversettings import (
+    TS_GRPC_LISTENERS,
     Resolved,
     Value,
     apply_defaults,
-    from_container,
     server_data,
-    server_spec,
+    torchserve_listeners,
 )
+from mlsec_lint.facts.servertables import server_spec
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import properties
 from mlsec_lint.tree import UNKNOWN, PDict, PList
@@ -82,17 +84,6 @@ def is_torchserve_config(props: PDict, name: str) -> bool:
     return hits >= 2 or (hits >= 1 and name == "config.properties")
 
 
-_TS_LISTENERS = (
-    ("inference", "inference_address"),
-    ("management", "management_address"),
-    ("metrics", "metrics_address"),
-)
-_TS_GRPC_LISTENERS = (
-    ("gRPC inference", "grpc_inference_address", "grpc_inference_port"),
-    ("gRPC management", "grpc_management_address", "grpc_management_port"),
-)
-
-
 def server_fact(
     server: str,
     origin: str,
@@ -121,46 +112,6 @@ def server_fact(
     if listeners is not None:
         data.put("listeners", listeners, anchor)
     return Fact("server", path, data, anchor, key)
-
-
-def torchserve_listeners(settings: PDict, anchor: Span) -> PList:
-    """The listeners a TorchServe config declares: one entry per HTTP ``*_address`` (TLS
-    with an ``https://`` address) and per gRPC ``grpc_*_address`` (TLS when
-    ``enable_grpc_ssl=true`` with ``certificate_file`` and ``private_key_file``, which
-    both gRPC APIs share; TorchServe reads no keystore for gRPC)."""
-    out = PList(anchor)
-    for name, key in _TS_LISTENERS:
-        if key in settings:
-            address = str(settings[key])
-            tls = address.strip().lower().startswith("https://")
-            out.push(_listener(settings, name, key, address, tls), settings.field_span(key))
-    grpc_tls = (
-        str(settings.get("enable_grpc_ssl", "")).strip().lower() == "true"
-        and _present(settings.get("certificate_file"))
-        and _present(settings.get("private_key_file"))
-    )
-    for name, key, port_key in _TS_GRPC_LISTENERS:
-        if key in settings:
-            entry = _listener(settings, name, key, str(settings[key]), grpc_tls)
-            if port_key in settings:
-                span = settings.field_span(port_key)
-                entry.put("port", str(settings[port_key]), span, span)
-            out.push(entry, settings.field_span(key))
-    return out
-
-
-def _present(value: Any) -> bool:
-    return value is not None and str(value).strip() != ""
-
-
-def _listener(settings: PDict, name: str, key: str, address: str, tls: bool) -> PDict:
-    span = settings.field_span(key)
-    entry = PDict(span)
-    entry.put("name", name, span, span)
-    entry.put("key", key, span, span)
-    entry.put("address", address, span, settings.vspan.get(key, span))
-    entry.put("tls", tls, span, span)
-    return entry
 
 
 _TS_NO_GRPC_ADDRESS = re.compile(r"^v?0\.([0-9]|10)(\.|$)")
@@ -192,7 +143,7 @@ def torchserve_release_defaults(servers: list[Fact]) -> None:
         if not isinstance(version, str) or not _TS_NO_GRPC_ADDRESS.match(version.strip()):
             continue
         changed: list[str] = []
-        for _, key, port_key in _TS_GRPC_LISTENERS:
+        for _, key, port_key in TS_GRPC_LISTENERS:
             if str(settings.get(key, "")).strip() in ("0.0.0.0", "::", "[::]"):
                 continue  # already every interface (the official image's own config)
             span = settings.field_span(port_key) if port_key in settings else fact.anchor
@@ -224,80 +175,6 @@ def from_properties(text: str, path: str) -> FileAnalysis:
     fa = FileAnalysis(path, "torchserve-config")
     fa.facts.append(server_fact("torchserve", "config-file", props, path, anchor, "torchserve"))
     return fa
-
-
-# --------------------------------------------------------------------------- model sources
-
-_SCHEMES = {
-    "hf": "hf",
-    "http": "http",
-    "https": "https",
-    "s3": "s3",
-    "gs": "gs",
-    "gcs": "gs",
-    "pvc": "pvc",
-    "oci": "oci",
-    "file": "file",
-    "hdfs": "hdfs",
-    "webhdfs": "webhdfs",
-    "azure": "azure",
-    "abfs": "azure",
-    "wasbs": "azure",
-}
-_PICKLE_EXT = re.compile(r"\.(pkl|pickle|joblib|bin|pt|pth|ckpt)$", re.IGNORECASE)
-
-
-def model_source_fact(
-    uri: str,
-    span: Span,
-    path: str,
-    via: str,
-    *,
-    revision: tuple[str, Span] | None = None,
-    context: PDict | None = None,
-    key: str = "",
-    annotations: PDict | None = None,
-    pickle: bool = False,
-) -> Fact:
-    """A ``model-source`` fact (see docs/facts.md) for a model reference as written."""
-    data = PDict(span)
-    data.put("uri", uri, span, span)
-    scheme, hub_id, rev = _classify_uri(uri)
-    data.put("scheme", scheme, span, span)
-    if hub_id:
-        data.put("hub_id", hub_id, span, span)
-    if revision is not None:
-        rev = revision[0]
-        data.put("revision", rev, revision[1], revision[1])
-    elif rev:
-        data.put("revision", rev, span, span)
-    if hub_id:
-        data.put("revision_pinned", bool(rev) and is_commit_sha(rev), span, span)
-    digest = re.search(r"@(sha256:[0-9a-fA-F]{64})", uri)
-    if digest:
-        data.put("digest", digest.group(1), span, span)
-    data.put("via", via, span, span)
-    if pickle or _PICKLE_EXT.search(uri.split("?", 1)[0]):
-        data.put("format", "pickle", span, span)
-    data.put("context", context if context is not None else PDict(span), span)
-    return Fact("model-source", path, data, span, key or f"model/{uri}", annotations)
-
-
-def _classify_uri(uri: str) -> tuple[str, str | None, str | None]:
-    """(scheme, hub id, revision written in the URI)."""
-    u = uri.strip()
-    if "://" in u:
-        scheme = u.split("://", 1)[0].lower()
-        if scheme == "hf":
-            ref = u[5:]
-            repo, _, rev = ref.partition(":")
-            return "hf", repo or None, rev or None
-        return _SCHEMES.get(scheme, scheme), None, None
-    if u.startswith(("/", "./", "../", "~")):
-        return "file", None, None
-    if is_hub_id(u):
-        return "hub", u, None
-    return "file", None, None
 
 
 _PICKLE_RUNTIMES = ("mlserver_sklearn.", "mlserver_mlflow.", "mlserver_alibi_explain.")

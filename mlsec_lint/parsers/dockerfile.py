@@ -330,3 +330,18 @@ def _add_stage(df: Dockerfile, inst: Instruction, stage_names: dict[str, int]) -
     if name:
         stage_names[name.lower()] = stage.index
     df.stages.append(stage)
+
+
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def exec_words(inst: Instruction) -> list[Word]:
+    """Words of an exec-form instruction with offsets into ``inst.args``."""
+    import json
+
+    out = []
+    for m in _JSON_STRING.finditer(inst.rest):
+        text = json.loads(m.group(0))
+        start = inst.rest_offset + m.start()
+        out.append(Word(text, start, inst.rest_offset + m.end(), quoted=True))
+    return out

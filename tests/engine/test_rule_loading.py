@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mlsec_lint import databundle
+from mlsec_lint import databundle, datadirs
 from mlsec_lint.engine import rules as R
 
 
@@ -18,7 +18,7 @@ def test_every_builtin_condition_compiles() -> None:
 
 def test_a_stale_bundle_is_ignored(tmp_path: Path) -> None:
     copy = tmp_path / "rules"
-    shutil.copytree(R.builtin_rules_dir(), copy)
+    shutil.copytree(datadirs.builtin_rules_dir(), copy)
     databundle.write(copy)
     target = copy / "py" / "MLS-PY-002.yaml"
     text = target.read_text(encoding="utf-8")
@@ -34,7 +34,7 @@ def test_a_stale_bundle_is_ignored(tmp_path: Path) -> None:
 
 def test_bundle_and_yaml_give_the_same_rules(tmp_path: Path) -> None:
     copy = tmp_path / "rules"
-    shutil.copytree(R.builtin_rules_dir(), copy)
+    shutil.copytree(datadirs.builtin_rules_dir(), copy)
     via_bundle = R.load_builtin(copy)
     (copy / databundle.BUNDLE_NAME).unlink()
     via_yaml = R.load_builtin(copy)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlsec_lint.facts.dependencies import dependency_fact, from_requirements, pip_install_args
+from mlsec_lint.facts.dependencies import dependency_fact, from_requirements
 from mlsec_lint.model import Span
 
 S = Span(1, 1, 1, 2)
@@ -53,19 +53,3 @@ def test_requirements_file_facts() -> None:
     )
     assert [f.kind for f in facts] == ["package-index", "dependency", "dependency-manifest"]
     assert facts[1].data["hashed"] is True and facts[1].anchor.line == 2
-
-
-@pytest.mark.parametrize(
-    ("argv", "found"),
-    [
-        (["pip", "install", "x"], ("pip", 2)),
-        (["pip3.11", "--no-cache-dir", "install", "x"], ("pip", 3)),
-        (["python3", "-m", "pip", "install", "x"], ("pip", 4)),
-        (["/usr/bin/python", "-u", "-m", "pip", "install"], ("pip", 5)),
-        (["uv", "pip", "install", "x"], ("uv", 3)),
-        (["pip", "download", "x"], None),
-        (["python", "-m", "venv", "x"], None),
-    ],
-)
-def test_install_command_detection(argv: list[str], found: tuple[str, int] | None) -> None:
-    assert pip_install_args(argv) == found

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import name_kind
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.launch import Doc, align, expand, run_script
 from mlsec_lint.source import Source
 from mlsec_lint.tree import UNKNOWN
 
@@ -266,7 +263,7 @@ spec:
       image: rayproject/ray:2.52.0
 """
     from mlsec_lint.facts import launch
-    from mlsec_lint.facts.launch import FileText
+    from mlsec_lint.facts.launchargs import FileText
     from mlsec_lint.tree import PDict
 
     (container,) = [f for f in facts_of("p.yaml", text) if f.kind == "container"]
@@ -294,34 +291,6 @@ fi
     assert server.data["bind"] == "0.0.0.0" and where(server, "host") == (3, 21)
     assert server.data["settings"]["port"] == "5000"
     assert server.data["origin"] == "shell"
-
-
-def test_expand() -> None:
-    from mlsec_lint.facts.launch import EnvVar
-    from mlsec_lint.model import Span
-
-    s = Span(1, 1, 1, 2)
-    env = {"A": EnvVar("A", "x", s, s), "E": EnvVar("E", "", s, s)}
-    assert expand("$A-${A}-${B:-d}-${E:-d}-${A:+y}", env, "shell") == ("x-x-d-d-y", True)
-    assert expand("$(A)/$(B)", env, "k8s") == ("x/$(B)", False)
-    assert expand("$B", env, "shell") == ("$B", False)
-
-
-def test_align_skips_quotes_escapes_and_indentation() -> None:
-    src = 'args: ["--host=\\"x\\""]'
-    text = '--host="x"'
-    start = src.index('"--')
-    offsets = align(text, src, start, len(src))
-    assert [src[o] for o in offsets[: len(text)]] == list(text)
-    block = "key: |\n    a b\n    c\n"
-    offsets = align("a b\nc\n", block, 6, len(block))
-    assert block[offsets[4]] == "c"
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.text(alphabet="vlm serv-=$(){}'\"\\\n#;&|0.:/ hHost", max_size=80))
-def test_scripts_never_raise(text: str) -> None:
-    list(run_script(Doc.of_file(text), {}))
 
 
 def test_kubernetes_variables_inside_a_script_keep_exact_positions() -> None:

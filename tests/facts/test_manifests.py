@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsec_lint.facts.lockfiles import from_lockfile
 from mlsec_lint.facts.manifests import (
     from_conda_env,
-    from_lockfile,
     from_pip_conf,
     from_pipfile,
     from_pyproject,

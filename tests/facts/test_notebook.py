@@ -4,6 +4,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from mlsec_lint.analyze import analyze
 from mlsec_lint.api import ScanOptions, scan
 from mlsec_lint.facts import FileAnalysis
 from mlsec_lint.facts.notebook import extract
@@ -31,7 +32,7 @@ def _line_of(text: str, needle: str) -> int:
 
 
 def _analyse(text: str) -> FileAnalysis:
-    return extract(text, "nb.ipynb")
+    return extract(text, "nb.ipynb", analyze)
 
 
 def test_cells_are_one_module_reported_at_the_notebook_line() -> None:

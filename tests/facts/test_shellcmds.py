@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlsec_lint.facts.dependencies import conda_spec_info, poetry_spec_info
 from mlsec_lint.facts.shellcmds import extract_script
 from mlsec_lint.tree import to_plain
 
@@ -66,26 +65,6 @@ def test_nested_shell_maps_positions_into_the_quoted_script() -> None:
     assert (dep.anchor.line, dep.anchor.col) == (1, 22)
 
 
-@pytest.mark.parametrize(
-    ("spec", "pinned", "version", "name"),
-    [
-        ("pytorch", False, None, "pytorch"),
-        ("pytorch=2.1", False, None, "pytorch"),
-        ("pytorch=2.1.0", False, None, "pytorch"),
-        ("pytorch==2.1.0", True, "2.1.0", "pytorch"),
-        ("pytorch=2.1.0=py3.11_cuda12.1_0", True, "2.1.0", "pytorch"),
-        ("pytorch 2.1.0 py3.11_0", True, "2.1.0", "pytorch"),
-        ("pytorch>=2.1", False, None, "pytorch"),
-        ("pytorch::pytorch==2.1.0", True, "2.1.0", "pytorch"),
-        ("numpy[version='>=1.26']", False, None, "numpy"),
-        ("numpy=1.26.*", False, None, "numpy"),
-    ],
-)
-def test_conda_match_specs(spec: str, pinned: bool, version: str | None, name: str) -> None:
-    info = conda_spec_info(spec)
-    assert (info["pinned"], info.get("version"), info["name"]) == (pinned, version, name)
-
-
 def test_conda_names_map_to_pypi_and_channels_are_indexes() -> None:
     found = facts("conda install -y -c pytorch -c http://c.example/x pytorch=2.1.0\n")
     dep = next(f for f in found if f.kind == "dependency")
@@ -96,25 +75,6 @@ def test_conda_names_map_to_pypi_and_channels_are_indexes() -> None:
         ("pytorch", "", True),
         ("http://c.example/x", "http", False),
     ]
-
-
-@pytest.mark.parametrize(
-    ("value", "pinned"),
-    [
-        ("2.6.0", True),
-        ("==2.6.0", True),
-        ("^2.6", False),
-        ("~2.6", False),
-        ("*", False),
-        (">=2.6,<3", False),
-        ({"version": "2.6.0", "extras": ["x"]}, True),
-        ({"git": "https://g/x", "branch": "main"}, False),
-        ({"git": "https://g/x", "rev": "0123456789abcdef0123456789abcdef01234567"}, True),
-        ([{"version": "2.6.0", "python": ">=3.10"}, {"version": "2.6.0", "python": "<3.10"}], True),
-    ],
-)
-def test_poetry_constraints(value: object, pinned: bool) -> None:
-    assert poetry_spec_info("torch", value)["pinned"] is pinned
 
 
 def test_apt_packages_and_versions() -> None:

@@ -58,7 +58,7 @@ PARSERS: dict[str, tuple[str, str, str, str]] = {
         "mlsec_lint.facts.manifests",
         "conda_env_facts",
     ),
-    "lockfile": ("poetry.lock", "", "mlsec_lint.facts.manifests", "from_lockfile"),
+    "lockfile": ("poetry.lock", "", "mlsec_lint.facts.lockfiles", "from_lockfile"),
     "pip-conf": ("pip.conf", "[global]\n", "mlsec_lint.facts.manifests", "from_pip_conf"),
     "notebook": (
         "train.ipynb",
