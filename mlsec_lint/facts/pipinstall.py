@@ -18,23 +18,13 @@ from mlsec_lint.facts import Fact
 from mlsec_lint.facts.dependencies import dependency_fact, index_fact
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
+from mlsec_lint.parsers.requirements import OPTIONS_WITH_VALUE
 from mlsec_lint.parsers.shell import Word
 
 # ------------------------------------------------------------------ install commands
 
-PIP_VALUE_OPTIONS = {
-    "-r",
-    "--requirement",
-    "-c",
-    "--constraint",
-    "-e",
-    "--editable",
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "--trusted-host",
+# the options of a requirements file, and those only the command line has
+PIP_VALUE_OPTIONS = OPTIONS_WITH_VALUE | {
     "-t",
     "--target",
     "--prefix",
@@ -43,8 +33,6 @@ PIP_VALUE_OPTIONS = {
     "--python-version",
     "--implementation",
     "--abi",
-    "--only-binary",
-    "--no-binary",
     "--progress-bar",
     "--cache-dir",
     "--src",
@@ -56,10 +44,7 @@ PIP_VALUE_OPTIONS = {
     "--exists-action",
     "--cert",
     "--client-cert",
-    "--global-option",
-    "--config-settings",
     "-C",
-    "--use-feature",
     "--use-deprecated",
     "--upgrade-strategy",
     "--report",
@@ -79,8 +64,7 @@ PIP_VALUE_OPTIONS = {
     "--resolution",
     "--prerelease",
     "--link-mode",
-    "--install-option",
-    # uv pip
+    "# uv pip",
     "-P",
     "--upgrade-package",
     "--reinstall-package",

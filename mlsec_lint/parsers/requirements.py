@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mlsec_lint.model import Span
 
 _COMMENT = re.compile(r"(^|\s)#")
-_OPTION_WITH_VALUE = {
+OPTIONS_WITH_VALUE = {
     "-r",
     "--requirement",
     "-c",
@@ -35,6 +35,7 @@ _OPTION_WITH_VALUE = {
     "--only-binary",
     "--use-feature",
 }
+"""Options of a requirements file that take a value (pip's own list for the file format)."""
 
 
 @dataclass(slots=True)
@@ -134,7 +135,7 @@ def _parse_logical(parts: list[tuple[int, int, str]], first_line: int) -> ReqLin
             if not eq:
                 if not name.startswith("--") and len(name) > 2 and name[:2] in _SHORT:
                     name, value = name[:2], name[2:]  # "-rfile.txt"
-                elif (name in _OPTION_WITH_VALUE or name in _SHORT) and k + 1 < len(tokens):
+                elif (name in OPTIONS_WITH_VALUE or name in _SHORT) and k + 1 < len(tokens):
                     k += 1
                     value = tokens[k][0]
             long = _SHORT.get(name, name)
