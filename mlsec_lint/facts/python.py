@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts import Fact, FileAnalysis, pyshell
 from mlsec_lint.facts import pyconstructs as pyc
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Notice, Span
@@ -843,6 +843,8 @@ class _Analyzer:
         self.calls[id(node)] = summary
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
         self._env_call(callee, node, kwargs)
+        if callee in pyshell.RUNNERS:  # os.system("pip install …"), subprocess.run([…])
+            self.facts.extend(pyshell.call_facts(callee, node, self))
         if callee.startswith("bentoml."):
             from mlsec_lint.facts import bentoml_image
 
