@@ -850,6 +850,8 @@ class _Analyzer:
 
             if bentoml_image.is_python_packages(callee):
                 self.facts.extend(bentoml_image.image_facts(args, span, self.path))
+            elif bentoml_image.is_requirements_file(callee):
+                self.facts.extend(bentoml_image.requirements_facts(args, span, self.path))
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
 
