@@ -28,7 +28,8 @@ concatenations and ``+`` chains). How the call runs the command decides how it i
 
 Values are what the Python extractor knows statically: literals, module and local
 constants, f-strings and concatenations. A part whose value is not known becomes an
-opaque placeholder (``${__py1}``, an unset shell variable), never a guess, so a package
+opaque placeholder (``${__py_model}`` for ``{model}``, ``${__py1}`` for other
+expressions: an unset shell variable), never a guess, so a package
 named by a variable is not a package name and a ``--host`` taken from a variable is not
 a bind address. ``sys.executable`` is the Python interpreter. A call whose ``shell``
 argument is not a literal is not analysed (the command could be read either way).
@@ -179,6 +180,19 @@ class Text:
         return Text(self.text + other.text, self.where + other.where, self.dynamic or other.dynamic)
 
 
+def _dotted(node: ast.AST) -> str | None:
+    """``model`` / ``args.model`` as written, or None for other expressions."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    name = ".".join(reversed(parts))
+    return name if len(name) <= 40 and name.isascii() else None
+
+
 def _at(text: str, span: Span, dynamic: bool = False) -> Text:
     """``text`` written at ``span`` as a whole (a name, a placeholder)."""
     n = len(text)
@@ -198,8 +212,15 @@ class _Reader:
         self.holes = 0
 
     def hole(self, node: ast.AST) -> Text:
-        self.holes += 1
-        return _at(f"${{__py{self.holes}}}", self.pos.span(node), True)
+        """A placeholder for an expression whose value is not known, named after it when
+        it is a name (``{model}`` -> ``${__py_model}``) so messages stay readable."""
+        name = _dotted(node)
+        if name is None:
+            self.holes += 1
+            name = str(self.holes)
+        else:
+            name = "_" + name.replace(".", "_")
+        return _at(f"${{__py{name}}}", self.pos.span(node), True)
 
     # -------------------------------------------------------------- source text
     def segment(self, node: ast.AST) -> tuple[str, list[tuple[int, int]]] | None:
@@ -405,6 +426,64 @@ class _Reader:
                 word.dynamic = tok.dynamic
                 out.append(word)
         return out
+
+
+# ------------------------------------------------------------------ growing commands
+
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse"})
+
+
+def _concat(left: PList, right: PList) -> PList:
+    out = PList(left.span)
+    for lst in (left, right):
+        for i, v in enumerate(lst):
+            out.push(v, lst.item_span(i))
+    return out
+
+
+def grown(node: ast.AugAssign, res: Resolver) -> Any:
+    """The value of ``cmd += [...]`` / ``cmd += " --flag"`` for a name that holds a known
+    list or string (commands are often built this way), or None when not known."""
+    if not isinstance(node.op, ast.Add) or not isinstance(node.target, ast.Name):
+        return None
+    literal = res.literal
+    old = literal(node.target)
+    if isinstance(old, PList) and isinstance(node.value, (ast.List, ast.Tuple)):
+        right = literal(node.value)
+        return _concat(old, right) if isinstance(right, PList) else None
+    if isinstance(old, str) and len(old) <= MAX_TEXT:
+        right = literal(node.value)
+        return old + (right if isinstance(right, str) else "{…}")
+    return None
+
+
+def mutated(node: ast.Call, res: Resolver) -> tuple[str, Any] | None:
+    """``cmd.append(x)`` / ``cmd.extend([...])`` on a name that holds a known list: (the
+    name, its new value: the longer list, or UNKNOWN after other changes); None otherwise.
+    Without this a list would keep the items it was created with."""
+    func = node.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr in _MUTATORS
+        and isinstance(func.value, ast.Name)
+    ):
+        return None
+    literal = res.literal
+    old = literal(func.value)
+    if not isinstance(old, PList):
+        return None
+    name = func.value.id
+    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        return name, UNKNOWN
+    if func.attr == "append" and len(node.args) == 1:
+        one = PList(old.span)
+        one.push(literal(node.args[0]), res.pos.span(node.args[0]))
+        return name, _concat(old, one)
+    if func.attr == "extend" and len(node.args) == 1:
+        more = literal(node.args[0])
+        if isinstance(node.args[0], (ast.List, ast.Tuple)) and isinstance(more, PList):
+            return name, _concat(old, more)
+    return name, UNKNOWN
 
 
 # ------------------------------------------------------------------ calls

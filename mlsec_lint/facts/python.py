@@ -637,7 +637,11 @@ class _Analyzer:
         if isinstance(node.target, (ast.Name, ast.Attribute)):
             if isinstance(node.target, ast.Attribute):
                 self.visit(node.target.value)
-            self.bind_target(node.target, None)
+            value = pyshell.grown(node, self)  # cmd += ["--host", "0.0.0.0"]
+            if value is not None and isinstance(node.target, ast.Name):
+                self.bind_name(node.target.id, _Binding(_VALUE, value))
+            else:
+                self.bind_target(node.target, None)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
@@ -759,6 +763,9 @@ class _Analyzer:
     # ---------------------------------------------------------------- calls
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
+        changed = pyshell.mutated(node, self)  # cmd.append("--trust-remote-code")
+        if changed is not None:
+            self.bind_name(changed[0], _Binding(_VALUE, changed[1]))
         callee = self.qualname(node.func)
         if not callee:
             return

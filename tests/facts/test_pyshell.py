@@ -185,3 +185,30 @@ def test_findings_in_a_notebook_cell(tmp_path: Path) -> None:
     line = path.read_text(encoding="utf-8").split("\n")[finding.span.line - 1]
     assert line[finding.span.col - 1 : finding.span.col + 1] == "sh"
     assert "Notebook cell 1" in finding.message
+
+
+def test_commands_grown_with_plus_equals_and_append() -> None:
+    code = (
+        "import subprocess\n"
+        "def a():\n"
+        '    cmd = ["vllm", "serve", "m", "--host", "0.0.0.0"]\n'
+        '    cmd += ["--port", str(8000)]\n'
+        '    cmd.append("--trust-remote-code")\n'
+        '    subprocess.Popen(" ".join(cmd), shell=True)\n'
+        "def b(key):\n"
+        '    cmd = ["vllm", "serve", "m", "--host", "0.0.0.0"]\n'
+        "    if key:\n"
+        '        cmd.extend(["--api-key", key])\n'
+        "    subprocess.Popen(cmd)\n"
+        "def c():\n"
+        '    cmd = "vllm serve m"\n'
+        '    cmd += " --host 0.0.0.0"\n'
+        "    subprocess.Popen(cmd, shell=True)\n"
+    )
+    servers = sorted(_of(_facts(code), "server"), key=lambda f: f.anchor.line)
+    # b: the key may be added: its argv is not known, so nothing is said about it
+    assert [s.anchor.line for s in servers] == [3, 15]
+    first = servers[0]
+    assert list(first.data["argv"])[-3:] == ["--port", "${__py1}", "--trust-remote-code"]
+    assert first.data["settings"]["trust_remote_code"] in (True, "true")
+    assert servers[1].data["bind"] == "0.0.0.0"
