@@ -449,6 +449,8 @@ def grown(node: ast.AugAssign, res: Resolver) -> Any:
     literal = res.literal
     old = literal(node.target)
     if isinstance(old, PList) and isinstance(node.value, (ast.List, ast.Tuple)):
+        if len(old) >= MAX_ITEMS:
+            return None
         right = literal(node.value)
         return _concat(old, right) if isinstance(right, PList) else None
     if isinstance(old, str) and len(old) <= MAX_TEXT:
@@ -473,8 +475,8 @@ def mutated(node: ast.Call, res: Resolver) -> tuple[str, Any] | None:
     if not isinstance(old, PList):
         return None
     name = func.value.id
-    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-        return name, UNKNOWN
+    if node.keywords or len(old) >= MAX_ITEMS or any(isinstance(a, ast.Starred) for a in node.args):
+        return name, UNKNOWN  # (a list that keeps growing is copied no further)
     if func.attr == "append" and len(node.args) == 1:
         one = PList(old.span)
         one.push(literal(node.args[0]), res.pos.span(node.args[0]))
