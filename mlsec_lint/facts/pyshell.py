@@ -129,6 +129,8 @@ _INTERPRETERS = frozenset({"sys.executable", "sys._base_executable"})
 _WHICH = frozenset({"shutil.which"})
 _SPLITTERS = frozenset({"shlex.split"})
 _HOLE = re.compile(r"\{…\}")
+_PERCENT = re.compile(r"%%|%(\([^)]{0,64}\))?[#0 +-]{0,4}\d{0,3}(?:\.\d{1,3})?([diouxXeEfFgGcrsa])")
+_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_0-9]{0,64})((?:![rsa])?(?::[^{}]{0,64})?)\}")
 _QUOTE_PREFIX = re.compile(r"[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
 
 
@@ -175,6 +177,9 @@ class Text:
         if (eline, ecol) < (line, col):
             return Span(line, col, line, col + 1)
         return Span(line, col, eline, ecol + 1)
+
+    def slice(self, start: int, end: int) -> Text:
+        return Text(self.text[start:end], self.where[start:end], self.dynamic)
 
     def __add__(self, other: Text) -> Text:
         return Text(self.text + other.text, self.where + other.where, self.dynamic or other.dynamic)
@@ -281,6 +286,8 @@ class _Reader:
             return None
         if isinstance(node, ast.JoinedStr):
             return self.fstring(node, depth)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            return self.percent(node, depth)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left = self.text(node.left, depth + 1)
             right = self.text(node.right, depth + 1)
@@ -299,6 +306,8 @@ class _Reader:
         if isinstance(node, ast.Call):
             if self.res.qualname(node.func) in _WHICH and node.args:
                 return self.text(node.args[0], depth + 1)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+                return self.format(node, depth)
             if (
                 isinstance(node.func, ast.Attribute)
                 and node.func.attr == "join"
@@ -314,6 +323,63 @@ class _Reader:
                     joined = item if joined is None else joined + sep + item
                 return joined
         return None
+
+    def percent(self, node: ast.BinOp, depth: int) -> Text | None:
+        """``"pip install %s" % pkg``: conversions become the values, when known."""
+        template = self.text(node.left, depth + 1)
+        if template is None or template.dynamic:
+            return None
+        right = node.right
+        values = list(right.elts) if isinstance(right, ast.Tuple) else [right]
+        if isinstance(right, ast.Dict) or any(isinstance(v, ast.Starred) for v in values):
+            values = []
+        out = Text("", [])
+        at, k = 0, 0
+        for m in _PERCENT.finditer(template.text):
+            out = out + template.slice(at, m.start())
+            at = m.end()
+            if m.group() == "%%":
+                out = out + template.slice(m.start(), m.start() + 1)
+                continue
+            value = values[k] if k < len(values) and not m.group(1) else None
+            k += 1
+            known = (
+                self.text(value, depth + 1) if value is not None and m.group(2) in "sd" else None
+            )
+            out = out + (known or self.hole(value if value is not None else right))
+        return out + template.slice(at, len(template.text))
+
+    def format(self, node: ast.Call, depth: int) -> Text | None:
+        """``"vllm serve {} --host {host}".format(model, host=h)``."""
+        assert isinstance(node.func, ast.Attribute)
+        template = self.text(node.func.value, depth + 1)
+        if template is None or template.dynamic:
+            return None
+        keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+        positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+        if len(positional) != len(node.args) or len(keywords) != len(node.keywords):
+            positional, keywords = [], {}  # *args / **kwargs: every field is unknown
+        out = Text("", [])
+        at, auto = 0, 0
+        for m in _FIELD.finditer(template.text):
+            out = out + template.slice(at, m.start())
+            at = m.end()
+            if m.group() in ("{{", "}}"):
+                out = out + template.slice(m.start(), m.start() + 1)
+                continue
+            name, spec = m.group(1), m.group(2)
+            value: ast.expr | None = None
+            if name == "":
+                value = positional[auto] if auto < len(positional) else None
+                auto += 1
+            elif name.isdigit():
+                index = int(name)
+                value = positional[index] if index < len(positional) else None
+            else:
+                value = keywords.get(name)
+            known = self.text(value, depth + 1) if value is not None and not spec else None
+            out = out + (known or self.hole(value if value is not None else node))
+        return out + template.slice(at, len(template.text))
 
     def named(self, value: str, span: Span) -> Text:
         """A value read through a name: placeholders where the extractor had none."""

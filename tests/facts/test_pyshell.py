@@ -212,3 +212,21 @@ def test_commands_grown_with_plus_equals_and_append() -> None:
     assert list(first.data["argv"])[-3:] == ["--port", "${__py1}", "--trust-remote-code"]
     assert first.data["settings"]["trust_remote_code"] in (True, "true")
     assert servers[1].data["bind"] == "0.0.0.0"
+
+
+def test_percent_and_format_templates() -> None:
+    code = (
+        "import os, subprocess\n"
+        "def f(pkg):\n"
+        '    os.system("pip install %s transformers 100%%" % pkg)\n'
+        '    subprocess.run("vllm serve {} --host {h}".format(pkg, h="0.0.0.0"), shell=True)\n'
+        '    os.system("pip install {0}".format("diffusers"))\n'
+    )
+    facts = _facts(code)
+    names = {str(f.data["name"]): f for f in _of(facts, "dependency")}
+    assert _text(code, names["transformers"]) == "transformers"
+    assert (names["diffusers"].anchor.line, _text(code, names["diffusers"])) == (5, "diffusers")
+    assert names["${-py-pkg}"].data["dynamic"] is True
+    (server,) = _of(facts, "server")
+    assert server.data["bind"] == "0.0.0.0"
+    assert list(server.data["argv"])[2] == "${__py_pkg}"
