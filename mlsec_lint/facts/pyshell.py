@@ -27,7 +27,8 @@ concatenations and ``+`` chains). How the call runs the command decides how it i
   program (Python runs no shell), so it is a one-word argv.
 
 Values are what the Python extractor knows statically: literals, module and local
-constants, f-strings and concatenations. A part whose value is not known becomes an
+constants, f-strings, concatenations, ``%`` and ``str.format`` templates, ``" ".join``
+of a list, lists and strings grown with ``+=`` / ``append`` / ``extend``. A part whose value is not known becomes an
 opaque placeholder (``${__py_model}`` for ``{model}``, ``${__py1}`` for other
 expressions: an unset shell variable), never a guess, so a package
 named by a variable is not a package name and a ``--host`` taken from a variable is not
