@@ -80,7 +80,7 @@ def requirements_facts(args: PList, span: Span, path: str) -> list[Fact]:
     data.put("origin", "bentoml-image", span)
     data.put("requirement_files", files, span)
     data.put("context", PDict(span), span)
-    return [Fact("command", path, data, span, f"bentoml-image/requirements/{span.line}")]
+    return [Fact("command", path, data, span, "bentoml-image/requirements")]
 
 
 def requirements_installs(

@@ -568,7 +568,7 @@ def call_facts(callee: str, node: ast.Call, res: Resolver) -> list[Fact]:
     if found is None:
         return []
     kind, value = found
-    owner = f"python/{callee}/{node.lineno}:{node.col_offset}"
+    owner = f"python/{callee}"  # no line: fingerprints survive code moving up or down
     env = _env(callee, node, reader)
     if kind == "shell":
         assert isinstance(value, Text)
