@@ -579,6 +579,11 @@ def call_facts(callee: str, node: ast.Call, res: Resolver) -> list[Fact]:
     span = res.pos.span(node.func)
     for fact in facts:
         fact.data.put("python_callee", callee, span)
+        printed = fact.data.get("printed_variables")
+        if isinstance(printed, PList):  # echo {hf_token}: the Python name was printed
+            for i, name in enumerate(printed):
+                if isinstance(name, str) and name.startswith("__py_"):
+                    printed[i] = name[len("__py_") :]
     return facts
 
 
