@@ -15,7 +15,7 @@ which is also where the service file usually is. The call becomes a ``command`` 
 Dockerfile is, and the cross-file pass marks the scanned requirements file it names as
 installed (``installed_by``). Python files are analysed after that pass, so
 :func:`requirements_installs` finds these calls beforehand, in the few Python files that
-mention ``requirements_file``. The path is matched against the requirements files of the
+mention ``requirements_file`` and BentoML. The path is matched against the requirements files of the
 scan only (relative to the service file's directory, then to the scan root), so nothing
 outside the scanned tree is read; an absolute path, a URL or a value that is not a literal
 is not followed.
@@ -93,7 +93,7 @@ def requirements_installs(
     scanned requirements file it installs: the path relative to the service file's
     directory, else to a directory above it (the project root ``bentoml build`` runs in).
     Only needed when the scan holds a requirements file; only files that mention the call
-    are analysed."""
+    and BentoML are analysed."""
     manifests = {
         f.path
         for f in facts
@@ -108,7 +108,7 @@ def requirements_installs(
                 head = fh.read(_MAX_READ)
         except OSError:
             continue  # reported when the file is read for its own analysis
-        if _MENTION not in head:
+        if _MENTION not in head or b"bentoml" not in head:
             continue
         _src, _notices, fa, _kind = analyze(target)
         for fact in fa.facts if fa is not None else []:

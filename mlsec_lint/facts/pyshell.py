@@ -28,9 +28,9 @@ concatenations and ``+`` chains). How the call runs the command decides how it i
 
 Values are what the Python extractor knows statically: literals, module and local
 constants, f-strings, concatenations, ``%`` and ``str.format`` templates, ``" ".join``
-of a list, lists and strings grown with ``+=`` / ``append`` / ``extend``. A part whose value is not known becomes an
-opaque placeholder (``${__py_model}`` for ``{model}``, ``${__py1}`` for other
-expressions: an unset shell variable), never a guess, so a package
+of a list, lists and strings grown with ``+=`` / ``append`` / ``extend``. A part whose
+value is not known becomes an opaque placeholder (``${__py_model}`` for ``{model}``,
+``${__py1}`` for other expressions: an unset shell variable), never a guess, so a package
 named by a variable is not a package name and a ``--host`` taken from a variable is not
 a bind address. ``sys.executable`` is the Python interpreter. A call whose ``shell``
 argument is not a literal is not analysed (the command could be read either way).
