@@ -131,7 +131,8 @@ _WHICH = frozenset({"shutil.which"})
 _SPLITTERS = frozenset({"shlex.split"})
 _HOLE = re.compile(r"\{…\}")
 _PERCENT = re.compile(r"%%|%(\([^)]{0,64}\))?[#0 +-]{0,4}\d{0,3}(?:\.\d{1,3})?([diouxXeEfFgGcrsa])")
-_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_0-9]{0,64})((?:![rsa])?(?::[^{}]{0,64})?)\}")
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}!:]{0,64})((?:![rsa])?(?::[^{}]{0,64})?)\}")
+_BRACES = re.compile(r"[{}]")
 _QUOTE_PREFIX = re.compile(r"[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
 
 
@@ -165,10 +166,12 @@ class Text:
     text: str
     where: list[tuple[int, int]]
     dynamic: bool = False
+    home: tuple[int, int] = (1, 1)
+    """Where an empty string is written (its opening quote)."""
 
     def position(self, offset: int) -> tuple[int, int]:
         if not self.where:
-            return (1, 1)
+            return self.home
         return self.where[min(max(offset, 0), len(self.where) - 1)]
 
     def span(self, start: int = 0, end: int | None = None) -> Span:
@@ -180,10 +183,14 @@ class Text:
         return Span(line, col, eline, ecol + 1)
 
     def slice(self, start: int, end: int) -> Text:
-        return Text(self.text[start:end], self.where[start:end], self.dynamic)
+        where = self.where[start:end]
+        return Text(self.text[start:end], where, self.dynamic, self.position(start))
 
     def __add__(self, other: Text) -> Text:
-        return Text(self.text + other.text, self.where + other.where, self.dynamic or other.dynamic)
+        home = self.home if self.where or not other.where else other.where[0]
+        return Text(
+            self.text + other.text, self.where + other.where, self.dynamic or other.dynamic, home
+        )
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -205,8 +212,8 @@ def _at(text: str, span: Span, dynamic: bool = False) -> Text:
     last = (span.end_line, max(span.end_col - 1, 1))
     first = (span.line, span.col)
     if n <= 1:
-        return Text(text, [first] * n, dynamic)
-    return Text(text, [first] * (n - 1) + [last], dynamic)
+        return Text(text, [first] * n, dynamic, first)
+    return Text(text, [first] * (n - 1) + [last], dynamic, first)
 
 
 class _Reader:
@@ -268,11 +275,10 @@ class _Reader:
     ) -> Text:
         from mlsec_lint.facts.launch import align
 
-        if not where:
-            return Text(value, [(1, 1)] * len(value))
-        offsets = align(value, src, start, max(start, end))
         last = len(where) - 1
-        return Text(value, [where[min(o, last)] for o in offsets[: len(value)]])
+        home = where[min(start, last)]
+        offsets = align(value, src, start, max(start, end))
+        return Text(value, [where[min(o, last)] for o in offsets[: len(value)]], home=home)
 
     # -------------------------------------------------------------- strings
     def text(self, node: ast.expr | None, depth: int = 0) -> Text | None:
@@ -334,7 +340,7 @@ class _Reader:
         values = list(right.elts) if isinstance(right, ast.Tuple) else [right]
         if isinstance(right, ast.Dict) or any(isinstance(v, ast.Starred) for v in values):
             values = []
-        out = Text("", [])
+        out = Text("", [], home=template.position(0))
         at, k = 0, 0
         for m in _PERCENT.finditer(template.text):
             out = out + template.slice(at, m.start())
@@ -360,9 +366,11 @@ class _Reader:
         positional = [a for a in node.args if not isinstance(a, ast.Starred)]
         if len(positional) != len(node.args) or len(keywords) != len(node.keywords):
             positional, keywords = [], {}  # *args / **kwargs: every field is unknown
-        out = Text("", [])
+        out = Text("", [], home=template.position(0))
         at, auto = 0, 0
         for m in _FIELD.finditer(template.text):
+            if _BRACES.search(template.text, at, m.start()):
+                return None  # a field this reading does not understand (nested {…})
             out = out + template.slice(at, m.start())
             at = m.end()
             if m.group() in ("{{", "}}"):
@@ -380,6 +388,8 @@ class _Reader:
                 value = keywords.get(name)
             known = self.text(value, depth + 1) if value is not None and not spec else None
             out = out + (known or self.hole(value if value is not None else node))
+        if _BRACES.search(template.text, at):
+            return None
         return out + template.slice(at, len(template.text))
 
     def named(self, value: str, span: Span) -> Text:
@@ -398,10 +408,12 @@ class _Reader:
         if seg is None:
             return None
         src, where = seg
+        if not where:
+            return None
         m = _QUOTE_PREFIX.match(src)
         start = m.end() if m else 0
         index = {w: i for i, w in enumerate(where)}
-        out = Text("", [])
+        out = Text("", [], home=where[min(start, len(where) - 1)])
         values = node.values
         for k, part in enumerate(values):
             if isinstance(part, ast.Constant) and isinstance(part.value, str):

@@ -230,3 +230,18 @@ def test_percent_and_format_templates() -> None:
     (server,) = _of(facts, "server")
     assert server.data["bind"] == "0.0.0.0"
     assert list(server.data["argv"])[2] == "${__py_pkg}"
+
+
+def test_odd_templates_and_empty_words_keep_real_positions() -> None:
+    code = (
+        "import os, subprocess\n"
+        "def f(args, w):\n"
+        '    os.system("pip install {a.pkg} peft".format(a=args))\n'
+        '    os.system("pip install {x:{w}} torch".format(x=1, w=w))\n'
+        '    subprocess.run(["pip", "install", "", "accelerate"])\n'
+    )
+    facts = _facts(code)
+    names = sorted(str(f.data["name"]) for f in _of(facts, "dependency") if not f.data["dynamic"])
+    # the nested field is not understood: that command is not read at all
+    assert names == ["accelerate", "peft"]
+    assert all(f.anchor.line > 1 for f in facts)
