@@ -589,14 +589,32 @@ def call_facts(callee: str, node: ast.Call, res: Resolver) -> list[Fact]:
         assert isinstance(value, list)
         facts = _argv_facts(value, res.path, owner, env)
     span = res.pos.span(node.func)
+    cell = _exported_cell(res.pos.lines, node.lineno) if "get_ipython()" in callee else None
     for fact in facts:
         fact.data.put("python_callee", callee, span)
+        if cell is not None and "notebook_cell" not in fact.data:
+            fact.data.put("notebook_cell", cell, span)  # a notebook's line, exported to .py
         printed = fact.data.get("printed_variables")
         if isinstance(printed, PList):  # echo {hf_token}: the Python name was printed
             for i, name in enumerate(printed):
                 if isinstance(name, str) and name.startswith("__py_"):
                     printed[i] = name[len("__py_") :]
     return facts
+
+
+_EXPORTED_CELL = re.compile(r"#\s*In\[\s*(\d{1,6})?\s*\]:")
+
+
+def _exported_cell(lines: list[str], line: int) -> int:
+    """The cell of a notebook exported with ``jupyter nbconvert --to script`` (its
+    ``# In[3]:`` markers) that holds ``line``; 0 when there is no marker."""
+    for i in range(min(line, len(lines)) - 1, max(line - 5000, 0) - 1, -1):
+        text = lines[i]
+        if text.startswith("#"):
+            m = _EXPORTED_CELL.match(text)
+            if m:
+                return int(m.group(1) or 0)
+    return 0
 
 
 def _arg(node: ast.Call, index: int, keyword: str | None = None) -> ast.expr | None:

@@ -245,3 +245,22 @@ def test_odd_templates_and_empty_words_keep_real_positions() -> None:
     # the nested field is not understood: that command is not read at all
     assert names == ["accelerate", "peft"]
     assert all(f.anchor.line > 1 for f in facts)
+
+
+def test_exported_notebook_magics_are_notebook_lines() -> None:
+    code = (
+        "#!/usr/bin/env python\n"
+        "# In[3]:\n"
+        "get_ipython().run_line_magic('pip', 'install peft')\n"
+        "import subprocess\n"
+        "def f(package):\n"
+        '    subprocess.check_call(["pip", "install", package, "diffusers"])\n'
+    )
+    facts = _facts(code)
+    (peft,) = _of(facts, "dependency", name="peft")
+    assert peft.data["notebook_cell"] == 3
+    (diffusers,) = _of(facts, "dependency", name="diffusers")
+    assert "notebook_cell" not in diffusers.data
+    # an argv word holding a value that is not known is not a requirement pip rejects
+    (unknown,) = [f for f in _of(facts, "dependency") if f.data["dynamic"]]
+    assert str(unknown.data["spec"]) == "${__py_package}"
