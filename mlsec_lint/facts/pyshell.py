@@ -33,7 +33,9 @@ value is not known becomes an opaque placeholder (``${__py_model}`` for ``{model
 ``${__py1}`` for other expressions: an unset shell variable), never a guess, so a package
 named by a variable is not a package name and a ``--host`` taken from a variable is not
 a bind address. ``sys.executable`` is the Python interpreter. A call whose ``shell``
-argument is not a literal is not analysed (the command could be read either way).
+argument is not a literal is not analysed (the command could be read either way), and
+an argv that spreads a list of unknown length (``[..., *extra]``) starts no server this
+reading can judge (any flag may follow), though its installs and downloads are read.
 
 The commands run with the environment the call passes: a literal ``env={...}`` is that
 environment; any other ``env=`` is unknown, so a server setting read from the
@@ -223,6 +225,8 @@ class _Reader:
         self.res = res
         self.pos: _Positions = res.pos
         self.holes = 0
+        self.opaque = False
+        """An argv holds a spread list of unknown length."""
 
     def hole(self, node: ast.AST) -> Text:
         """A placeholder for an expression whose value is not known, named after it when
@@ -454,8 +458,7 @@ class _Reader:
             out: list[Text] = []
             for elt in node.elts[:MAX_ITEMS]:
                 if isinstance(elt, ast.Starred):
-                    inner = self.argv(elt.value, depth + 1)
-                    out.extend(inner if inner is not None else [self.hole(elt)])
+                    out.extend(self.spread(elt, depth))
                 else:
                     out.append(self.text(elt, depth + 1) or self.hole(elt))
             if len(node.elts) > MAX_ITEMS:
@@ -493,6 +496,15 @@ class _Reader:
                     items.append(_at(f"${{__py{self.holes}}}", span, True))
             return items
         return None
+
+    def spread(self, node: ast.Starred, depth: int = 0) -> list[Text]:
+        """``*args`` in an argv: its words, or a placeholder when they are not known (then
+        any word may follow, so server settings are not judged: :attr:`opaque`)."""
+        inner = self.argv(node.value, depth + 1)
+        if inner is not None:
+            return inner
+        self.opaque = True
+        return [self.hole(node)]
 
     def split(self, whole: Text) -> list[Text]:
         """``shlex.split`` of a known string: its words, each at its characters."""
@@ -587,7 +599,7 @@ def call_facts(callee: str, node: ast.Call, res: Resolver) -> list[Fact]:
         facts = _shell_facts(value, res.path, owner, env)
     else:
         assert isinstance(value, list)
-        facts = _argv_facts(value, res.path, owner, env)
+        facts = _argv_facts(value, res.path, owner, env, servers=not reader.opaque)
     span = res.pos.span(node.func)
     cell = _exported_cell(res.pos.lines, node.lineno) if "get_ipython()" in callee else None
     for fact in facts:
@@ -656,21 +668,26 @@ def _command(callee: str, node: ast.Call, reader: _Reader) -> tuple[str, Text | 
     spec = _EXEC.get(callee)
     if spec is not None:
         prog_at, argv_at, has_argv0 = spec
-        program = reader.text(_arg(node, prog_at))
-        if program is None:
-            return None
-        if argv_at >= 0:
-            rest = reader.argv(_arg(node, argv_at))
-            if rest is None:
-                return ("argv", [program, reader.hole(node)])
-        else:
-            rest = []
-            for a in node.args[prog_at + 1 :]:
+        if argv_at < 0:  # execl(path, arg0, …) / create_subprocess_exec(program, *args)
+            items: list[Text] = []
+            for a in node.args:
                 if isinstance(a, ast.Starred):
-                    inner = reader.argv(a.value)
-                    rest.extend(inner if inner is not None else [reader.hole(a)])
+                    items.extend(reader.spread(a))
                 else:
-                    rest.append(reader.text(a) or reader.hole(a))
+                    items.append(reader.text(a) or reader.hole(a))
+            if len(items) <= prog_at or items[prog_at].dynamic:
+                return None
+            program, rest = items[prog_at], items[prog_at + 1 :]
+        else:
+            found = reader.text(_arg(node, prog_at))
+            if found is None:
+                return None
+            program = found
+            listed = reader.argv(_arg(node, argv_at))
+            if listed is None:
+                reader.opaque = True
+                return ("argv", [program, reader.hole(node)])
+            rest = listed
         if has_argv0:
             rest = rest[1:]
         return ("argv", [program, *rest])
@@ -802,7 +819,9 @@ def _runs_shell(words: list[Text]) -> bool:
     return len(words) >= 3 and words[0].text.rsplit("/", 1)[-1] in SHELLS
 
 
-def _argv_facts(words: list[Text], path: str, owner: str, env: dict[str, Any] | None) -> list[Fact]:
+def _argv_facts(
+    words: list[Text], path: str, owner: str, env: dict[str, Any] | None, servers: bool = True
+) -> list[Fact]:
     from mlsec_lint.facts import launch, shellcmds
 
     if not words:
@@ -814,6 +833,8 @@ def _argv_facts(words: list[Text], path: str, owner: str, env: dict[str, Any] | 
         for fact in facts:  # no shell expands "$HF_TOKEN" in an argv: echo prints it as is
             if fact.kind == "command" and "printed_variables" in fact.data:
                 del fact.data["printed_variables"]
+    if not servers:
+        return facts
     args = [
         launch.Arg(w.text, launch.Doc(w.text, w.position), 0, len(w.text), dynamic=w.dynamic)
         for w in words

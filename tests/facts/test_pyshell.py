@@ -264,3 +264,30 @@ def test_exported_notebook_magics_are_notebook_lines() -> None:
     # an argv word holding a value that is not known is not a requirement pip rejects
     (unknown,) = [f for f in _of(facts, "dependency") if f.data["dynamic"]]
     assert str(unknown.data["spec"]) == "${__py_package}"
+
+
+def test_exec_forms_with_spread_lists() -> None:
+    code = (
+        "import asyncio, os\n"
+        'CMD = ["vllm", "serve", "m", "--host", "0.0.0.0"]\n'
+        "async def a():\n"
+        "    await asyncio.create_subprocess_exec(*CMD)\n"
+        "def b(extra):\n"
+        '    os.execlp("vllm", "vllm", "serve", "m", *extra)\n'
+    )
+    servers = _of(_facts(code), "server")
+    assert [s.data["bind"] for s in servers] == ["0.0.0.0"]
+    assert servers[0].anchor.line == 2
+
+
+def test_spread_of_unknown_words_leaves_server_settings_unjudged() -> None:
+    code = (
+        "import subprocess, os\n"
+        "def a(extra):\n"
+        '    subprocess.Popen(["vllm", "serve", "m", "--host", "0.0.0.0", *extra])\n'
+        '    os.execvp("vllm", extra)\n'
+        '    subprocess.run(["pip", "install", "torch", *extra])\n'
+    )
+    facts = _facts(code)
+    assert _of(facts, "server") == []
+    assert _of(facts, "dependency", name="torch")
