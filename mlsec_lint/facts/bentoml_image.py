@@ -15,10 +15,15 @@ which is also where the service file usually is. The call becomes a ``command`` 
 Dockerfile is, and the cross-file pass marks the scanned requirements file it names as
 installed (``installed_by``). Python files are analysed after that pass, so
 :func:`requirements_installs` finds these calls beforehand, in the few Python files that
-mention ``requirements_file`` and BentoML. The path is matched against the requirements files of the
-scan only (relative to the service file's directory, then to the scan root), so nothing
-outside the scanned tree is read; an absolute path, a URL or a value that is not a literal
-is not followed.
+mention them and BentoML.
+
+The path is matched against the requirements files of the scan only (relative to the
+service file's directory, then to the scan root), so nothing outside the scanned tree is
+read; an absolute path, a URL or a value that is not a literal is not followed.
+
+``Image().run("pip install …")`` runs a shell command while the image is built: it goes
+through the shell analysis (:mod:`mlsec_lint.facts.pyshell`) with origin
+``bentoml-image``, as a Dockerfile ``RUN`` step does.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ _PYTHON_PACKAGES = re.compile(
 _REQUIREMENTS_FILE = re.compile(
     r"bentoml\.(?:images\.)?(?:Python)?Image\(\)(?:\.[A-Za-z_]\w*\(\))*\.requirements_file"
 )
-_MENTION = b"requirements_file"
+_RUN = re.compile(r"bentoml\.(?:images\.)?(?:Python)?Image\(\)(?:\.[A-Za-z_]\w*\(\))*\.run")
+_MENTIONS = (b"requirements_file", b".run(")
 _MAX_READ = 4 * 1024 * 1024
 
 
@@ -56,6 +62,13 @@ def is_requirements_file(callee: str) -> bool:
     if len(callee) > _MAX_CALLEE or not callee.startswith("bentoml."):
         return False
     return _REQUIREMENTS_FILE.fullmatch(callee) is not None
+
+
+def is_run(callee: str) -> bool:
+    """Whether ``callee`` is ``run`` called on a BentoML image (a build-time command)."""
+    if len(callee) > _MAX_CALLEE or not callee.startswith("bentoml."):
+        return False
+    return _RUN.fullmatch(callee) is not None
 
 
 def requirements_facts(args: PList, span: Span, path: str) -> list[Fact]:
@@ -92,8 +105,9 @@ def requirements_installs(
     targets; ``analyze`` reads and analyses one), for the cross-file pass, each naming the
     scanned requirements file it installs: the path relative to the service file's
     directory, else to a directory above it (the project root ``bentoml build`` runs in).
-    Only needed when the scan holds a requirements file; only files that mention the call
-    and BentoML are analysed."""
+    Only needed when the scan holds a requirements file; only files that mention BentoML and
+    ``requirements_file`` or ``.run(`` are analysed. The ``pip install -r`` commands of
+    ``Image().run(...)`` build steps count the same way."""
     manifests = {
         f.path
         for f in facts
@@ -108,7 +122,7 @@ def requirements_installs(
                 head = fh.read(_MAX_READ)
         except OSError:
             continue  # reported when the file is read for its own analysis
-        if _MENTION not in head or b"bentoml" not in head:
+        if b"bentoml" not in head or not any(m in head for m in _MENTIONS):
             continue
         _src, _notices, fa, _kind = analyze(target)
         for fact in fa.facts if fa is not None else []:

@@ -582,11 +582,16 @@ def mutated(node: ast.Call, res: Resolver) -> tuple[str, Any] | None:
 # ------------------------------------------------------------------ calls
 
 
-def call_facts(callee: str, node: ast.Call, res: Resolver) -> list[Fact]:
-    """The facts of the command one call runs (``callee`` is in :data:`RUNNERS`)."""
+def call_facts(callee: str, node: ast.Call, res: Resolver, origin: str = "shell") -> list[Fact]:
+    """The facts of the command one call runs (``callee`` is in :data:`RUNNERS`; with
+    ``origin="bentoml-image"``, a BentoML ``Image().run(command)`` build step)."""
     reader = _Reader(res)
     try:
-        found = _command(callee, node, reader)
+        if origin == "bentoml-image":
+            line = reader.text(_arg(node, 0, "command"))
+            found: tuple[str, Text | list[Text]] | None = ("shell", line) if line else None
+        else:
+            found = _command(callee, node, reader)
     except RecursionError:
         return []
     if found is None:
@@ -596,7 +601,7 @@ def call_facts(callee: str, node: ast.Call, res: Resolver) -> list[Fact]:
     env = _env(callee, node, reader)
     if kind == "shell":
         assert isinstance(value, Text)
-        facts = _shell_facts(value, res.path, owner, env)
+        facts = _shell_facts(value, res.path, owner, env, origin)
     else:
         assert isinstance(value, list)
         facts = _argv_facts(value, res.path, owner, env, servers=not reader.opaque)
@@ -799,12 +804,16 @@ def _site(path: str, owner: str, anchor: Span) -> Any:
     return Site(path, "shell", owner, PDict(anchor))
 
 
-def _shell_facts(line: Text, path: str, owner: str, env: dict[str, Any] | None) -> list[Fact]:
+def _shell_facts(
+    line: Text, path: str, owner: str, env: dict[str, Any] | None, origin: str = "shell"
+) -> list[Fact]:
     from mlsec_lint.facts import launch, shellcmds
 
-    session = shellcmds.Session(path, "shell", owner)
+    session = shellcmds.Session(path, origin, owner)
     shellcmds.run_text(session, line.text, lambda w: line.span(w.start, w.end))
     facts = session.facts
+    if origin != "shell":
+        return facts  # an image build step starts no server
     doc = launch.Doc(line.text, line.position)
     unknown = line.span(0, 1) if env is None else None
     launches = _unknown_env(launch.run_script(doc, _env_vars(env)), unknown)

@@ -859,6 +859,8 @@ class _Analyzer:
                 self.facts.extend(bentoml_image.image_facts(args, span, self.path))
             elif bentoml_image.is_requirements_file(callee):
                 self.facts.extend(bentoml_image.requirements_facts(args, span, self.path))
+            elif bentoml_image.is_run(callee):  # Image().run("pip install …"): a build step
+                self.facts.extend(pyshell.call_facts(callee, node, self, "bentoml-image"))
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
 

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.bentoml_image import is_python_packages, is_requirements_file
+from mlsec_lint.facts.bentoml_image import is_python_packages, is_requirements_file, is_run
 from mlsec_lint.facts.python import extract
 
 
@@ -118,3 +118,18 @@ def test_requirements_file_paths_that_are_not_followed(tmp_path: Path) -> None:
     ]
     (proj / "service.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert _scan(proj, "MLS-DEP-008") == []
+
+
+def test_image_run_is_a_build_step() -> None:
+    src = (
+        "import bentoml\n"
+        "image = bentoml.images.Image().run('pip install flashinfer-python --pre')\n"
+        "import subprocess\n"
+        "subprocess.run('pip install rich', shell=True)\n"
+    )
+    facts = extract(src, "service.py", src.split("\n")).facts
+    origins = {str(f.data["name"]): f.data["origin"] for f in facts if f.kind == "dependency"}
+    assert origins == {"flashinfer-python": "bentoml-image", "rich": "shell"}
+    assert is_run("bentoml.images.Image().python_packages().run")
+    assert not is_run("bentoml.run")
+    assert not [f for f in facts if f.kind == "server"]
