@@ -38,7 +38,8 @@ an argv that spreads a list of unknown length (``[..., *extra]``) starts no serv
 reading can judge (any flag may follow), though its installs and downloads are read.
 
 The commands run with the environment the call passes: a literal ``env={...}`` is that
-environment; any other ``env=`` is unknown, so a server setting read from the
+environment; ``os.environ`` (copied, or spread into a dict with more keys) is the
+parent's; any other ``env=`` is unknown, so a server setting read from the
 environment (``VLLM_API_KEY`` …) counts as possibly set; without ``env=`` the command
 sees the environment of the Python process, which the file does not show: as for shell
 scripts, nothing is assumed to be set in it.
@@ -759,12 +760,41 @@ def _env(callee: str, node: ast.Call, reader: _Reader) -> dict[str, Any] | None:
     """The environment of the command: a literal mapping, {} when the call passes none
     (the parent's, not shown), None when it passes one that is not known."""
     target = _arg(node, _ENV_POSITION.get(callee, 1 << 20), "env")
-    if target is None:
+    if target is None or _parent_env(target, reader):
         return {}
+    if isinstance(target, ast.Dict) and any(k is None for k in target.keys):
+        return _spread_env(target, reader)
     value = reader.res.literal(target)
     if not isinstance(value, PDict):
         return None
     return {"value": value}
+
+
+def _parent_env(node: ast.expr, reader: _Reader) -> bool:
+    """``os.environ``, ``os.environ.copy()``, ``dict(os.environ)``: the parent's own."""
+    if isinstance(node, ast.Call):
+        q = reader.res.qualname(node.func)
+        if q == "dict" and len(node.args) == 1 and not node.keywords:
+            return _parent_env(node.args[0], reader)
+        return q == "os.environ.copy" and not node.args
+    return isinstance(node, ast.Attribute) and reader.res.qualname(node) == "os.environ"
+
+
+def _spread_env(node: ast.Dict, reader: _Reader) -> dict[str, Any] | None:
+    """``{**os.environ, "CUDA_VISIBLE_DEVICES": "0"}``: the parent's environment (not
+    shown, as without ``env=``) and the keys written here; None when another mapping is
+    spread into it."""
+    out = PDict(reader.pos.span(node))
+    for key, value in zip(node.keys, node.values, strict=False):
+        if key is None:
+            if not _parent_env(value, reader):
+                return None
+            continue
+        name = reader.res.literal(key)
+        if not isinstance(name, str):
+            return None
+        out.put(name, reader.res.literal(value), reader.pos.span(key), reader.pos.span(value))
+    return {"value": out}
 
 
 def _env_vars(env: dict[str, Any] | None) -> Any:

@@ -291,3 +291,18 @@ def test_spread_of_unknown_words_leaves_server_settings_unjudged() -> None:
     facts = _facts(code)
     assert _of(facts, "server") == []
     assert _of(facts, "dependency", name="torch")
+
+
+def test_environment_built_from_the_parents() -> None:
+    code = (
+        "import os, subprocess\n"
+        'CMD = ["vllm", "serve", "m", "--host", "0.0.0.0"]\n'
+        'subprocess.Popen(CMD, env={**os.environ, "CUDA_VISIBLE_DEVICES": "0"})\n'
+        'subprocess.Popen(CMD, env={**os.environ, "VLLM_API_KEY": os.environ["KEY"]})\n'
+        "subprocess.Popen(CMD, env=os.environ.copy())\n"
+        "subprocess.Popen(CMD, env=dict(os.environ))\n"
+        "def f(extra):\n"
+        '    subprocess.Popen(CMD, env={**extra, "CUDA_VISIBLE_DEVICES": "0"})\n'
+    )
+    servers = sorted(_of(_facts(code), "server"), key=lambda f: f.data.kspan["python_callee"].line)
+    assert [s.data["auth"] for s in servers] == [False, True, False, False, True]
