@@ -58,8 +58,8 @@ def _invalid_requirements(fa: FileAnalysis) -> None:
     """A requirement that is not valid PEP 508 (``torch=2.7.0``) cannot be checked for
     pinning or known vulnerabilities; say so instead of passing it silently."""
     for f in fa.facts:
-        if f.kind != "dependency" or f.data.get("kind") != "invalid":
-            continue
+        if f.kind != "dependency" or f.data.get("kind") != "invalid" or f.data.get("dynamic"):
+            continue  # a variable ($PKG) is not a requirement pip sees
         spec = str(f.data.get("spec") or f.data.get("name") or "")[:200]
         hint = ""
         if re.search(r"[A-Za-z0-9\]][ \t]*=[ \t]*[0-9]", spec) and "==" not in spec:

@@ -19,6 +19,7 @@ from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts.bentoml_image import requirements_installs
 from mlsec_lint.fingerprints import finding_fingerprint, span_text
 from mlsec_lint.model import Finding, Notice, ScanResult, Severity, Suppression
 from mlsec_lint.resolve import VersionIndex, attach_versions, resolve_all
@@ -423,7 +424,9 @@ def _scan(options: ScanOptions) -> Scan:
         options.progress("resolving", done, total)
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
     index: list[VersionIndex] = []
-    facts.extend(resolve_all(facts, index))
+    # requirements files that BentoML service code installs (resolved, not evaluated here)
+    bento = requirements_installs(python, _analyze_target, facts)
+    facts.extend(resolve_all([*facts, *bento] if bento else facts, index))
 
     def line_of(path: str, line: int) -> str:
         src = sources.get(path)

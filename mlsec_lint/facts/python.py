@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlsec_lint.facts import Fact, FileAnalysis
+from mlsec_lint.facts import Fact, FileAnalysis, pyshell
 from mlsec_lint.facts import pyconstructs as pyc
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Notice, Span
@@ -638,7 +638,11 @@ class _Analyzer:
         if isinstance(node.target, (ast.Name, ast.Attribute)):
             if isinstance(node.target, ast.Attribute):
                 self.visit(node.target.value)
-            self.bind_target(node.target, None)
+            value = pyshell.grown(node, self)  # cmd += ["--host", "0.0.0.0"]
+            if value is not None and isinstance(node.target, ast.Name):
+                self.bind_name(node.target.id, _Binding(_VALUE, value))
+            else:
+                self.bind_target(node.target, None)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
@@ -760,6 +764,9 @@ class _Analyzer:
     # ---------------------------------------------------------------- calls
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
+        changed = pyshell.mutated(node, self)  # cmd.append("--trust-remote-code")
+        if changed is not None:
+            self.bind_name(changed[0], _Binding(_VALUE, changed[1]))
         callee = self.qualname(node.func)
         if not callee:
             return
@@ -844,11 +851,17 @@ class _Analyzer:
         self.calls[id(node)] = summary
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
         self._env_call(callee, node, kwargs)
+        if callee in pyshell.RUNNERS:  # os.system("pip install …"), subprocess.run([…])
+            self.facts.extend(pyshell.call_facts(callee, node, self))
         if callee.startswith("bentoml."):
             from mlsec_lint.facts import bentoml_image
 
             if bentoml_image.is_python_packages(callee):
                 self.facts.extend(bentoml_image.image_facts(args, span, self.path))
+            elif bentoml_image.is_requirements_file(callee):
+                self.facts.extend(bentoml_image.requirements_facts(args, span, self.path))
+            elif bentoml_image.is_run(callee):  # Image().run("pip install …"): a build step
+                self.facts.extend(pyshell.call_facts(callee, node, self, "bentoml-image"))
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
 

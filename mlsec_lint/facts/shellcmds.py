@@ -278,7 +278,7 @@ def from_argv(
     compose ``command``, an exec-form ``CMD``. ``sh -c "…"`` scripts are analysed too;
     with ``inner`` (for each item, the span of a character range of its text) their words
     point at themselves, otherwise at the script's item."""
-    words = [Word(text, i, i + 1) for i, (text, _span) in enumerate(items)]
+    words = [Word(text, i, i + 1, dynamic="$" in text) for i, (text, _span) in enumerate(items)]
 
     def span_of(w: Word) -> Span:
         return items[min(max(w.start, 0), len(items) - 1)][1]

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.bentoml_image import is_python_packages
+from mlsec_lint.facts.bentoml_image import is_python_packages, is_requirements_file, is_run
 from mlsec_lint.facts.python import extract
 
 
@@ -45,3 +48,88 @@ def test_callee_matcher() -> None:
     assert not is_python_packages("bentoml.images.Image().python_packages().run")
     assert not is_python_packages("bentoml.images.python_packages")
     assert not is_python_packages("bentoml." + "a().b" * 200 + ".python_packages")
+
+
+def _scan(root: Path, *rules: str) -> list[tuple[str, int, str]]:
+    from mlsec_lint.api import ScanOptions, scan
+
+    result = scan(ScanOptions(paths=[str(root)], select=list(rules))).result
+    return sorted((os.path.relpath(f.path, root), f.span.line, f.rule_id) for f in result.findings)
+
+
+_SERVICE = (
+    "import bentoml\n"
+    "image = bentoml.images.Image(python_version='3.11').requirements_file({path!r})\n"
+    "@bentoml.service(image=image)\n"
+    "class Svc:\n"
+    "    pass\n"
+)
+
+
+def test_requirements_file_call_is_a_command_naming_the_file() -> None:
+    src = _SERVICE.format(path="deps/serving.txt")
+    (cmd,) = [
+        f for f in extract(src, "svc/service.py", src.split("\n")).facts if f.kind == "command"
+    ]
+    assert cmd.data["origin"] == "bentoml-image"
+    (ref,) = cmd.data["requirement_files"]
+    assert ref["path"] == "deps/serving.txt"
+    assert list(ref["candidates"]) == ["deps/serving.txt"]
+    assert cmd.anchor.line == 2
+    assert is_requirements_file("bentoml.images.PythonImage().requirements_file")
+    assert not is_requirements_file("bentoml.images.Image().requirements_file().run")
+
+
+def test_requirements_file_installed_into_the_image(tmp_path: Path) -> None:
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "service.py").write_text(_SERVICE.format(path="requirements.txt"), encoding="utf-8")
+    (svc / "requirements.txt").write_text("torch==2.5.1\npydantic\ntransformers\n", "utf-8")
+    # a requirements file the service does not name is not installed by it
+    (tmp_path / "requirements-dev.txt").write_text("pytest\n", encoding="utf-8")
+    assert _scan(tmp_path, "MLS-DEP-008", "MLS-DEP-001") == [
+        ("svc/requirements.txt", 2, "MLS-DEP-008"),
+        ("svc/requirements.txt", 3, "MLS-DEP-001"),
+    ]
+
+
+def test_requirements_file_relative_to_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "service.py").write_text(
+        _SERVICE.format(path="requirements.txt"), encoding="utf-8"
+    )
+    (tmp_path / "requirements.txt").write_text("fastapi>=0.110\n", encoding="utf-8")
+    assert _scan(tmp_path, "MLS-DEP-008") == [("requirements.txt", 1, "MLS-DEP-008")]
+
+
+def test_requirements_file_paths_that_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "requirements.txt").write_text("fastapi\n", encoding="utf-8")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "requirements.txt").write_text("pydantic\n", encoding="utf-8")
+    lines = [
+        "import bentoml, os",
+        "a = bentoml.images.Image().requirements_file('../outside/requirements.txt')",
+        f"b = bentoml.images.Image().requirements_file({str(outside / 'requirements.txt')!r})",
+        "c = bentoml.images.Image().requirements_file(os.environ['REQS'])",
+        "d = bentoml.images.Image().requirements_file('https://example.com/requirements.txt')",
+    ]
+    (proj / "service.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _scan(proj, "MLS-DEP-008") == []
+
+
+def test_image_run_is_a_build_step() -> None:
+    src = (
+        "import bentoml\n"
+        "image = bentoml.images.Image().run('pip install flashinfer-python --pre')\n"
+        "import subprocess\n"
+        "subprocess.run('pip install rich', shell=True)\n"
+    )
+    facts = extract(src, "service.py", src.split("\n")).facts
+    origins = {str(f.data["name"]): f.data["origin"] for f in facts if f.kind == "dependency"}
+    assert origins == {"flashinfer-python": "bentoml-image", "rich": "shell"}
+    assert is_run("bentoml.images.Image().python_packages().run")
+    assert not is_run("bentoml.run")
+    assert not [f for f in facts if f.kind == "server"]
