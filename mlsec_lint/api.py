@@ -19,7 +19,7 @@ from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import Fact, FileAnalysis
-from mlsec_lint.facts.bentoml_image import requirements_installs
+from mlsec_lint.facts.image_builders import requirements_installs
 from mlsec_lint.fingerprints import finding_fingerprint, span_text
 from mlsec_lint.model import Finding, Notice, ScanResult, Severity, Suppression
 from mlsec_lint.resolve import VersionIndex, attach_versions, resolve_all

@@ -585,20 +585,49 @@ def mutated(node: ast.Call, res: Resolver) -> tuple[str, Any] | None:
 
 def call_facts(callee: str, node: ast.Call, res: Resolver, origin: str = "shell") -> list[Fact]:
     """The facts of the command one call runs (``callee`` is in :data:`RUNNERS`; with
-    ``origin="bentoml-image"``, a BentoML ``Image().run(command)`` build step)."""
+    another origin, the build step of an image built in code, ``Image().run(command)``)."""
     reader = _Reader(res)
     try:
-        if origin == "bentoml-image":
-            line = reader.text(_arg(node, 0, "command"))
-            found: tuple[str, Text | list[Text]] | None = ("shell", line) if line else None
+        if origin != "shell":  # a build step: each argument a shell command line
+            lines = [reader.text(a) for a in _build_steps(node)]
+            steps: list[tuple[str, Text | list[Text]]] = [("shell", t) for t in lines if t]
         else:
             found = _command(callee, node, reader)
+            steps = [found] if found is not None else []
     except RecursionError:
         return []
-    if found is None:
-        return []
-    kind, value = found
-    owner = f"python/{callee}"  # no line: fingerprints survive code moving up or down
+    facts: list[Fact] = []
+    for i, (kind, value) in enumerate(steps):
+        owner = f"python/{callee}" + (f"/{i}" if i else "")
+        facts.extend(_step_facts(callee, node, res, reader, origin, kind, value, owner))
+    return facts
+
+
+def _build_steps(node: ast.Call) -> list[ast.expr]:
+    """The command arguments of a build step: ``run("…")``, ``run_commands("…", "…")``,
+    ``run_commands(["…", "…"])``."""
+    out: list[ast.expr] = []
+    for a in node.args:
+        if isinstance(a, (ast.List, ast.Tuple)):
+            out.extend(a.elts)
+        elif not isinstance(a, ast.Starred):
+            out.append(a)
+    command = _arg(node, len(node.args), "command")
+    if command is not None and command not in out:
+        out.append(command)
+    return out[:MAX_ITEMS]
+
+
+def _step_facts(
+    callee: str,
+    node: ast.Call,
+    res: Resolver,
+    reader: _Reader,
+    origin: str,
+    kind: str,
+    value: Text | list[Text],
+    owner: str,  # no line: fingerprints survive code moving up or down
+) -> list[Fact]:
     env = _env(callee, node, reader)
     if kind == "shell":
         assert isinstance(value, Text)

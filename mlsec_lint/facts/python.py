@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlsec_lint.facts import Fact, FileAnalysis, pyshell
+from mlsec_lint.facts import Fact, FileAnalysis, image_builders, pyshell
 from mlsec_lint.facts import pyconstructs as pyc
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Notice, Span
@@ -853,15 +853,17 @@ class _Analyzer:
         self._env_call(callee, node, kwargs)
         if callee in pyshell.RUNNERS:  # os.system("pip install …"), subprocess.run([…])
             self.facts.extend(pyshell.call_facts(callee, node, self))
-        if callee.startswith("bentoml."):
-            from mlsec_lint.facts import bentoml_image
-
-            if bentoml_image.is_python_packages(callee):
-                self.facts.extend(bentoml_image.image_facts(args, span, self.path))
-            elif bentoml_image.is_requirements_file(callee):
-                self.facts.extend(bentoml_image.requirements_facts(args, span, self.path))
-            elif bentoml_image.is_run(callee):  # Image().run("pip install …"): a build step
-                self.facts.extend(pyshell.call_facts(callee, node, self, "bentoml-image"))
+        if callee.startswith(image_builders.prefixes()):
+            built = image_builders.classify(callee)  # an image built in code (BentoML, Modal)
+            if built is not None:
+                builder, role = built
+                if role == "packages":
+                    self.facts.extend(image_builders.package_facts(builder, args, span, self.path))
+                elif role == "requirements":
+                    facts = image_builders.requirements_facts(builder, args, span, self.path)
+                    self.facts.extend(facts)
+                else:  # a build step: Image().run("pip install …")
+                    self.facts.extend(pyshell.call_facts(callee, node, self, builder.origin))
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
 

@@ -4,8 +4,25 @@ import os
 from pathlib import Path
 
 from mlsec_lint.facts import Fact
-from mlsec_lint.facts.bentoml_image import is_python_packages, is_requirements_file, is_run
+from mlsec_lint.facts.image_builders import classify
 from mlsec_lint.facts.python import extract
+
+
+def role(callee: str) -> str | None:
+    hit = classify(callee)
+    return hit[1] if hit is not None else None
+
+
+def is_python_packages(callee: str) -> bool:
+    return role(callee) == "packages"
+
+
+def is_requirements_file(callee: str) -> bool:
+    return role(callee) == "requirements"
+
+
+def is_run(callee: str) -> bool:
+    return role(callee) == "commands"
 
 
 def deps(src: str) -> list[Fact]:
@@ -133,3 +150,31 @@ def test_image_run_is_a_build_step() -> None:
     assert is_run("bentoml.images.Image().python_packages().run")
     assert not is_run("bentoml.run")
     assert not [f for f in facts if f.kind == "server"]
+
+
+MODAL = """\
+import modal
+
+image = (
+    modal.Image.debian_slim(python_version="3.12")
+    .apt_install("git")
+    .pip_install("vllm", ["torch==2.6.0", "transformers>=4.40"])
+    .run_commands("curl -fsSL https://example.com/x.sh | sh", "pip install einops")
+)
+"""
+
+
+def test_modal_images_install_packages_and_run_build_steps() -> None:
+    facts = extract(MODAL, "app.py", MODAL.split("\n")).facts
+    found = [f for f in facts if f.kind == "dependency"]
+    assert [(f.data["name"], f.anchor.line, f.anchor.col) for f in found] == [
+        ("vllm", 6, 18),
+        ("torch", 6, 27),
+        ("transformers", 6, 43),
+        ("einops", 7, 76),
+    ]
+    assert {f.data["origin"] for f in found} == {"modal-image"}
+    pipe = [f for f in facts if f.kind == "command" and f.data.get("piped_from")]
+    assert pipe and pipe[0].anchor.line == 7
+    assert role("modal.Image.from_registry().pip_install_from_requirements") == "requirements"
+    assert role("modal.App().function") is None
