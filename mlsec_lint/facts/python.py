@@ -725,6 +725,20 @@ class _Analyzer:
             return
         self.bind_target(target, value)
 
+    def visit_Dict(self, node: ast.Dict) -> None:
+        """``{"HF_TOKEN": "hf_…"}``: a string key with a literal that could be a credential
+        is an assignment to that name (``modal.Secret.from_dict``, client settings,
+        ``os.environ.update``); the rules decide by the name and the token format."""
+        self.generic_visit(node)
+        for key, value in zip(node.keys, node.values, strict=True):
+            if (
+                isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and 0 < len(key.value) <= 100
+                and pyc.secret_like(value)
+            ):
+                self._assign_fact(key.value, value, key, key)
+
     def _env(self, name: str, value: ast.expr, stmt: ast.AST) -> None:
         lit = self.literal(value)
         self.facts.append(
@@ -741,7 +755,7 @@ class _Analyzer:
         )
 
     def _assign_fact(
-        self, target: str, value: ast.expr, node: ast.expr, stmt: ast.stmt, settings: str = ""
+        self, target: str, value: ast.expr, node: ast.expr, stmt: ast.AST, settings: str = ""
     ) -> None:
         span = self.pos.span(stmt)
         data = PDict(span)
