@@ -109,11 +109,13 @@ def _secret(value: str) -> bool:
 def _ranges(line: str) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values."""
     out: list[tuple[int, int]] = []
-    for pattern in _token_patterns():
-        # a PEM header names the key, it is not the key: the body lines are masked
-        out += [m.span() for m in pattern.finditer(line) if not m.group().startswith("-----")]
+    if knowledge.may_hold_credential_value(line):  # most lines hold none: one pass
+        for pattern in _token_patterns():
+            # a PEM header names the key, it is not the key: the body lines are masked
+            out += [m.span() for m in pattern.finditer(line) if not m.group().startswith("-----")]
     head = line[:MAX_MATCH_CHARS]
-    if "=" in head or ":" in head or " " in head:
+    names = knowledge.may_name_credential(head)  # what follows needs a credential name
+    if names and ("=" in head or ":" in head or " " in head):
         for m in _ASSIGN.finditer(head):
             group = "qv" if m.group("qv") is not None else "v"
             value = m.group(group)
@@ -130,7 +132,7 @@ def _ranges(line: str) -> list[tuple[int, int]]:
         m2 = _DOCKER_ENV.match(head)
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
-    if "--" in head:
+    if names and "--" in head:
         for m in _OPTION.finditer(head):
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):

@@ -156,3 +156,23 @@ def test_written_reports_and_baselines_repeat_no_credential(tokens_project, caps
     capsys.readouterr()
     for name in ("r.sarif", "r.html", "baseline.json"):
         assert _leaks((root / name).read_text(encoding="utf-8")) == [], name
+
+
+def test_prefilters_do_not_change_what_is_masked() -> None:
+    # lines that name no credential and hold no token format are skipped cheaply; the
+    # rest are masked exactly as before (reference: every pattern on every line)
+    lines = [
+        "apiVersion: apps/v1",
+        "  - name: HF_TOKEN",
+        "    value: hf_" + "a" * 34,
+        "dbPassword: hunter2hunter2",
+        "x AccountKey=" + "Q" * 86 + "==",
+        "url: https://user:s3cr3tpass@host/x",
+        "plain text with a token hf_" + "b" * 34 + " inside",
+    ]
+    masked = mask_lines(lines)
+    assert masked[0] == lines[0]
+    assert "a" * 20 not in masked[2] and "hunter2hunter2" not in masked[3]
+    assert "Q" * 20 not in masked[4] and "s3cr3tpass" not in masked[5]
+    assert "b" * 20 not in masked[6]
+    assert [len(m) for m in masked] == [len(line) for line in lines]

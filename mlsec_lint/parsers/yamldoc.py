@@ -15,6 +15,7 @@ size is counted, so a "billion laughs" document stops with a clear error.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +96,20 @@ def _line(event: Any) -> int:
     return int(event.start_mark.line) + 1
 
 
+_SPANS: dict[tuple[int, int, int, int], Span] = {}
+"""Spans already made: trees keep one span per key and value, and the same positions
+recur from file to file, so equal spans share one object (spans are immutable)."""
+_MAX_SPANS = 100_000
+
+
 def _span(start: Any, end: Any) -> Span:
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    key = (start.line, start.column, end.line, end.column)
+    span = _SPANS.get(key)
+    if span is None:
+        if len(_SPANS) >= _MAX_SPANS:
+            _SPANS.clear()
+        span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
+    return span
 
 
 class _Frame:
@@ -248,6 +261,8 @@ class _Builder:
             return root
         if key in target:
             self.stream.duplicate_keys.append((str(key), key_span.line if key_span else span.line))
+        if type(key) is str:
+            key = sys.intern(key)  # keys repeat in every document: one string each
         target.put(key, value, key_span, span)
         return root
 
@@ -335,6 +350,8 @@ class _NodeBuilder:
                     key = f"<complex key @{kspan.line}>"
                 if key in d:
                     self.stream.duplicate_keys.append((str(key), kspan.line))
+                if type(key) is str:
+                    key = sys.intern(key)  # keys repeat in every document: one string each
                 d.put(key, value, kspan, vspan)
             if merges:
                 _Builder.merge(d, merges)
