@@ -106,8 +106,25 @@ def _secret(value: str) -> bool:
     )
 
 
+_MEMO_LINE_CHARS = 200
+"""Lines up to this long have their ranges remembered: files of a repository share many
+lines (``apiVersion: apps/v1``, ``FROM python:3.11``), and reports mask whole files."""
+_MEMO_SIZE = 8192
+
+
 def _ranges(line: str) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values."""
+    if len(line) > _MEMO_LINE_CHARS:
+        return _find_ranges(line)
+    return list(_remembered_ranges(line))
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _remembered_ranges(line: str) -> tuple[tuple[int, int], ...]:
+    return tuple(_find_ranges(line))
+
+
+def _find_ranges(line: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     if knowledge.may_hold_credential_value(line):  # most lines hold none: one pass
         for pattern in _token_patterns():

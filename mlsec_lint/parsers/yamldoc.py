@@ -112,6 +112,17 @@ def _span(start: Any, end: Any) -> Span:
     return span
 
 
+_SHARED_MAX = 64
+"""Longest scalar shared with its equals (short values recur: kinds, ports, protocols)."""
+
+
+def _shared(value: Any) -> Any:
+    """One object for equal short strings, keys and values alike, across documents."""
+    if type(value) is str and len(value) <= _SHARED_MAX:
+        return sys.intern(value)
+    return value
+
+
 class _Frame:
     """A mapping or sequence being built from parser events."""
 
@@ -196,7 +207,7 @@ class _Builder:
             event: Any = loader.get_event()
             if isinstance(event, yaml.ScalarEvent):
                 self.charge(1, event.start_mark)
-                value = self.scalar(event)
+                value = _shared(self.scalar(event))
                 span = _span(event.start_mark, event.end_mark)
                 if span.line != span.end_line:
                     self.stream.scalar_spans.append(span)
@@ -261,8 +272,6 @@ class _Builder:
             return root
         if key in target:
             self.stream.duplicate_keys.append((str(key), key_span.line if key_span else span.line))
-        if type(key) is str:
-            key = sys.intern(key)  # keys repeat in every document: one string each
         target.put(key, value, key_span, span)
         return root
 
@@ -321,7 +330,7 @@ class _NodeBuilder:
             if span.line != span.end_line:
                 self.stream.scalar_spans.append(span)
             result: tuple[Any, int] = (
-                self.events.scalar_value(node.tag, node.value, node.style),
+                _shared(self.events.scalar_value(node.tag, node.value, node.style)),
                 1,
             )
         elif isinstance(node, yaml.SequenceNode):
@@ -350,8 +359,6 @@ class _NodeBuilder:
                     key = f"<complex key @{kspan.line}>"
                 if key in d:
                     self.stream.duplicate_keys.append((str(key), kspan.line))
-                if type(key) is str:
-                    key = sys.intern(key)  # keys repeat in every document: one string each
                 d.put(key, value, kspan, vspan)
             if merges:
                 _Builder.merge(d, merges)
