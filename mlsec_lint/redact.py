@@ -239,8 +239,11 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         src = sources.get(path)
         if src is None:
             continue
-        lines = mask_lines(src.lines)
-        if lines != src.lines:
+        # a list of lines takes several times its text's memory: only a masked copy
+        # keeps one, the source itself is left without
+        original = src.text.split("\n") if src._lines is None else src._lines
+        lines = mask_lines(original)
+        if lines != original:
             masked[path] = lines
             sources[path] = dataclasses.replace(src, text="\n".join(lines), _lines=lines)
     for f in findings:
