@@ -314,7 +314,7 @@ def _scoped(pattern: str) -> str:
     """``(?i)abc`` -> ``(?i:abc)``: global inline flags, which are allowed only at the
     start of a whole expression, limited to the pattern so it can join an alternation."""
     m = _GLOBAL_FLAGS.match(pattern)
-    return f"(?{m.group(1)}:{pattern[m.end():]})" if m else f"(?:{pattern})"
+    return f"(?{m.group(1)}:{pattern[m.end() :]})" if m else f"(?:{pattern})"
 
 
 @functools.cache
