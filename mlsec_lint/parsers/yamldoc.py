@@ -31,6 +31,9 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 _RESOLVED: dict[tuple[str, bool], str] = {}
 """Tags of plain and quoted scalars already resolved (keys and values repeat a lot)."""
+_MAX_RESOLVED = 8192
+"""Emptied when full: the values that recur fill it again at once, and the unique ones
+(names, URLs) would otherwise hold memory for the whole scan."""
 
 
 class _Loader(_Base):  # type: ignore[misc]
@@ -40,7 +43,7 @@ class _Loader(_Base):  # type: ignore[misc]
         key = (value, bool(implicit[0]))
         tag = _RESOLVED.get(key)
         if tag is None:
-            if len(_RESOLVED) > 50_000:
+            if len(_RESOLVED) > _MAX_RESOLVED:
                 _RESOLVED.clear()
             tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
         return tag
@@ -99,7 +102,8 @@ def _line(event: Any) -> int:
 _SPANS: dict[tuple[int, int, int, int], Span] = {}
 """Spans already made: trees keep one span per key and value, and the same positions
 recur from file to file, so equal spans share one object (spans are immutable)."""
-_MAX_SPANS = 100_000
+_MAX_SPANS = 32_768
+"""Emptied when full (each entry holds about 200 bytes)."""
 
 
 def _span(start: Any, end: Any) -> Span:
