@@ -514,7 +514,10 @@ def _scan(options: ScanOptions) -> Scan:
     from mlsec_lint.dedupe import merge as merge_causes
 
     findings = merge_causes(findings)
-    for f in [*findings, *suppressed]:
+    # a baseline matches fingerprints; otherwise only the reported findings need one
+    # (a budget may cut most of a huge scan's findings)
+    finish_now = options.baseline is not None
+    for f in [*findings, *suppressed] if finish_now else ():
         _finish(f, scan_)
     findings.sort(key=Finding.sort_key)
     if options.baseline is not None:
@@ -531,6 +534,8 @@ def _scan(options: ScanOptions) -> Scan:
 
     findings, cut = budget.apply(findings)
     result.notices.extend(cut)
+    for f in [*findings, *suppressed] if not finish_now else ():
+        _finish(f, scan_)  # before redaction: fingerprints read the unmasked sources
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     if findings or suppressed:
