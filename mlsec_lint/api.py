@@ -234,9 +234,24 @@ def _workers(jobs: int, files: int, pays: bool = True) -> int:
     there are idle CPUs to run the workers on."""
     if jobs > 0:
         return jobs
-    if not pays or files < PARALLEL_MIN_FILES:
+    if not pays or files < PARALLEL_MIN_FILES or resident_mb() > SERIAL_ABOVE_MB:
         return 1
     return idle_cpus()
+
+
+SERIAL_ABOVE_MB = 150.0
+"""A parent process this large (the non-Python files of a monorepo, just evaluated) runs
+the Python files itself by default: forked workers would each copy a good part of its
+heap, and peak memory would grow with every worker (``--jobs`` still forces a pool)."""
+
+
+def resident_mb() -> float:
+    """This process's resident memory (0 where ``/proc`` is not available)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def idle_cpus() -> int:
