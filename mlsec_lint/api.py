@@ -235,9 +235,24 @@ def _workers(jobs: int, files: int, pays: bool = True) -> int:
     there are idle CPUs to run the workers on."""
     if jobs > 0:
         return jobs
-    if not pays or files < PARALLEL_MIN_FILES:
+    if not pays or files < PARALLEL_MIN_FILES or resident_mb() > SERIAL_ABOVE_MB:
         return 1
     return idle_cpus()
+
+
+SERIAL_ABOVE_MB = 150.0
+"""A parent process this large (the non-Python files of a monorepo, just evaluated) runs
+the Python files itself by default: forked workers would each copy a good part of its
+heap, and peak memory would grow with every worker (``--jobs`` still forces a pool)."""
+
+
+def resident_mb() -> float:
+    """This process's resident memory (0 where ``/proc`` is not available)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def idle_cpus() -> int:
@@ -321,11 +336,26 @@ def _ordered_map(
     # the workers inherit the parent's objects; kept out of their garbage collections,
     # those pages stay shared instead of being copied into every worker
     gc.freeze()
+    _release_free_memory()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             yield from pool.map(fn, items, chunksize=chunk)
     finally:
         gc.unfreeze()
+
+
+def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the system before forking (what the parent
+    freed, such as the facts of a lean scan, would otherwise be copied into each worker
+    as it allocates there). A no-op where the C library has no ``malloc_trim``."""
+    import ctypes
+
+    try:
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:
+        return
+    if trim is not None:
+        trim(0)
 
 
 def scan(options: ScanOptions) -> Scan:
@@ -527,7 +557,10 @@ def _scan(options: ScanOptions) -> Scan:
     from mlsec_lint.dedupe import merge as merge_causes
 
     findings = merge_causes(findings)
-    for f in [*findings, *suppressed]:
+    # a baseline matches fingerprints; otherwise only the reported findings need one
+    # (a budget may cut most of a huge scan's findings)
+    finish_now = options.baseline is not None
+    for f in [*findings, *suppressed] if finish_now else ():
         _finish(f, scan_)
     findings.sort(key=Finding.sort_key)
     if options.baseline is not None:
@@ -544,6 +577,8 @@ def _scan(options: ScanOptions) -> Scan:
 
     findings, cut = budget.apply(findings)
     result.notices.extend(cut)
+    for f in [*findings, *suppressed] if not finish_now else ():
+        _finish(f, scan_)  # before redaction: fingerprints read the unmasked sources
     result.findings = findings
     result.suppressed = sorted(suppressed, key=Finding.sort_key)
     if findings or suppressed:

@@ -250,7 +250,10 @@ def credential_name_words(name: str) -> str:
     return _CAMEL.sub("_", name[:200]).upper().replace("-", "_").replace(".", "_")
 
 
+@functools.lru_cache(maxsize=8192)
 def is_credential_name(name: str) -> bool:
+    """Whether ``name`` names a credential (remembered: the same keys recur in every
+    file, and reports test every key on the lines they quote)."""
     names, suffixes, _, _, _ = _credential_tables()
     upper = name.upper().replace("-", "_").replace(".", "_")
     if upper in names:
@@ -261,6 +264,26 @@ def is_credential_name(name: str) -> bool:
         if any(form.endswith("_" + s) and len(form) > len(s) + 1 for s in _short_suffixes()):
             return True
     return False
+
+
+def _squash(text: str) -> str:
+    return text.upper().replace("_", "").replace("-", "").replace(".", "")
+
+
+@functools.cache
+def _credential_needles() -> tuple[str, ...]:
+    """The words some part of every credential name contains, once ``_-.`` are dropped
+    and letters upper-cased (``PASS`` covers ``PASSWORD`` and ``KEYSTORE_PASS``)."""
+    names, suffixes, _, _, _ = _credential_tables()
+    words = {_squash(w) for w in (*names, *suffixes, *_short_suffixes())} - {""}
+    return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
+
+
+def may_name_credential(text: str) -> bool:
+    """False only when no part of ``text`` can be a name :func:`is_credential_name`
+    accepts: a cheap test before looking for names in a whole line."""
+    squashed = _squash(text)
+    return any(n in squashed for n in _credential_needles())
 
 
 def credential_value_kind(value: str) -> str | None:
@@ -275,13 +298,30 @@ def credential_value_kind(value: str) -> str | None:
     return None
 
 
+def may_hold_credential_value(text: str) -> bool:
+    """False only when no known credential format occurs in ``text`` (one pass over the
+    text for all formats); True means: try the formats one by one."""
+    any_token = _any_credential_value()
+    return any_token is None or any_token.search(text) is not None
+
+
+_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+def _scoped(pattern: str) -> str:
+    """``(?i)abc`` -> ``(?i:abc)``: global inline flags, which are allowed only at the
+    start of a whole expression, limited to the pattern so it can join an alternation."""
+    m = _GLOBAL_FLAGS.match(pattern)
+    return f"(?{m.group(1)}:{pattern[m.end() :]})" if m else f"(?:{pattern})"
+
+
 @functools.cache
 def _any_credential_value() -> re.Pattern[str] | None:
     """All credential formats as one alternation (None if they cannot be combined)."""
     _, _, values, _, _ = _credential_tables()
     try:
-        return re.compile("|".join(f"(?:{p.pattern})" for _, p in values))
-    except re.error:  # e.g. a pattern with global inline flags
+        return re.compile("|".join(_scoped(p.pattern) for _, p in values))
+    except re.error:  # e.g. two patterns naming the same group
         return None
 
 

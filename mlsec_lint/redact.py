@@ -108,13 +108,32 @@ def _secret(value: str) -> bool:
     )
 
 
+_MEMO_LINE_CHARS = 200
+"""Lines up to this long have their ranges remembered: files of a repository share many
+lines (``apiVersion: apps/v1``, ``FROM python:3.11``), and reports mask whole files."""
+_MEMO_SIZE = 8192
+
+
 def _ranges(line: str) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values."""
+    if len(line) > _MEMO_LINE_CHARS:
+        return _find_ranges(line)
+    return list(_remembered_ranges(line))
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _remembered_ranges(line: str) -> tuple[tuple[int, int], ...]:
+    return tuple(_find_ranges(line))
+
+
+def _find_ranges(line: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
-    for pattern in _token_patterns():
-        out += [m.span() for m in pattern.finditer(line)]
+    if knowledge.may_hold_credential_value(line):  # most lines hold none: one pass
+        for pattern in _token_patterns():
+            out += [m.span() for m in pattern.finditer(line)]
     head = line[:MAX_MATCH_CHARS]
-    if "=" in head or ":" in head or " " in head:
+    names = knowledge.may_name_credential(head)  # what follows needs a credential name
+    if names and ("=" in head or ":" in head or " " in head):
         for m in _ASSIGN.finditer(head):
             group = "qv" if m.group("qv") is not None else "v"
             value = m.group(group)
@@ -131,7 +150,7 @@ def _ranges(line: str) -> list[tuple[int, int]]:
         m2 = _DOCKER_ENV.match(head)
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
-    if "--" in head:
+    if names and "--" in head:
         for m in _OPTION.finditer(head):
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):
@@ -221,8 +240,11 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         src = sources.get(path)
         if src is None:
             continue
-        lines = mask_lines(src.lines)
-        if lines != src.lines:
+        # a list of lines takes several times its text's memory: only a masked copy
+        # keeps one, the source itself is left without
+        original = src.text.split("\n") if src._lines is None else src._lines
+        lines = mask_lines(original)
+        if lines != original:
             masked[path] = lines
             sources[path] = dataclasses.replace(src, text="\n".join(lines), _lines=lines)
     for f in findings:

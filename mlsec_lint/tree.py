@@ -41,6 +41,10 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
+_NO_SPAN = Span(1, 1, 1, 1)
+"""The span of a tree built without one (spans are immutable, so one object serves)."""
+
+
 class PDict(dict[Any, Any]):
     """A mapping with the span of the whole mapping and of each key and value."""
 
@@ -48,16 +52,26 @@ class PDict(dict[Any, Any]):
 
     def __init__(self, span: Span | None = None) -> None:
         super().__init__()
-        self.span: Span = span or Span(1, 1, 1, 1)
-        self.kspan: dict[Any, Span] = {}
-        self.vspan: dict[Any, Span] = {}
+        self.span: Span = span or _NO_SPAN
+        # one dict for both while every value span is its key's span (most facts are
+        # built that way): it halves the span tables; the first difference splits them
+        spans: dict[Any, Span] = {}
+        self.kspan: dict[Any, Span] = spans
+        self.vspan: dict[Any, Span] = spans
 
     def put(self, key: Any, value: Any, kspan: Span | None, vspan: Span | None = None) -> None:
         """Set ``key`` with its spans; a missing value span falls back to the key's."""
         self[key] = value
-        if kspan is not None:
-            self.kspan[key] = kspan
         span = vspan or kspan
+        keys = self.kspan
+        if keys is self.vspan:
+            if span is kspan or span == kspan:
+                if kspan is not None:
+                    keys[key] = kspan
+                return
+            self.vspan = dict(keys)  # the tables differ from now on
+        if kspan is not None:
+            keys[key] = kspan
         if span is not None:
             self.vspan[key] = span
 
@@ -83,7 +97,7 @@ class PList(list[Any]):
 
     def __init__(self, span: Span | None = None) -> None:
         super().__init__()
-        self.span: Span = span or Span(1, 1, 1, 1)
+        self.span: Span = span or _NO_SPAN
         self.ispan: list[Span] = []
 
     def push(self, value: Any, span: Span | None) -> None:

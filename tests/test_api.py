@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,12 +60,27 @@ def test_the_default_pool_runs_only_where_it_pays(monkeypatch: pytest.MonkeyPatc
     from mlsec_lint import api as api_module
 
     monkeypatch.setattr(api_module, "idle_cpus", lambda: 2)
+    monkeypatch.setattr(api_module, "resident_mb", lambda: 50.0)
     assert api_module._workers(0, api_module.PARALLEL_MIN_FILES - 1) == 1
     assert api_module._workers(0, api_module.PARALLEL_MIN_FILES) == 2
     assert api_module._workers(0, 10_000, pays=False) == 1  # facts would have to come back
     assert api_module._workers(3, 5, pays=False) == 3  # --jobs is obeyed
     monkeypatch.setattr(api_module, "idle_cpus", lambda: 1)  # a busy machine
     assert api_module._workers(0, 10_000) == 1
+
+
+def test_a_large_parent_runs_the_python_files_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsec_lint import api as api_module
+
+    monkeypatch.setattr(api_module, "idle_cpus", lambda: 2)
+    if sys.platform.startswith("linux"):
+        assert api_module.resident_mb() > 10  # this test process, read from /proc
+    monkeypatch.setattr(api_module, "resident_mb", lambda: 50.0)
+    assert api_module._workers(0, 10_000) == 2
+    # workers would each copy much of a large heap: serial, unless --jobs asks for more
+    monkeypatch.setattr(api_module, "resident_mb", lambda: api_module.SERIAL_ABOVE_MB + 1)
+    assert api_module._workers(0, 10_000) == 1
+    assert api_module._workers(2, 10_000) == 2
 
 
 def test_idle_cpus_follow_the_load(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,6 +30,23 @@ def test_findings_past_the_budget_are_announced_most_severe_kept(
     assert "b/requirements.txt" in cut  # the run's budget
 
 
+def test_reported_findings_keep_their_fingerprints_when_the_budget_cuts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # without a baseline, fingerprints are computed only for what is reported
+    (tmp_path / "requirements.txt").write_text("torch\nray\nmlflow\nvllm\n")
+    (tmp_path / "Dockerfile").write_text("FROM python\nRUN pip install torch\n")
+    whole = scan(ScanOptions(paths=[str(tmp_path)], base=str(tmp_path))).result
+    monkeypatch.setattr(budget, "MAX_FINDINGS_PER_FILE", 2)
+    monkeypatch.setattr(budget, "MAX_FINDINGS", 3)
+    cut = scan(ScanOptions(paths=[str(tmp_path)], base=str(tmp_path))).result
+    assert len(whole.findings) > len(cut.findings) == 3
+    expected = {(f.rule_id, f.path, f.span): f.fingerprint for f in whole.findings}
+    assert all(f.fingerprint for f in whole.findings)
+    for f in cut.findings:
+        assert f.fingerprint == expected[(f.rule_id, f.path, f.span)]
+
+
 def test_messages_are_bounded() -> None:
     from mlsec_lint.model import Finding, Severity, Span
 

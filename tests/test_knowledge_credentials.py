@@ -57,3 +57,27 @@ def test_connection_urls_with_a_password_are_embedded_credentials() -> None:
     assert classifiers.is_embedded_credential("redis://:s3cretpw@redis:6379/0")
     assert not classifiers.is_embedded_credential("postgresql://mlflow:${PW}@db:5432/mlflow")
     assert not classifiers.is_embedded_credential("https://user@github.com/org/repo.git")
+
+
+def test_the_credential_formats_join_in_one_alternation() -> None:
+    # a format with a leading inline flag ((?i)AccountKey=…) is scoped, not refused
+    assert knowledge._any_credential_value() is not None
+    key = "AccountKey=" + "Q" * 86 + "=="
+    assert knowledge.may_hold_credential_value("x " + key.lower())
+    assert not knowledge.may_hold_credential_value("image: tensorflow/serving:2.16.1")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["dbPassword: x", "  - name: HF_TOKEN", "--hf-token=abc", "keystore.pass = x", "api-Key"],
+)
+def test_lines_naming_credentials_pass_the_name_prefilter(text: str) -> None:
+    assert knowledge.may_name_credential(text)
+
+
+def test_every_credential_name_passes_the_name_prefilter() -> None:
+    names, suffixes, _, _, _ = knowledge._credential_tables()
+    for name in [*names, *suffixes, *knowledge._short_suffixes()]:
+        for form in (name, name.lower(), name.replace("_", "-"), "x_" + name):
+            assert knowledge.may_name_credential(form), form
+    assert not knowledge.may_name_credential("  replicas: 2  # image: serving")

@@ -156,3 +156,42 @@ def test_written_reports_and_baselines_repeat_no_credential(tokens_project, caps
     capsys.readouterr()
     for name in ("r.sarif", "r.html", "baseline.json"):
         assert _leaks((root / name).read_text(encoding="utf-8")) == [], name
+
+
+def test_prefilters_do_not_change_what_is_masked() -> None:
+    # lines that name no credential and hold no token format are skipped cheaply; the
+    # rest are masked exactly as before (reference: every pattern on every line)
+    lines = [
+        "apiVersion: apps/v1",
+        "  - name: HF_TOKEN",
+        "    value: hf_" + "a" * 34,
+        "dbPassword: hunter2hunter2",
+        "x AccountKey=" + "Q" * 86 + "==",
+        "url: https://user:s3cr3tpass@host/x",
+        "plain text with a token hf_" + "b" * 34 + " inside",
+    ]
+    masked = mask_lines(lines)
+    assert masked[0] == lines[0]
+    assert "a" * 20 not in masked[2] and "hunter2hunter2" not in masked[3]
+    assert "Q" * 20 not in masked[4] and "s3cr3tpass" not in masked[5]
+    assert "b" * 20 not in masked[6]
+    assert [len(m) for m in masked] == [len(line) for line in lines]
+
+
+def test_redacting_a_scan_leaves_no_list_of_lines_on_its_sources() -> None:
+    from mlsec_lint.model import Finding, Severity, Span
+    from mlsec_lint.redact import redact_scan
+    from mlsec_lint.source import Source
+
+    token = "hf_" + "c" * 34
+    clean = Source("clean.yaml", "kind: Service\nspec: {}\n")
+    secret = Source("secret.env", f"A=1\nHF_TOKEN={token}\n")
+    sources = {s.path: s for s in (clean, secret)}
+    findings = [
+        Finding("X-1", "x", "t", "tls", Severity.LOW, p, Span.point(2), "m", "") for p in sources
+    ]
+    redact_scan(sources, findings)
+    # a source kept without change has no list of its lines (it outweighs the text)
+    assert sources["clean.yaml"] is clean and clean._lines is None
+    assert token not in sources["secret.env"].text and secret.text.endswith(token + "\n")
+    assert token not in findings[1].source_line and findings[0].source_line == ""

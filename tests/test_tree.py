@@ -56,3 +56,28 @@ def test_trees_and_unknown_survive_pickling() -> None:
     assert copy == doc and copy.kspan == doc.kspan and copy["u"] is UNKNOWN
     assert copy["spec"]["containers"].ispan == doc["spec"]["containers"].ispan
     assert to_plain(copy)["u"] is None
+
+
+def test_span_tables_are_shared_until_a_value_span_differs() -> None:
+    d = PDict(Span(1, 1, 3, 1))
+    a, b = Span(1, 1, 1, 4), Span(2, 1, 2, 4)
+    d.put("a", 1, a, a)
+    d.put("u", 2, None)
+    assert d.kspan is d.vspan and d.kspan == {"a": a}
+    d.put("b", 3, a, b)  # the first different value span splits the tables
+    assert d.kspan is not d.vspan
+    assert d.kspan == {"a": a, "b": a} and d.vspan == {"a": a, "b": b}
+    d.put("a", 4, b, b)
+    assert d.kspan["a"] == b and d.vspan["a"] == b and d.field_span("b") == a
+    only_value = PDict()
+    only_value.put("v", 1, None, b)
+    assert "v" not in only_value.kspan and only_value.vspan == {"v": b}
+
+
+def test_shared_span_tables_survive_pickling() -> None:
+    d = PDict()
+    d.put("a", 1, Span(1, 1, 1, 2), Span(1, 1, 1, 2))
+    copy = pickle.loads(pickle.dumps(d))
+    copy.put("b", 2, Span(2, 1, 2, 2), Span(2, 4, 2, 5))
+    assert copy.kspan == {"a": Span(1, 1, 1, 2), "b": Span(2, 1, 2, 2)}
+    assert copy.vspan == {"a": Span(1, 1, 1, 2), "b": Span(2, 4, 2, 5)}

@@ -15,6 +15,7 @@ size is counted, so a "billion laughs" document stops with a clear error.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 _RESOLVED: dict[tuple[str, bool], str] = {}
 """Tags of plain and quoted scalars already resolved (keys and values repeat a lot)."""
+_MAX_RESOLVED = 8192
+"""Emptied when full: the values that recur fill it again at once, and the unique ones
+(names, URLs) would otherwise hold memory for the whole scan."""
 
 
 class _Loader(_Base):  # type: ignore[misc]
@@ -39,7 +43,7 @@ class _Loader(_Base):  # type: ignore[misc]
         key = (value, bool(implicit[0]))
         tag = _RESOLVED.get(key)
         if tag is None:
-            if len(_RESOLVED) > 50_000:
+            if len(_RESOLVED) > _MAX_RESOLVED:
                 _RESOLVED.clear()
             tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
         return tag
@@ -95,8 +99,32 @@ def _line(event: Any) -> int:
     return int(event.start_mark.line) + 1
 
 
+_SPANS: dict[tuple[int, int, int, int], Span] = {}
+"""Spans already made: trees keep one span per key and value, and the same positions
+recur from file to file, so equal spans share one object (spans are immutable)."""
+_MAX_SPANS = 32_768
+"""Emptied when full (each entry holds about 200 bytes)."""
+
+
 def _span(start: Any, end: Any) -> Span:
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    key = (start.line, start.column, end.line, end.column)
+    span = _SPANS.get(key)
+    if span is None:
+        if len(_SPANS) >= _MAX_SPANS:
+            _SPANS.clear()
+        span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
+    return span
+
+
+_SHARED_MAX = 64
+"""Longest scalar shared with its equals (short values recur: kinds, ports, protocols)."""
+
+
+def _shared(value: Any) -> Any:
+    """One object for equal short strings, keys and values alike, across documents."""
+    if type(value) is str and len(value) <= _SHARED_MAX:
+        return sys.intern(value)
+    return value
 
 
 class _Frame:
@@ -183,7 +211,7 @@ class _Builder:
             event: Any = loader.get_event()
             if isinstance(event, yaml.ScalarEvent):
                 self.charge(1, event.start_mark)
-                value = self.scalar(event)
+                value = _shared(self.scalar(event))
                 span = _span(event.start_mark, event.end_mark)
                 if span.line != span.end_line:
                     self.stream.scalar_spans.append(span)
@@ -306,7 +334,7 @@ class _NodeBuilder:
             if span.line != span.end_line:
                 self.stream.scalar_spans.append(span)
             result: tuple[Any, int] = (
-                self.events.scalar_value(node.tag, node.value, node.style),
+                _shared(self.events.scalar_value(node.tag, node.value, node.style)),
                 1,
             )
         elif isinstance(node, yaml.SequenceNode):

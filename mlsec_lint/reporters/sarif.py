@@ -93,7 +93,12 @@ def region(scan: Scan, f: Finding, snippet: bool = True) -> dict[str, Any]:
     }
     src = scan.sources.get(f.path)
     if snippet and src is not None:
-        lines = src.lines[line - 1 : end_line]
+        # line by line: a list of every line of every file would outweigh the texts
+        lines = (
+            [src.line(line)]
+            if end_line == line
+            else [src.line(n) for n in range(line, min(end_line, src.line_count()) + 1)]
+        )
         if lines:
             if len(lines) == 1:
                 text = lines[0][col - 1 : end_col - 1]

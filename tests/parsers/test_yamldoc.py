@@ -172,3 +172,17 @@ def test_ordinary_manifests_take_the_fast_path() -> None:
         "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      args: [--x, '1']\n"
     )
     assert not _may_nest_deeply(manifest * 50)
+
+
+@pytest.mark.parametrize("force_events", [False, True])
+def test_equal_spans_and_keys_are_shared_across_documents(force_events: bool) -> None:
+    text = "name: a\nimage: x\n---\nname: a\nimage: y\n"
+    first, second = load_stream(text, force_events=force_events).docs
+    # the same key at the same position in another file or document: one object each
+    again = load_stream("name: a\n", force_events=force_events).docs[0].value
+    assert again.kspan["name"] is first.value.kspan["name"]
+    assert again.vspan["name"] is first.value.vspan["name"]
+    key_here = next(iter(first.value))
+    key_there = next(iter(second.value))
+    assert key_here is key_there
+    assert second.value.kspan["name"] == Span(4, 1, 4, 5)
