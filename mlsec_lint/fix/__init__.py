@@ -27,6 +27,7 @@ from mlsec_lint.model import Finding, FixPlan, Span
 
 if TYPE_CHECKING:
     from mlsec_lint.api import Scan
+    from mlsec_lint.fix.yamlfix import YamlFile
 
 TEXT_OPERATIONS = frozenset({"replace-value", "remove-flag"})
 PYTHON_OPERATIONS = frozenset({"set-kwarg", "remove-kwarg", "rename-call"})
@@ -253,10 +254,16 @@ def _apply_python_groups(
 @functools.lru_cache(maxsize=8)
 def _regions(text: str) -> tuple[Lines, list[tuple[int, int]]]:
     """The documents of a YAML text (cached: SARIF output fixes one finding at a time)."""
+    whole = _yaml_file(text)
+    return whole.lines, whole.regions()
+
+
+@functools.lru_cache(maxsize=8)
+def _yaml_file(text: str) -> YamlFile:
+    """The parsed file (cached: a one-document file is its own region, parsed once)."""
     from mlsec_lint.fix.yamlfix import YamlFile
 
-    whole = YamlFile(text)
-    return whole.lines, whole.regions()
+    return YamlFile(text)
 
 
 def _shift(p: FixPlan | None, lines: int, replace: Any) -> FixPlan:
@@ -326,9 +333,9 @@ def _apply_one(text: str, kind: str, p: FixPlan) -> str:
 
 
 def _apply_yaml_one(text: str, p: FixPlan, proven: bool) -> str:
-    from mlsec_lint.fix.yamlfix import YamlFile, verify
+    from mlsec_lint.fix.yamlfix import verify
 
-    yf = YamlFile(text)
+    yf = _yaml_file(text)
     if p.operation == "set-key":
         edits = yf.set_key(p)
     elif p.operation == "remove-flag":
@@ -340,7 +347,7 @@ def _apply_yaml_one(text: str, p: FixPlan, proven: bool) -> str:
         raise Unfixable(f"{p.operation} does not apply to YAML files")
     new = apply_edits(text, edits)
     if edits and proven:
-        verify(text, new, [p])
+        verify(text, new, [p], yf.plain_documents())
     return new
 
 

@@ -72,6 +72,8 @@ class YamlFile:
             self.stream = load_stream(text)
         except YamlError as exc:
             raise Unfixable(f"the file does not parse ({exc.message})") from None
+        if self.stream.stopped is not None:
+            raise Unfixable("the file is too large or too deep to check a fix; not written")
         self.parents: dict[int, Any] = {}
         self.by_span: dict[Span, PDict] = {}
         """Mappings by their exact span, and by the span of the key that holds them (from
@@ -96,6 +98,10 @@ class YamlFile:
 
     def _render(self, value: Any) -> str:
         return _json(value) if self.json else render_value(value)
+
+    def plain_documents(self) -> list[Any]:
+        """The documents as plain data, as :func:`verify` compares them."""
+        return [_plain(d.value) for d in self.stream.docs]
 
     def regions(self) -> list[tuple[int, int]]:
         """First and last line of each document's text (its ``---`` line and the comments
@@ -308,16 +314,20 @@ def _walk(node: Any, parent: Any) -> Iterator[tuple[Any, Any]]:
 
 # ------------------------------------------------------------------ verification
 def _load_all(text: str) -> list[Any]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    """The documents of ``text`` as plain data, read by the scanner's own YAML reader
+    (libyaml when nesting is shallow, bounded otherwise): a fix is checked against the
+    values the rules read, and cheaply enough to offer a fix with every reported finding."""
+    from mlsec_lint.parsers.yamldoc import YamlError, load_stream
 
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
     try:
-        return [_plain(d) for d in yaml.load_all(text)]
-    except (YAMLError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Unfixable(f"the fixed file would not parse as YAML ({first}); not written") from None
+        stream = load_stream(text)
+    except YamlError as exc:
+        raise Unfixable(
+            f"the fixed file would not parse as YAML ({exc.message}); not written"
+        ) from None
+    if stream.stopped is not None:
+        raise Unfixable("the file is too large or too deep to check a fix; not written")
+    return [_plain(d.value) for d in stream.docs]
 
 
 def _plain(value: Any) -> Any:
@@ -355,9 +365,10 @@ def differences(
     return []
 
 
-def verify(before: str, after: str, plans: list[FixPlan]) -> None:
+def verify(before: str, after: str, plans: list[FixPlan], old: list[Any] | None = None) -> None:
     """Raise Unfixable unless ``after`` reads as ``before`` changed only where ``plans``
-    say: each difference must be one a plan makes, and each plan at most one."""
+    say: each difference must be one a plan makes, and each plan at most one. ``old``:
+    the documents of ``before`` already read (:meth:`YamlFile.plain_documents`)."""
     if before.lstrip()[:1] in ("{", "["):
         try:
             json.loads(after)
@@ -372,7 +383,8 @@ def verify(before: str, after: str, plans: list[FixPlan]) -> None:
                 pass  # YAML flow style, not JSON
             else:
                 raise Unfixable("the fixed file would not be valid JSON; not written")
-    old, new = _load_all(before), _load_all(after)
+    old = old if old is not None else _load_all(before)
+    new = _load_all(after)
     if len(old) != len(new):
         raise Unfixable("the fix would change the number of documents")
     diffs = [d for x, y in zip(old, new, strict=True) for d in differences(x, y)]
