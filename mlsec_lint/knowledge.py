@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,7 +253,28 @@ def credential_name_words(name: str) -> str:
     return _CAMEL.sub("_", name[:200]).upper().replace("-", "_").replace(".", "_")
 
 
+def credential_name_terms() -> tuple[str, ...]:
+    """Every name and name suffix :func:`is_credential_name` accepts a name by."""
+    names, suffixes, _, _, _ = _credential_tables()
+    return (*sorted(names), *suffixes, *_short_suffixes())
+
+
 def is_credential_name(name: str) -> bool:
+    if len(name) > _NAME_MEMO_CHARS:
+        return _is_credential_name(name)
+    return _credential_name_memo(name)
+
+
+_NAME_MEMO_CHARS = 200
+
+
+@functools.lru_cache(maxsize=16_384)
+def _credential_name_memo(name: str) -> bool:
+    """Names repeat on every line that assigns them (the credentials table is fixed)."""
+    return _is_credential_name(name)
+
+
+def _is_credential_name(name: str) -> bool:
     names, suffixes, _, _, _ = _credential_tables()
     upper = name.upper().replace("-", "_").replace(".", "_")
     if upper in names:
@@ -281,9 +303,23 @@ def credential_value_kind(value: str) -> str | None:
 def _any_credential_value() -> re.Pattern[str] | None:
     """All credential formats as one alternation (None if they cannot be combined)."""
     _, _, values, _, _ = _credential_tables()
+    return one_alternation([p.pattern for _, p in values])
+
+
+_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+def one_alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern that matches where any of ``patterns`` does (None if they cannot be
+    combined). A pattern's leading global flags (``(?i)…``) become a scoped group
+    (``(?i:…)``): global flags are only allowed at the start of the whole expression."""
+    parts = []
+    for p in patterns:
+        m = _GLOBAL_FLAGS.match(p)
+        parts.append(f"(?{m.group(1)}:{p[m.end():]})" if m else f"(?:{p})")
     try:
-        return re.compile("|".join(f"(?:{p.pattern})" for _, p in values))
-    except re.error:  # e.g. a pattern with global inline flags
+        return re.compile("|".join(parts))
+    except re.error:
         return None
 
 

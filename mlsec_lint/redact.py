@@ -24,10 +24,12 @@ before matching.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from typing import Any
 
 from mlsec_lint import knowledge
@@ -74,6 +76,50 @@ def _token_patterns() -> tuple[re.Pattern[str], ...]:
 
 
 @functools.lru_cache(maxsize=1)
+def _any_token() -> re.Pattern[str] | None:
+    """The token formats as one alternation: most lines hold none, and one search tells."""
+    return knowledge.one_alternation(p.pattern for p in _token_patterns())
+
+
+_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+_LEADING = re.compile(r"\\b|\(\?<!\[[^\]\\]*\]\)")
+_TRAILING = re.compile(r"(?:\\b|\(\?!\[[^\]\\]*\]\))$")
+_CONTEXT = re.compile(r"\\[bBAZ]|\(\?<?[=!]|\$|(?<!\[)\^")
+"""What lets a match depend on characters outside it: anchors, word boundaries and
+lookarounds."""
+
+
+def _hint(pattern: str) -> re.Pattern[str] | None:
+    """A weaker form of a token pattern that looks at the characters it matches only
+    (leading and trailing word boundaries and look-arounds removed), or None. Where the
+    pattern matches on a line, its hint matches in the text the line is part of; the
+    hint's leading literal (``hf_``, ``sk-``) also makes it a fast scan."""
+    flags = _FLAGS.match(pattern)
+    head = flags.group() if flags else ""
+    body = pattern[len(head) :]
+    lead = _LEADING.match(body)
+    body = body[lead.end() :] if lead else body
+    body = _TRAILING.sub("", body, count=1)
+    if not body or _CONTEXT.search(body):
+        return None
+    try:
+        return re.compile(head + body)
+    except re.error:
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _token_hints() -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]:
+    return tuple((p, _hint(p.pattern)) for p in _token_patterns())
+
+
+def _tokens_in(text: str) -> tuple[re.Pattern[str], ...]:
+    """The token patterns that may match on some line of ``text``: a file searched once
+    per format instead of every line once per format."""
+    return tuple(p for p, hint in _token_hints() if hint is None or hint.search(text))
+
+
+@functools.lru_cache(maxsize=1)
 def _public_defaults() -> frozenset[str]:
     return frozenset(str(d["value"]) for d in knowledge.table("credentials")["default_values"])
 
@@ -106,14 +152,70 @@ def _secret(value: str) -> bool:
     )
 
 
-def _ranges(line: str) -> list[tuple[int, int]]:
-    """Character ranges of ``line`` holding credential values."""
+_FOLDED = str.maketrans("", "", "_-.")
+
+
+@functools.lru_cache(maxsize=1)
+def _name_terms() -> tuple[str, ...]:
+    """The shortest words one of which every credential name contains (``TOKEN``,
+    ``KEY``, ``PASS`` …), upper case, without ``_``, ``-`` and ``.``."""
+    terms = {t.upper().translate(_FOLDED) for t in knowledge.credential_name_terms()}
+    return tuple(sorted(t for t in terms if t and not any(o != t and o in t for o in terms)))
+
+
+_AUTH_HINT = re.compile("(?i)authorization")
+"""What every match of ``_AUTH_HEADER`` contains."""
+
+
+class _Hints:
+    """What a text holds, found with a few searches of the whole text instead of many of
+    each line: the token formats that may match on some line, the lines that may name a
+    credential, whether an ``Authorization`` header may appear. Each is implied by what
+    the full patterns need, so a line they rule out has nothing the patterns would find."""
+
+    __slots__ = ("auth", "name_lines", "tokens")
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        text = "\n".join(lines)
+        self.tokens = _tokens_in(text)
+        self.auth = _AUTH_HINT.search(text) is not None
+        self.name_lines = _naming_lines(text)
+
+
+def _naming_lines(text: str) -> set[int]:
+    """The lines (from 0) of ``text`` that hold one of :func:`_name_terms` once upper
+    case and without ``_``, ``-`` and ``.``, as :func:`knowledge.is_credential_name`
+    reads a name: no other line names a credential. Folding keeps the line breaks."""
+    folded = text.upper().translate(_FOLDED)
+    found: set[int] = set()
+    starts: list[int] | None = None
+    for term in _name_terms():
+        at = folded.find(term)
+        while at >= 0:
+            if starts is None:
+                starts = list(accumulate((len(x) + 1 for x in folded.split("\n")), initial=0))
+            found.add(bisect.bisect_right(starts, at) - 1)
+            at = folded.find(term, at + 1)
+    return found
+
+
+def _ranges(
+    line: str, hints: _Hints | None = None, index: int = 0
+) -> list[tuple[int, int]]:
+    """Character ranges of ``line`` holding credential values (``hints``: what the text
+    of which ``line`` is line ``index`` (from 0) may hold; by default, anything)."""
     out: list[tuple[int, int]] = []
-    for pattern in _token_patterns():
+    if hints is None:
+        any_token = _any_token()
+        tokens = _token_patterns() if any_token is None or any_token.search(line) else ()
+        names = auth = True
+    else:
+        tokens, names, auth = hints.tokens, index in hints.name_lines, hints.auth
+    for pattern in tokens:
         # a PEM header names the key, it is not the key: the body lines are masked
         out += [m.span() for m in pattern.finditer(line) if not m.group().startswith("-----")]
     head = line[:MAX_MATCH_CHARS]
-    if "=" in head or ":" in head or " " in head:
+    if names and ("=" in head or ":" in head or " " in head):
         for m in _ASSIGN.finditer(head):
             group = "qv" if m.group("qv") is not None else "v"
             value = m.group(group)
@@ -130,12 +232,12 @@ def _ranges(line: str) -> list[tuple[int, int]]:
         m2 = _DOCKER_ENV.match(head)
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
-    if "--" in head:
+    if names and "--" in head:
         for m in _OPTION.finditer(head):
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):
                 out.append(m.span("v"))
-    if ":" in head or "=" in head:
+    if auth and (":" in head or "=" in head):
         for m in _AUTH_HEADER.finditer(head):
             if _secret(m.group("v")):
                 out.append(m.span("v"))
@@ -171,8 +273,9 @@ def mask_lines(lines: Sequence[str]) -> list[str]:
     out = []
     credential_name_at = -10
     in_key = False
+    hints = _Hints(lines)
     for i, line in enumerate(lines):
-        ranges = _ranges(line)
+        ranges = _ranges(line, hints, i)
         if in_key:
             if _PEM_END.search(line):
                 in_key = False
