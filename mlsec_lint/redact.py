@@ -90,22 +90,31 @@ lookarounds."""
 
 
 def _hint(pattern: str) -> re.Pattern[str] | None:
-    """A weaker form of a token pattern that looks at the characters it matches only
-    (leading and trailing word boundaries and look-arounds removed), or None. Where the
-    pattern matches on a line, its hint matches in the text the line is part of; the
-    hint's leading literal (``hf_``, ``sk-``) also makes it a fast scan."""
+    """A weaker form of a token pattern that looks at the characters it matches only, or
+    None: leading and trailing word boundaries and look-arounds removed, and the pattern
+    cut before any other (``AccountKey=(?!…)…`` -> ``AccountKey=``; a cut inside a group
+    does not compile and gives None). Where the pattern matches on a line, its hint
+    matches in the text the line is part of; the hint's leading literal (``hf_``,
+    ``sk-``) also makes it a fast scan."""
     flags = _FLAGS.match(pattern)
     head = flags.group() if flags else ""
     body = pattern[len(head) :]
     lead = _LEADING.match(body)
     body = body[lead.end() :] if lead else body
     body = _TRAILING.sub("", body, count=1)
-    if not body or _CONTEXT.search(body):
+    context = _CONTEXT.search(body)
+    if context is not None:
+        body = body[: context.start()]
+    if len(body) < _HINT_CHARS:
         return None
     try:
         return re.compile(head + body)
     except re.error:
         return None
+
+
+_HINT_CHARS = 3
+"""A shorter hint would match almost any text."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -267,13 +276,17 @@ def mask_text(text: str) -> str:
     return "\n".join(mask_lines(text.split("\n")))
 
 
+_HINTS_FROM = 4
+"""Lines from which searching the whole text first pays (not a one-line message)."""
+
+
 def mask_lines(lines: Sequence[str]) -> list[str]:
     """Masked copies of a file's lines, with the context a single line lacks: the
     ``value:`` after ``name: <credential name>`` and the body of a PEM private key."""
     out = []
     credential_name_at = -10
     in_key = False
-    hints = _Hints(lines)
+    hints = _Hints(lines) if len(lines) > _HINTS_FROM else None
     for i, line in enumerate(lines):
         ranges = _ranges(line, hints, i)
         if in_key:
@@ -319,6 +332,9 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
     """
     findings = list(findings)
     masked: dict[str, list[str]] = {}
+    # messages and lines repeat across findings: each distinct one is masked once
+    line_memo: dict[str, str] = {}
+    text_memo: dict[str, str] = {}
     for path in {f.path for f in findings}:
         src = sources.get(path)
         if src is None:
@@ -332,8 +348,14 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         if lines_ is not None and 1 <= f.span.line <= len(lines_):
             f.source_line = excerpt(lines_[f.span.line - 1], f.span.col)
         else:
-            f.source_line = mask_line(f.source_line)
-        f.message = mask_text(f.message)
+            line = line_memo.get(f.source_line)
+            if line is None:
+                line = line_memo[f.source_line] = mask_line(f.source_line)
+            f.source_line = line
+        message = text_memo.get(f.message)
+        if message is None:
+            message = text_memo[f.message] = mask_text(f.message)
+        f.message = message
 
 
 def redact_notices(notices: list[Notice]) -> list[Notice]:

@@ -343,58 +343,98 @@ Candidate = tuple[Rule, tuple[Check, ...]]
 """A rule and the checks of its remaining guards."""
 
 
+def _key_paths(guards: Iterable[list[Clause]]) -> tuple[tuple[Any, ...], ...]:
+    """The paths a fact kind's rules are indexed on: the path most guards test the value
+    of (``callee`` for calls), then top-level fields tested in the same clauses as it by
+    several rules (``function``, the callee's last name). The values at these paths are
+    a fact's key: every guard atom on them is evaluated once per distinct key."""
+    clauses = [c for gs in guards for c in gs]
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)
+    for c in clauses:
+        # clauses on one path that test its value (not only its presence)
+        if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c):
+            counts[c[0][1]] += 1
+    if not counts:
+        return ()
+    primary = max(counts, key=lambda p: (counts[p], repr(p)))
+    mates: dict[tuple[Any, ...], int] = defaultdict(int)
+    for c in clauses:
+        if any(a[1] == primary and a[0] != "some" for a in c):
+            for a in c:
+                if a[1] != primary and a[0] in _VALUE_KINDS and len(a[1]) == 1:
+                    mates[a[1]] += 1
+    extra = sorted((p for p, n in mates.items() if n >= _MATE_MIN), key=lambda p: (-mates[p], repr(p)))
+    return (primary, *extra[: _KEY_PATHS - 1])
+
+
+_MATE_MIN = 2
+_KEY_PATHS = 3
+
+KeyedClause = tuple[tuple[tuple[int, Atom], ...], Check | None]
+"""The atoms of a guard clause on key paths (with the position of their path in the
+key), and a check of its other atoms (None: it has none)."""
+
+
 class _Plan:
     """How one fact kind meets the rules.
 
-    The guards are indexed on the path most of them test (``callee`` for calls). Guards
-    on that path depend on its value alone, so they are evaluated once per distinct value
-    (callees repeat across a repository) and remembered: a fact then meets only the rules
-    whose guards on the path its value passes, and checks their other guards."""
+    The guards are indexed on a few paths most of them test (``callee`` and ``function``
+    for calls, see :func:`_key_paths`). Guard atoms on those paths depend on their values
+    alone, so they are evaluated once per distinct key (callees repeat across a
+    repository) and remembered: a fact then meets only the rules whose guards its key
+    passes, and checks what remains of their guards (a clause satisfied by the key needs
+    no other check; one that is not is left with its atoms on other paths)."""
 
     MEMO_LIMIT = 65_536
 
     def __init__(self, rules: list[Rule], use_guards: bool = True) -> None:
         guards = {id(r): rule_guards(r) if use_guards else [] for r in rules}
-        counts: dict[tuple[Any, ...], int] = defaultdict(int)
-        for gs in guards.values():
-            # clauses on one path that test its value (not only its presence)
-            for path in {
-                c[0][1] for c in gs if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c)
-            }:
-                counts[path] += 1
-        self.path = max(counts, key=lambda p: (counts[p], repr(p))) if counts else None
-        self.rules: list[tuple[Rule, tuple[Clause, ...], tuple[Check, ...]]] = []
+        self.paths = _key_paths(guards.values())
+        position = {path: i for i, path in enumerate(self.paths)}
+        self.rules: list[tuple[Rule, tuple[KeyedClause, ...], tuple[Check, ...]]] = []
         for rule in rules:
-            gs = guards[id(rule)]
-            on_path = tuple(c for c in gs if all(a[1] == self.path and a[0] != "some" for a in c))
-            rest = tuple(_clause_check(c) for c in gs if c not in on_path)
-            self.rules.append((rule, on_path, rest))
-        self.unguarded = [(r, rest) for r, on_path, rest in self.rules if not on_path]
-        """The rules for a fact without a value at the path."""
-        self.memo: dict[tuple[type, Any], list[Candidate]] = {}
+            keyed: list[KeyedClause] = []
+            rest: list[Check] = []
+            for c in guards[id(rule)]:
+                on_key = tuple(
+                    (position[a[1]], a) for a in c if a[0] != "some" and a[1] in position
+                )
+                others = tuple(a for a in c if a[0] == "some" or a[1] not in position)
+                if not on_key:
+                    rest.append(_clause_check(c))
+                else:
+                    keyed.append((on_key, _clause_check(others) if others else None))
+            self.rules.append((rule, tuple(keyed), tuple(rest)))
+        self.memo: dict[tuple[Any, ...], list[Candidate]] = {}
+        self.generation = knowledge.GENERATION[0]
 
-    def _for_value(self, value: Any) -> list[Candidate]:
-        return [
-            (rule, rest)
-            for rule, on_path, rest in self.rules
-            if all(any(_value_holds(value, atom) for atom in c) for c in on_path)
-        ]
+    def _for_key(self, values: tuple[Any, ...]) -> list[Candidate]:
+        found: list[Candidate] = []
+        for rule, keyed, rest in self.rules:
+            residual: list[Check] = []
+            for atoms, others in keyed:
+                if any(_value_holds(values[i], atom) for i, atom in atoms):
+                    continue
+                if others is None:
+                    break
+                residual.append(others)
+            else:
+                found.append((rule, (*residual, *rest)))
+        return found
 
     def candidates(self, data: Any) -> list[Candidate]:
-        if self.path is None:
-            return self.unguarded
-        value = lookup(data, self.path)
-        if value is MISSING:
-            return self.unguarded
-        if isinstance(value, (dict, list)):
-            return self._for_value(value)
-        key = (type(value), value)  # 1, 1.0 and True are equal keys but not equal values
+        values = tuple(lookup(data, path) for path in self.paths)
+        if self.generation != knowledge.GENERATION[0]:  # classifier answers may differ
+            self.memo.clear()
+            self.generation = knowledge.GENERATION[0]
+        # 1, 1.0 and True are equal keys but not equal values
+        key = tuple((type(v), v) for v in values)
         try:
             found = self.memo.get(key)
-        except TypeError:  # an unhashable scalar
-            return self._for_value(value)
+        except TypeError:  # a container or an unhashable scalar
+            return self._for_key(values)
         if found is None:
-            found = self._for_value(value)
+            found = self._for_key(values)
             if len(self.memo) < self.MEMO_LIMIT:
                 self.memo[key] = found
         return found
