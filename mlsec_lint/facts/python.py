@@ -153,7 +153,6 @@ class _Analyzer:
         self.too_deep: list[int] = []
         """Lines of subtrees nested deeper than MAX_AST_DEPTH (skipped, with a notice)."""
         self.calls: dict[int, PDict] = {}
-        self._dispatch: dict[type, Callable[[Any], None]] = {}
         self.imports = PList(Span(1, 1, 1, 2))
         """Top-level modules the file imports (filled as imports are met; shared by the
         logging configuration calls that carry it)."""
@@ -163,27 +162,24 @@ class _Analyzer:
         if self.depth >= MAX_AST_DEPTH:
             self.too_deep.append(getattr(node, "lineno", 0))
             return
+        entry = _DISPATCH.get(type(node))
+        if entry is None:
+            entry = _dispatch(type(node))
+        fn, branch = entry
         self.depth += 1
+        if branch:
+            self.branch += 1
         try:
-            fn = self._dispatch.get(type(node))
-            if fn is None:
-                fn = getattr(self, "visit_" + type(node).__name__, None) or self.generic_visit
-                self._dispatch[type(node)] = fn
-            if isinstance(node, _BRANCHES):
-                self.branch += 1
-                try:
-                    fn(node)
-                finally:
-                    self.branch -= 1
-            else:
-                fn(node)
+            fn(self, node)
         finally:
             self.depth -= 1
+            if branch:
+                self.branch -= 1
 
     def generic_visit(self, node: ast.AST) -> None:
         for name in node._fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in value:
                     if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
                         self.visit(item)
@@ -903,6 +899,19 @@ class _Analyzer:
             for kw in node.keywords:
                 if kw.arg is not None:
                     self._env(kw.arg, kw.value, node)
+
+
+_DISPATCH: dict[type, tuple[Callable[[_Analyzer, Any], None], bool]] = {}
+"""Node type -> (its visit method, whether it is a branch). Kept on the class, not on
+each analyzer: bound methods stored on an analyzer would make it a reference cycle,
+freed only by the garbage collector, with everything it holds."""
+
+
+def _dispatch(kind: type) -> tuple[Callable[[_Analyzer, Any], None], bool]:
+    fn = getattr(_Analyzer, "visit_" + kind.__name__, None) or _Analyzer.generic_visit
+    entry = (fn, issubclass(kind, _BRANCHES))
+    _DISPATCH[kind] = entry
+    return entry
 
 
 def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
