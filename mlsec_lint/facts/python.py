@@ -86,6 +86,8 @@ class _Positions:
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
         self.ascii = [ln.isascii() for ln in lines]
+        self.all_ascii = all(self.ascii)
+        """Columns are bytes + 1 everywhere: the common case, without a look at the line."""
 
     def col(self, line: int, byte_col: int) -> int:
         if 1 <= line <= len(self.lines) and not self.ascii[line - 1]:
@@ -94,6 +96,12 @@ class _Positions:
         return byte_col + 1
 
     def span(self, node: ast.AST) -> Span:
+        if self.all_ascii:
+            line = getattr(node, "lineno", 1)
+            col = getattr(node, "col_offset", 0) + 1
+            eline = getattr(node, "end_lineno", None) or line
+            ecol = (getattr(node, "end_col_offset", None) or 0) + 1 if eline else col + 1
+            return Span(line, col, eline, max(ecol, col + 1) if eline == line else ecol)
         line = getattr(node, "lineno", 1)
         col = self.col(line, getattr(node, "col_offset", 0))
         eline = getattr(node, "end_lineno", None) or line
@@ -186,6 +194,15 @@ class _Analyzer:
             elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
                 self.visit(value)
 
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        """What generic_visit does, for the most common node: its one child."""
+        if not isinstance(node.value, _LEAVES):
+            self.visit(node.value)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if not isinstance(node.value, _LEAVES):
+            self.visit(node.value)
+
     def visit_all(self, nodes: Iterable[ast.AST]) -> None:
         for n in nodes:
             self.visit(n)
@@ -244,21 +261,24 @@ class _Analyzer:
 
     # ---------------------------------------------------------------- names
     def lookup(self, name: str) -> _Binding | None:
-        last = len(self.scopes) - 1
-        for i in range(last, -1, -1):
-            if i != last and self.scopes[i].kind == "class":
-                continue  # a class body's names are not visible inside its methods
-            b = self.scopes[i].names.get(name)
-            if b is not None:
-                if b.kind == _VALUE and any(
-                    (o := s.names.get(name)) is not None and o.kind == _ALIAS
-                    for s in self.scopes[:i]
-                    if s.kind != "class"
-                ):
-                    # a local that shadows an import of the same name: never the module
-                    return _Binding(_VALUE, UNKNOWN, env_default=b.env_default)
-                return b
-        return None
+        scopes = self.scopes
+        i = len(scopes) - 1
+        b = scopes[i].names.get(name)
+        while b is None:
+            i -= 1
+            if i < 0:
+                return None
+            scope = scopes[i]
+            if scope.kind != "class":  # a class body's names are not visible in its methods
+                b = scope.names.get(name)
+        if b.kind == _VALUE and i > 0:
+            for scope in scopes[:i]:
+                if scope.kind != "class":
+                    o = scope.names.get(name)
+                    if o is not None and o.kind == _ALIAS:
+                        # a local that shadows an import of the same name: never the module
+                        return _Binding(_VALUE, UNKNOWN, env_default=b.env_default)
+        return b
 
     def _self_scope(self, name: str) -> _Scope | None:
         """The class scope when ``name`` is the ``self`` of the method being analysed."""
@@ -772,10 +792,23 @@ class _Analyzer:
                 args.push(UNKNOWN, aspan)
                 arg_refs.push(None, aspan)
                 continue
+            if type(a) is ast.Name:
+                # literal(), arg_ref() and env_default() of a name, with one lookup
+                b = self.lookup(a.id)
+                if b is None:
+                    args.push(UNKNOWN, aspan)
+                    arg_refs.push(None, aspan)
+                    continue
+                args.push(b.value if b.kind == _VALUE else UNKNOWN, aspan)
+                arg_refs.push(str(b.value) if b.kind != _VALUE else None, aspan)
+                default = b.env_default
+                if default is not None:
+                    env_defaults.put(str(len(args) - 1), default, aspan, aspan)
+                continue
             args.push(self.literal(a), aspan)
             ref = self.arg_ref(a)
             arg_refs.push(str(ref.value) if ref is not None else None, aspan)
-            if isinstance(a, (ast.Name, ast.Attribute, ast.Call)):
+            if isinstance(a, (ast.Attribute, ast.Call)):
                 default = self.env_default(a)
                 if default is not None:
                     env_defaults.put(str(len(args) - 1), default, aspan, aspan)
