@@ -218,29 +218,17 @@ def _guards(spec: Any) -> list[Clause]:
             ]
         else:
             best = [min(clauses, key=_score) for clauses in branches]
-        merged: dict[Any, set[Any]] = {}
-        tests: dict[tuple[Any, ...], set[str]] = {}
-        has: set[tuple[Any, ...]] = set()
-        for clause in best:
-            for atom in clause:
-                if atom[0] == "in":
-                    merged.setdefault(atom[1], set()).update(atom[2])
-                elif atom[0] in ("re", "is"):
-                    tests.setdefault((atom[0], atom[1], atom[2].kind), set()).update(atom[2].items)
-                elif atom[0] == "some":
-                    key = (atom[0], atom[1], atom[2].kind, atom[3])
-                    tests.setdefault(key, set()).update(atom[2].items)
-                else:
-                    has.add(atom[1])
-        atoms: list[Atom] = [("has", k) for k in sorted(has, key=repr)]
-        atoms += [("in", k, frozenset(v)) for k, v in merged.items() if k not in has]
-        for key, items in tests.items():
-            kind, k, test_kind = key[0], key[1], key[2]
-            if kind == "some":
-                atoms.append((kind, k, ValueTest(test_kind, items), key[3]))
-            elif k not in has:
-                atoms.append((kind, k, ValueTest(test_kind, items)))
-        return [tuple(atoms)]
+        found = [_either(best)]
+        # every clause of a branch holds when the branch does: the j-th most selective
+        # clause of each branch (its last when it has fewer) is another necessary
+        # condition, and one that tests other fields (``kwargs.verify`` as well as
+        # ``function``) rules out facts the first let through
+        ordered = [sorted(clauses, key=_score) for clauses in branches]
+        for j in range(1, min(_MORE_CLAUSES, max(map(len, ordered)))):
+            clause = _either([cs[min(j, len(cs) - 1)] for cs in ordered])
+            if clause not in found:
+                found.append(clause)
+        return found
     keys = _keys(spec.get("path"))
     if keys is None and spec.get("exists") is not False:
         each = _each_keys(spec.get("path"))
@@ -259,6 +247,38 @@ def _guards(spec: Any) -> list[Clause]:
     if spec.get("exists") is True or any(op in _VALUE_OPS for op in spec):
         return [(("has", keys),)]  # value operators only hold for values that exist
     return []
+
+
+_MORE_CLAUSES = 4
+"""Clauses derived from one ``any`` condition (one per rank of its branches' clauses)."""
+
+
+def _either(clauses: list[Clause]) -> Clause:
+    """One clause that holds when one of ``clauses`` does: their atoms, with the value
+    sets and tests on one path merged (a presence test on a path covers value tests)."""
+    merged: dict[Any, set[Any]] = {}
+    tests: dict[tuple[Any, ...], set[str]] = {}
+    has: set[tuple[Any, ...]] = set()
+    for clause in clauses:
+        for atom in clause:
+            if atom[0] == "in":
+                merged.setdefault(atom[1], set()).update(atom[2])
+            elif atom[0] in ("re", "is"):
+                tests.setdefault((atom[0], atom[1], atom[2].kind), set()).update(atom[2].items)
+            elif atom[0] == "some":
+                key = (atom[0], atom[1], atom[2].kind, atom[3])
+                tests.setdefault(key, set()).update(atom[2].items)
+            else:
+                has.add(atom[1])
+    atoms: list[Atom] = [("has", k) for k in sorted(has, key=repr)]
+    atoms += [("in", k, frozenset(v)) for k, v in merged.items() if k not in has]
+    for key, items in tests.items():
+        kind, k, test_kind = key[0], key[1], key[2]
+        if kind == "some":
+            atoms.append((kind, k, ValueTest(test_kind, items), key[3]))
+        elif k not in has:
+            atoms.append((kind, k, ValueTest(test_kind, items)))
+    return tuple(atoms)
 
 
 def _value_test(spec: dict[str, Any]) -> ValueTest | None:
@@ -318,13 +338,17 @@ def _clause_check(clause: Clause) -> Check:
     """One function for a clause (at least one atom holds). Presence tests of keys of
     one mapping (``kwargs.verify``, ``kwargs.ssl`` …) become one set intersection."""
     names: dict[tuple[Any, ...], set[str]] = {}
+    valued: dict[tuple[Any, ...], list[Atom]] = {}
     others: list[Atom] = []
     for atom in clause:
         if atom[0] == "has" and isinstance(atom[1][-1], str):
             names.setdefault(atom[1][:-1], set()).add(atom[1][-1])
+        elif atom[0] in _VALUE_KINDS and isinstance(atom[1][-1], str):
+            valued.setdefault(atom[1][:-1], []).append(atom)
         else:
             others.append(atom)
     parts: list[Check] = [_has_any(prefix, frozenset(keys)) for prefix, keys in names.items()]
+    parts += [_value_under(prefix, tuple(atoms)) for prefix, atoms in valued.items()]
     parts += [functools.partial(_atom_holds, atom=atom) for atom in others]
     if len(parts) == 1:
         return parts[0]
@@ -335,6 +359,21 @@ def _has_any(prefix: tuple[Any, ...], keys: frozenset[str]) -> Check:
     def check(data: Any) -> bool:
         parent = lookup(data, prefix) if prefix else data
         return isinstance(parent, dict) and not keys.isdisjoint(parent)
+
+    return check
+
+
+def _value_under(prefix: tuple[Any, ...], atoms: tuple[Atom, ...]) -> Check:
+    """Value tests of keys of one mapping (``kwargs.verify``, ``kwargs.ssl``): the
+    mapping is looked up once, and a fact whose mapping has none of the keys (most
+    calls) is ruled out by one set test."""
+    keys = frozenset(atom[1][-1] for atom in atoms)
+
+    def check(data: Any) -> bool:
+        parent = lookup(data, prefix) if prefix else data
+        if not isinstance(parent, dict) or keys.isdisjoint(parent):
+            return False
+        return any(_value_holds(parent[a[1][-1]], a) for a in atoms if a[1][-1] in parent)
 
     return check
 
