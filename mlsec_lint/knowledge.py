@@ -316,7 +316,7 @@ def one_alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
     parts = []
     for p in patterns:
         m = _GLOBAL_FLAGS.match(p)
-        parts.append(f"(?{m.group(1)}:{p[m.end():]})" if m else f"(?:{p})")
+        parts.append(f"(?{m.group(1)}:{p[m.end() :]})" if m else f"(?:{p})")
     try:
         return re.compile("|".join(parts))
     except re.error:

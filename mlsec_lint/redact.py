@@ -208,9 +208,7 @@ def _naming_lines(text: str) -> set[int]:
     return found
 
 
-def _ranges(
-    line: str, hints: _Hints | None = None, index: int = 0
-) -> list[tuple[int, int]]:
+def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values (``hints``: what the text
     of which ``line`` is line ``index`` (from 0) may hold; by default, anything)."""
     out: list[tuple[int, int]] = []

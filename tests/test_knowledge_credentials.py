@@ -57,3 +57,11 @@ def test_connection_urls_with_a_password_are_embedded_credentials() -> None:
     assert classifiers.is_embedded_credential("redis://:s3cretpw@redis:6379/0")
     assert not classifiers.is_embedded_credential("postgresql://mlflow:${PW}@db:5432/mlflow")
     assert not classifiers.is_embedded_credential("https://user@github.com/org/repo.git")
+
+
+def test_patterns_with_global_flags_combine_into_one_alternation() -> None:
+    both = knowledge.one_alternation(["(?i)accountkey=", "x[0-9]"])
+    assert both is not None and both.search("AccountKey=") and both.search("x1")
+    assert not both.search("X1")  # the flag stays with its own pattern
+    assert knowledge.one_alternation(["(unclosed"]) is None
+    assert knowledge._any_credential_value() is not None

@@ -402,7 +402,9 @@ def _key_paths(guards: Iterable[list[Clause]]) -> tuple[tuple[Any, ...], ...]:
             for a in c:
                 if a[1] != primary and a[0] in _VALUE_KINDS and len(a[1]) == 1:
                     mates[a[1]] += 1
-    extra = sorted((p for p, n in mates.items() if n >= _MATE_MIN), key=lambda p: (-mates[p], repr(p)))
+    extra = sorted(
+        (p for p, n in mates.items() if n >= _MATE_MIN), key=lambda p: (-mates[p], repr(p))
+    )
     return (primary, *extra[: _KEY_PATHS - 1])
 
 
