@@ -355,9 +355,21 @@ def _clause_check(clause: Clause) -> Check:
     return lambda data: any(part(data) for part in parts)
 
 
+def _getter(prefix: tuple[Any, ...]) -> Callable[[Any], Any]:
+    """``lookup`` of a path, without the loop for the usual one key (``kwargs``, ``callee``)."""
+    if not prefix:
+        return lambda data: data
+    if len(prefix) == 1 and isinstance(prefix[0], str):
+        key = prefix[0]
+        return lambda data: data.get(key, MISSING) if isinstance(data, dict) else MISSING
+    return functools.partial(lookup, keys=prefix)
+
+
 def _has_any(prefix: tuple[Any, ...], keys: frozenset[str]) -> Check:
+    parent_of = _getter(prefix)
+
     def check(data: Any) -> bool:
-        parent = lookup(data, prefix) if prefix else data
+        parent = parent_of(data)
         return isinstance(parent, dict) and not keys.isdisjoint(parent)
 
     return check
@@ -368,9 +380,10 @@ def _value_under(prefix: tuple[Any, ...], atoms: tuple[Atom, ...]) -> Check:
     mapping is looked up once, and a fact whose mapping has none of the keys (most
     calls) is ruled out by one set test."""
     keys = frozenset(atom[1][-1] for atom in atoms)
+    parent_of = _getter(prefix)
 
     def check(data: Any) -> bool:
-        parent = lookup(data, prefix) if prefix else data
+        parent = parent_of(data)
         if not isinstance(parent, dict) or keys.isdisjoint(parent):
             return False
         return any(_value_holds(parent[a[1][-1]], a) for a in atoms if a[1][-1] in parent)
@@ -431,6 +444,7 @@ class _Plan:
     def __init__(self, rules: list[Rule], use_guards: bool = True) -> None:
         guards = {id(r): rule_guards(r) if use_guards else [] for r in rules}
         self.paths = _key_paths(guards.values())
+        self.getters = tuple(_getter(path) for path in self.paths)
         position = {path: i for i, path in enumerate(self.paths)}
         self.rules: list[tuple[Rule, tuple[KeyedClause, ...], tuple[Check, ...]]] = []
         for rule in rules:
@@ -464,12 +478,12 @@ class _Plan:
         return found
 
     def candidates(self, data: Any) -> list[Candidate]:
-        values = tuple(lookup(data, path) for path in self.paths)
+        values = tuple([get(data) for get in self.getters])
         if self.generation != knowledge.GENERATION[0]:  # classifier answers may differ
             self.memo.clear()
             self.generation = knowledge.GENERATION[0]
         # 1, 1.0 and True are equal keys but not equal values
-        key = tuple((type(v), v) for v in values)
+        key = tuple([(type(v), v) for v in values])
         try:
             found = self.memo.get(key)
         except TypeError:  # a container or an unhashable scalar
