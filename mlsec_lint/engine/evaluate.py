@@ -400,21 +400,27 @@ def _key_paths(guards: Iterable[list[Clause]]) -> tuple[tuple[Any, ...], ...]:
     of (``callee`` for calls), then top-level fields tested in the same clauses as it by
     several rules (``function``, the callee's last name). The values at these paths are
     a fact's key: every guard atom on them is evaluated once per distinct key."""
-    clauses = [c for gs in guards for c in gs]
-    counts: dict[tuple[Any, ...], int] = defaultdict(int)
-    for c in clauses:
+    rules = list(guards)
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)  # rules, not clauses
+    for gs in rules:
         # clauses on one path that test its value (not only its presence)
-        if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c):
-            counts[c[0][1]] += 1
+        for path in {
+            c[0][1] for c in gs if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c)
+        }:
+            counts[path] += 1
     if not counts:
         return ()
     primary = max(counts, key=lambda p: (counts[p], repr(p)))
     mates: dict[tuple[Any, ...], int] = defaultdict(int)
-    for c in clauses:
-        if any(a[1] == primary and a[0] != "some" for a in c):
-            for a in c:
-                if a[1] != primary and a[0] in _VALUE_KINDS and len(a[1]) == 1:
-                    mates[a[1]] += 1
+    for gs in rules:
+        for path in {
+            a[1]
+            for c in gs
+            if any(a[1] == primary and a[0] != "some" for a in c)
+            for a in c
+            if a[1] != primary and a[0] in _VALUE_KINDS and len(a[1]) == 1
+        }:
+            mates[path] += 1
     extra = sorted(
         (p for p, n in mates.items() if n >= _MATE_MIN), key=lambda p: (-mates[p], repr(p))
     )
