@@ -160,7 +160,9 @@ class _Analyzer:
         self.depth = 0
         self.too_deep: list[int] = []
         """Lines of subtrees nested deeper than MAX_AST_DEPTH (skipped, with a notice)."""
-        self.calls: dict[int, PDict] = {}
+        self.calls: dict[int, PDict | tuple[str, Span, PList, PDict, Span]] = {}
+        """Calls by node id: what a constructed object or a chained call remembers of the
+        call (see :meth:`summary`)."""
         self.imports = PList(Span(1, 1, 1, 2))
         """Top-level modules the file imports (filled as imports are met; shared by the
         logging configuration calls that carry it)."""
@@ -312,7 +314,7 @@ class _Analyzer:
                 return _Binding(_ALIAS, special)
             base = self.ref(node.func)
             if base is not None:
-                return _Binding(_TYPE, f"{base.value}()", self.calls.get(id(node)))
+                return _Binding(_TYPE, f"{base.value}()", self.summary(id(node)))
         return None
 
     def arg_ref(self, node: ast.expr) -> _Binding | None:
@@ -785,7 +787,7 @@ class _Analyzer:
         data.put("function", callee.rsplit(".", 1)[-1], func_span)
         args = PList(span)
         arg_refs = PList(span)
-        env_defaults = PDict(span)
+        env_defaults: PDict | None = None  # made when a default is found (few calls)
         for a in node.args:
             aspan = self.pos.span(a)
             if isinstance(a, ast.Starred):
@@ -803,6 +805,7 @@ class _Analyzer:
                 arg_refs.push(str(b.value) if b.kind != _VALUE else None, aspan)
                 default = b.env_default
                 if default is not None:
+                    env_defaults = env_defaults if env_defaults is not None else PDict(span)
                     env_defaults.put(str(len(args) - 1), default, aspan, aspan)
                 continue
             args.push(self.literal(a), aspan)
@@ -811,10 +814,11 @@ class _Analyzer:
             if isinstance(a, (ast.Attribute, ast.Call)):
                 default = self.env_default(a)
                 if default is not None:
+                    env_defaults = env_defaults if env_defaults is not None else PDict(span)
                     env_defaults.put(str(len(args) - 1), default, aspan, aspan)
         data.put("args", args, span)
         kwargs = PDict(span)
-        kwarg_refs = PDict(span)
+        kwarg_refs: PDict | None = None
         star = False
         for kw in node.keywords:
             if kw.arg is None:
@@ -839,10 +843,12 @@ class _Analyzer:
             if isinstance(kw.value, (ast.Name, ast.Attribute)):
                 ref = self.ref(kw.value)
                 if ref is not None:
+                    kwarg_refs = kwarg_refs if kwarg_refs is not None else PDict(span)
                     kwarg_refs.put(kw.arg, str(ref.value), kspan, vspan)
             if isinstance(kw.value, (ast.Name, ast.Attribute, ast.Call)):
                 default = self.env_default(kw.value)
                 if default is not None:
+                    env_defaults = env_defaults if env_defaults is not None else PDict(span)
                     env_defaults.put(kw.arg, default, kspan, vspan)
         data.put("kwargs", kwargs, span)
         data.put("star_kwargs", star, span)
@@ -865,11 +871,7 @@ class _Analyzer:
         if receiver is not None:
             data.put("receiver", receiver, receiver.span)
         data.put("context", PDict(span), span)
-        summary = PDict(span)
-        summary.put("callee", callee, func_span, func_span)
-        summary.put("args", args, span)
-        summary.put("kwargs", kwargs, span)
-        self.calls[id(node)] = summary
+        self.calls[id(node)] = (callee, func_span, args, kwargs, span)
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
         self._env_call(callee, node, kwargs)
         if callee.startswith("bentoml."):
@@ -879,6 +881,20 @@ class _Analyzer:
                 self.facts.extend(bentoml_image.image_facts(args, span, self.path))
         if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
+
+    def summary(self, call_id: int) -> PDict | None:
+        """The ``callee``, ``args`` and ``kwargs`` of a call already visited (``receiver``
+        of methods on its result), made when first asked for: most calls are not."""
+        entry = self.calls.get(call_id)
+        if entry is None or isinstance(entry, PDict):
+            return entry
+        callee, func_span, args, kwargs, span = entry
+        summary = PDict(span)
+        summary.put("callee", callee, func_span, func_span)
+        summary.put("args", args, span)
+        summary.put("kwargs", kwargs, span)
+        self.calls[call_id] = summary
+        return summary
 
     def _read_from(self, name: str) -> str | None:
         b = self.lookup(name)
@@ -912,7 +928,7 @@ class _Analyzer:
             return None
         base = func.value
         if isinstance(base, ast.Call):
-            return self.calls.get(id(base))
+            return self.summary(id(base))
         ref = self.ref(base) if isinstance(base, (ast.Name, ast.Attribute)) else None
         return ref.receiver if ref is not None and ref.kind == _TYPE else None
 
