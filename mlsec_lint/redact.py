@@ -182,13 +182,14 @@ class _Hints:
     credential, whether an ``Authorization`` header may appear. Each is implied by what
     the full patterns need, so a line they rule out has nothing the patterns would find."""
 
-    __slots__ = ("auth", "name_lines", "tokens")
+    __slots__ = ("auth", "name_lines", "pem", "tokens")
 
     def __init__(self, lines: Sequence[str]) -> None:
         text = "\n".join(lines)
         self.tokens = _tokens_in(text)
         self.auth = _AUTH_HINT.search(text) is not None
         self.name_lines = _naming_lines(text)
+        self.pem = "PRIVATE KEY-----" in text  # what every _PEM_BEGIN match holds
 
 
 def _naming_lines(text: str) -> set[int]:
@@ -285,8 +286,13 @@ def mask_lines(lines: Sequence[str]) -> list[str]:
     credential_name_at = -10
     in_key = False
     hints = _Hints(lines) if len(lines) > _HINTS_FROM else None
+    quiet = hints is not None and not hints.tokens and not hints.auth
+    pem = hints is None or hints.pem
     for i, line in enumerate(lines):
-        ranges = _ranges(line, hints, i)
+        named = hints is None or i in hints.name_lines
+        # a line that names no credential, in a text without tokens or Authorization
+        # headers, can hold only a URL password
+        ranges = _ranges(line, hints, i) if named or not quiet or "://" in line else []
         if in_key:
             if _PEM_END.search(line):
                 in_key = False
@@ -295,12 +301,14 @@ def mask_lines(lines: Sequence[str]) -> list[str]:
                 if stripped:
                     start = line.index(stripped)
                     ranges.append((start, start + len(stripped)))
-        elif _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+        elif pem and _PEM_BEGIN.search(line) and not _PEM_END.search(line):
             in_key = True
-        m = _ENV_NAME.match(line)
+        # a `name:` line only matters when it names a credential or follows one closely
+        near = named or i - credential_name_at <= 3
+        m = _ENV_NAME.match(line) if near else None
         if m:
             credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
-        elif i - credential_name_at <= 3:
+        elif near and i - credential_name_at <= 3:
             v = _ENV_VALUE.match(line)
             if v:
                 group = "qv" if v.group("qv") is not None else "v"

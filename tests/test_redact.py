@@ -183,12 +183,15 @@ def test_whole_text_hints_mask_what_every_line_would(monkeypatch: pytest.MonkeyP
         "  -----END PRIVATE KEY-----",
         f"curl -H 'Proxy-Authorization: Basic {API_KEY}' https://u:{PASSWORD}@h/x",
         "print('nothing here')",
+        "        - name: HF_TOKEN",
+        "        - name: MODEL_ID",  # not a credential: the value below is readable
+        "          value: meta-llama/Llama-3.1-8B",
     ]
     lines += [f"filler_{i} = {i}" for i in range(20)]
     out = mask_lines(lines)
     assert out == _masked_line_by_line(lines, monkeypatch)
     assert _leaks("\n".join(out)) == [] and "Q" * 80 not in out[6]
-    assert out[0] == lines[0] and out[-1] == lines[-1]
+    assert out[0] == lines[0] and out[-1] == lines[-1] and out[15] == lines[15]
 
 
 def test_a_token_pattern_hint_is_weaker_than_the_pattern() -> None:
