@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,10 +251,28 @@ def credential_name_words(name: str) -> str:
     return _CAMEL.sub("_", name[:200]).upper().replace("-", "_").replace(".", "_")
 
 
-@functools.lru_cache(maxsize=8192)
+def credential_name_terms() -> tuple[str, ...]:
+    """Every name and name suffix :func:`is_credential_name` accepts a name by."""
+    names, suffixes, _, _, _ = _credential_tables()
+    return (*sorted(names), *suffixes, *_short_suffixes())
+
+
 def is_credential_name(name: str) -> bool:
-    """Whether ``name`` names a credential (remembered: the same keys recur in every
-    file, and reports test every key on the lines they quote)."""
+    if len(name) > _NAME_MEMO_CHARS:
+        return _is_credential_name(name)
+    return _credential_name_memo(name)
+
+
+_NAME_MEMO_CHARS = 200
+
+
+@functools.lru_cache(maxsize=16_384)
+def _credential_name_memo(name: str) -> bool:
+    """Names repeat on every line that assigns them (the credentials table is fixed)."""
+    return _is_credential_name(name)
+
+
+def _is_credential_name(name: str) -> bool:
     names, suffixes, _, _, _ = _credential_tables()
     upper = name.upper().replace("-", "_").replace(".", "_")
     if upper in names:
@@ -264,26 +283,6 @@ def is_credential_name(name: str) -> bool:
         if any(form.endswith("_" + s) and len(form) > len(s) + 1 for s in _short_suffixes()):
             return True
     return False
-
-
-def _squash(text: str) -> str:
-    return text.upper().replace("_", "").replace("-", "").replace(".", "")
-
-
-@functools.cache
-def _credential_needles() -> tuple[str, ...]:
-    """The words some part of every credential name contains, once ``_-.`` are dropped
-    and letters upper-cased (``PASS`` covers ``PASSWORD`` and ``KEYSTORE_PASS``)."""
-    names, suffixes, _, _, _ = _credential_tables()
-    words = {_squash(w) for w in (*names, *suffixes, *_short_suffixes())} - {""}
-    return tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
-
-
-def may_name_credential(text: str) -> bool:
-    """False only when no part of ``text`` can be a name :func:`is_credential_name`
-    accepts: a cheap test before looking for names in a whole line."""
-    squashed = _squash(text)
-    return any(n in squashed for n in _credential_needles())
 
 
 def credential_value_kind(value: str) -> str | None:
@@ -305,23 +304,27 @@ def may_hold_credential_value(text: str) -> bool:
     return any_token is None or any_token.search(text) is not None
 
 
-_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
-
-
-def _scoped(pattern: str) -> str:
-    """``(?i)abc`` -> ``(?i:abc)``: global inline flags, which are allowed only at the
-    start of a whole expression, limited to the pattern so it can join an alternation."""
-    m = _GLOBAL_FLAGS.match(pattern)
-    return f"(?{m.group(1)}:{pattern[m.end() :]})" if m else f"(?:{pattern})"
-
-
 @functools.cache
 def _any_credential_value() -> re.Pattern[str] | None:
     """All credential formats as one alternation (None if they cannot be combined)."""
     _, _, values, _, _ = _credential_tables()
+    return one_alternation([p.pattern for _, p in values])
+
+
+_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+
+
+def one_alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern that matches where any of ``patterns`` does (None if they cannot be
+    combined). A pattern's leading global flags (``(?i)…``) become a scoped group
+    (``(?i:…)``): global flags are only allowed at the start of the whole expression."""
+    parts = []
+    for p in patterns:
+        m = _GLOBAL_FLAGS.match(p)
+        parts.append(f"(?{m.group(1)}:{p[m.end() :]})" if m else f"(?:{p})")
     try:
-        return re.compile("|".join(_scoped(p.pattern) for _, p in values))
-    except re.error:  # e.g. two patterns naming the same group
+        return re.compile("|".join(parts))
+    except re.error:
         return None
 
 

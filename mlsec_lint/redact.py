@@ -24,10 +24,12 @@ before matching.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from typing import Any
 
 from mlsec_lint import knowledge
@@ -76,6 +78,59 @@ def _token_patterns() -> tuple[re.Pattern[str], ...]:
 
 
 @functools.lru_cache(maxsize=1)
+def _any_token() -> re.Pattern[str] | None:
+    """The token formats as one alternation: most lines hold none, and one search tells."""
+    return knowledge.one_alternation(p.pattern for p in _token_patterns())
+
+
+_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+_LEADING = re.compile(r"\\b|\(\?<!\[[^\]\\]*\]\)")
+_TRAILING = re.compile(r"(?:\\b|\(\?!\[[^\]\\]*\]\))$")
+_CONTEXT = re.compile(r"\\[bBAZ]|\(\?<?[=!]|\$|(?<!\[)\^")
+"""What lets a match depend on characters outside it: anchors, word boundaries and
+lookarounds."""
+
+
+def _hint(pattern: str) -> re.Pattern[str] | None:
+    """A weaker form of a token pattern that looks at the characters it matches only, or
+    None: leading and trailing word boundaries and look-arounds removed, and the pattern
+    cut before any other (``AccountKey=(?!…)…`` -> ``AccountKey=``; a cut inside a group
+    does not compile and gives None). Where the pattern matches on a line, its hint
+    matches in the text the line is part of; the hint's leading literal (``hf_``,
+    ``sk-``) also makes it a fast scan."""
+    flags = _FLAGS.match(pattern)
+    head = flags.group() if flags else ""
+    body = pattern[len(head) :]
+    lead = _LEADING.match(body)
+    body = body[lead.end() :] if lead else body
+    body = _TRAILING.sub("", body, count=1)
+    context = _CONTEXT.search(body)
+    if context is not None:
+        body = body[: context.start()]
+    if len(body) < _HINT_CHARS:
+        return None
+    try:
+        return re.compile(head + body)
+    except re.error:
+        return None
+
+
+_HINT_CHARS = 3
+"""A shorter hint would match almost any text."""
+
+
+@functools.lru_cache(maxsize=1)
+def _token_hints() -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]:
+    return tuple((p, _hint(p.pattern)) for p in _token_patterns())
+
+
+def _tokens_in(text: str) -> tuple[re.Pattern[str], ...]:
+    """The token patterns that may match on some line of ``text``: a file searched once
+    per format instead of every line once per format."""
+    return tuple(p for p, hint in _token_hints() if hint is None or hint.search(text))
+
+
+@functools.lru_cache(maxsize=1)
 def _public_defaults() -> frozenset[str]:
     return frozenset(str(d["value"]) for d in knowledge.table("credentials")["default_values"])
 
@@ -108,31 +163,67 @@ def _secret(value: str) -> bool:
     )
 
 
-_MEMO_LINE_CHARS = 200
-"""Lines up to this long have their ranges remembered: files of a repository share many
-lines (``apiVersion: apps/v1``, ``FROM python:3.11``), and reports mask whole files."""
-_MEMO_SIZE = 8192
+_FOLDED = str.maketrans("", "", "_-.")
 
 
-def _ranges(line: str) -> list[tuple[int, int]]:
-    """Character ranges of ``line`` holding credential values."""
-    if len(line) > _MEMO_LINE_CHARS:
-        return _find_ranges(line)
-    return list(_remembered_ranges(line))
+@functools.lru_cache(maxsize=1)
+def _name_terms() -> tuple[str, ...]:
+    """The shortest words one of which every credential name contains (``TOKEN``,
+    ``KEY``, ``PASS`` …), upper case, without ``_``, ``-`` and ``.``."""
+    terms = {t.upper().translate(_FOLDED) for t in knowledge.credential_name_terms()}
+    return tuple(sorted(t for t in terms if t and not any(o != t and o in t for o in terms)))
 
 
-@functools.lru_cache(maxsize=_MEMO_SIZE)
-def _remembered_ranges(line: str) -> tuple[tuple[int, int], ...]:
-    return tuple(_find_ranges(line))
+_AUTH_HINT = re.compile("(?i)authorization")
+"""What every match of ``_AUTH_HEADER`` contains."""
 
 
-def _find_ranges(line: str) -> list[tuple[int, int]]:
+class _Hints:
+    """What a text holds, found with a few searches of the whole text instead of many of
+    each line: the token formats that may match on some line, the lines that may name a
+    credential, whether an ``Authorization`` header may appear. Each is implied by what
+    the full patterns need, so a line they rule out has nothing the patterns would find."""
+
+    __slots__ = ("auth", "name_lines", "pem", "tokens")
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        text = "\n".join(lines)
+        self.tokens = _tokens_in(text)
+        self.auth = _AUTH_HINT.search(text) is not None
+        self.name_lines = _naming_lines(text)
+        self.pem = "PRIVATE KEY-----" in text  # what every _PEM_BEGIN match holds
+
+
+def _naming_lines(text: str) -> set[int]:
+    """The lines (from 0) of ``text`` that hold one of :func:`_name_terms` once upper
+    case and without ``_``, ``-`` and ``.``, as :func:`knowledge.is_credential_name`
+    reads a name: no other line names a credential. Folding keeps the line breaks."""
+    folded = text.upper().translate(_FOLDED)
+    found: set[int] = set()
+    starts: list[int] | None = None
+    for term in _name_terms():
+        at = folded.find(term)
+        while at >= 0:
+            if starts is None:
+                starts = list(accumulate((len(x) + 1 for x in folded.split("\n")), initial=0))
+            found.add(bisect.bisect_right(starts, at) - 1)
+            at = folded.find(term, at + 1)
+    return found
+
+
+def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tuple[int, int]]:
+    """Character ranges of ``line`` holding credential values (``hints``: what the text
+    of which ``line`` is line ``index`` (from 0) may hold; by default, anything)."""
     out: list[tuple[int, int]] = []
-    if knowledge.may_hold_credential_value(line):  # most lines hold none: one pass
-        for pattern in _token_patterns():
-            out += [m.span() for m in pattern.finditer(line)]
+    if hints is None:
+        any_token = _any_token()
+        tokens = _token_patterns() if any_token is None or any_token.search(line) else ()
+        names = auth = True
+    else:
+        tokens, names, auth = hints.tokens, index in hints.name_lines, hints.auth
+    for pattern in tokens:
+        out += [m.span() for m in pattern.finditer(line)]
     head = line[:MAX_MATCH_CHARS]
-    names = knowledge.may_name_credential(head)  # what follows needs a credential name
     if names and ("=" in head or ":" in head or " " in head):
         for m in _ASSIGN.finditer(head):
             group = "qv" if m.group("qv") is not None else "v"
@@ -155,7 +246,7 @@ def _find_ranges(line: str) -> list[tuple[int, int]]:
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):
                 out.append(m.span("v"))
-    if ":" in head or "=" in head:
+    if auth and (":" in head or "=" in head):
         for m in _AUTH_HEADER.finditer(head):
             if _secret(m.group("v")):
                 out.append(m.span("v"))
@@ -185,14 +276,24 @@ def mask_text(text: str) -> str:
     return "\n".join(mask_lines(text.split("\n")))
 
 
+_HINTS_FROM = 4
+"""Lines from which searching the whole text first pays (not a one-line message)."""
+
+
 def mask_lines(lines: Sequence[str]) -> list[str]:
     """Masked copies of a file's lines, with the context a single line lacks: the
     ``value:`` after ``name: <credential name>`` and the body of a PEM private key."""
     out = []
     credential_name_at = -10
     in_key = False
+    hints = _Hints(lines) if len(lines) > _HINTS_FROM else None
+    quiet = hints is not None and not hints.tokens and not hints.auth
+    pem = hints is None or hints.pem
     for i, line in enumerate(lines):
-        ranges = _ranges(line)
+        named = hints is None or i in hints.name_lines
+        # a line that names no credential, in a text without tokens or Authorization
+        # headers, can hold only a URL password
+        ranges = _ranges(line, hints, i) if named or not quiet or "://" in line else []
         if in_key:
             if _PEM_END.search(line):
                 in_key = False
@@ -201,12 +302,14 @@ def mask_lines(lines: Sequence[str]) -> list[str]:
                 if stripped:
                     start = line.index(stripped)
                     ranges.append((start, start + len(stripped)))
-        elif _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+        elif pem and _PEM_BEGIN.search(line) and not _PEM_END.search(line):
             in_key = True
-        m = _ENV_NAME.match(line)
+        # a `name:` line only matters when it names a credential or follows one closely
+        near = named or i - credential_name_at <= 3
+        m = _ENV_NAME.match(line) if near else None
         if m:
             credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
-        elif i - credential_name_at <= 3:
+        elif near and i - credential_name_at <= 3:
             v = _ENV_VALUE.match(line)
             if v:
                 group = "qv" if v.group("qv") is not None else "v"
@@ -236,6 +339,9 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
     """
     findings = list(findings)
     masked: dict[str, list[str]] = {}
+    # messages and lines repeat across findings: each distinct one is masked once
+    line_memo: dict[str, str] = {}
+    text_memo: dict[str, str] = {}
     for path in {f.path for f in findings}:
         src = sources.get(path)
         if src is None:
@@ -252,8 +358,14 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         if lines_ is not None and 1 <= f.span.line <= len(lines_):
             f.source_line = excerpt(lines_[f.span.line - 1], f.span.col)
         else:
-            f.source_line = mask_line(f.source_line)
-        f.message = mask_text(f.message)
+            line = line_memo.get(f.source_line)
+            if line is None:
+                line = line_memo[f.source_line] = mask_line(f.source_line)
+            f.source_line = line
+        message = text_memo.get(f.message)
+        if message is None:
+            message = text_memo[f.message] = mask_text(f.message)
+        f.message = message
 
 
 def redact_notices(notices: list[Notice]) -> list[Notice]:

@@ -195,3 +195,65 @@ def test_redacting_a_scan_leaves_no_list_of_lines_on_its_sources() -> None:
     assert sources["clean.yaml"] is clean and clean._lines is None
     assert token not in sources["secret.env"].text and secret.text.endswith(token + "\n")
     assert token not in findings[1].source_line and findings[0].source_line == ""
+
+
+def _masked_line_by_line(lines: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``mask_lines`` without the whole-text hints (as for a short message)."""
+    from mlsec_lint import redact
+
+    with monkeypatch.context() as m:
+        m.setattr(redact, "_HINTS_FROM", 10**9)
+        return mask_lines(lines)
+
+
+def test_whole_text_hints_mask_what_every_line_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    account = "AccountKey=" + "Q" * 86 + "=="
+    lines = [
+        "import os",
+        f"dbPassword = '{PASSWORD}'",  # camel case: DB_PASSWORD
+        f"hf-token: {HF}",
+        f"settings.api.key = {API_KEY}",  # dots read as underscores
+        "        - name: MINIO_SECRET_KEY",
+        f"          value: {PASSWORD}",
+        f"conn = 'DefaultEndpointsProtocol=https;{account}'",
+        f"# {OPENAI}",
+        "  -----BEGIN PRIVATE KEY-----",
+        "  MIIEowIBAAKCAQEAz9s7Yq0xLm3Vb",
+        "  -----END PRIVATE KEY-----",
+        f"curl -H 'Proxy-Authorization: Basic {API_KEY}' https://u:{PASSWORD}@h/x",
+        "print('nothing here')",
+        "        - name: HF_TOKEN",
+        "        - name: MODEL_ID",  # not a credential: the value below is readable
+        "          value: meta-llama/Llama-3.1-8B",
+    ]
+    lines += [f"filler_{i} = {i}" for i in range(20)]
+    out = mask_lines(lines)
+    assert out == _masked_line_by_line(lines, monkeypatch)
+    assert _leaks("\n".join(out)) == [] and "Q" * 80 not in out[6]
+    assert out[0] == lines[0] and out[-1] == lines[-1] and out[15] == lines[15]
+
+
+def test_a_token_pattern_hint_is_weaker_than_the_pattern() -> None:
+    from mlsec_lint.redact import _hint, _token_hints
+
+    samples = [HF, OPENAI, f"x {HF}.", f"({OPENAI})", "AccountKey=" + "a" * 86 + "=="]
+    for pattern, hint in _token_hints():
+        for text in samples:
+            if pattern.search(text):
+                assert hint is None or hint.search(text), (pattern.pattern, text)
+    hints = {p.pattern: h for p, h in _token_hints()}
+    assert all(h is not None for h in hints.values())
+    account = next(h for p, h in hints.items() if "AccountKey" in p)
+    assert account is not None and account.pattern == "(?i)AccountKey="
+    assert _hint(r"\bhf_[A-Za-z]{34}\b").pattern == "hf_[A-Za-z]{34}"  # type: ignore[union-attr]
+    assert _hint(r"ab(?=c)") is None  # too short once cut
+    assert _hint(r"(abcd(?!e)f)") is None  # cut inside a group
+    assert _hint(r"^abcdef") is None
+
+
+def test_lines_that_may_name_a_credential() -> None:
+    from mlsec_lint.redact import _naming_lines
+
+    text = "x = 1\ndbPassword = 2\nhf-token: 3\nname: value\n__init__.Secret.x = 4"
+    assert _naming_lines(text) == {1, 2, 4}
+    assert _naming_lines("a = 1\nb = 2") == set()

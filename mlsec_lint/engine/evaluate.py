@@ -218,29 +218,17 @@ def _guards(spec: Any) -> list[Clause]:
             ]
         else:
             best = [min(clauses, key=_score) for clauses in branches]
-        merged: dict[Any, set[Any]] = {}
-        tests: dict[tuple[Any, ...], set[str]] = {}
-        has: set[tuple[Any, ...]] = set()
-        for clause in best:
-            for atom in clause:
-                if atom[0] == "in":
-                    merged.setdefault(atom[1], set()).update(atom[2])
-                elif atom[0] in ("re", "is"):
-                    tests.setdefault((atom[0], atom[1], atom[2].kind), set()).update(atom[2].items)
-                elif atom[0] == "some":
-                    key = (atom[0], atom[1], atom[2].kind, atom[3])
-                    tests.setdefault(key, set()).update(atom[2].items)
-                else:
-                    has.add(atom[1])
-        atoms: list[Atom] = [("has", k) for k in sorted(has, key=repr)]
-        atoms += [("in", k, frozenset(v)) for k, v in merged.items() if k not in has]
-        for key, items in tests.items():
-            kind, k, test_kind = key[0], key[1], key[2]
-            if kind == "some":
-                atoms.append((kind, k, ValueTest(test_kind, items), key[3]))
-            elif k not in has:
-                atoms.append((kind, k, ValueTest(test_kind, items)))
-        return [tuple(atoms)]
+        found = [_either(best)]
+        # every clause of a branch holds when the branch does: the j-th most selective
+        # clause of each branch (its last when it has fewer) is another necessary
+        # condition, and one that tests other fields (``kwargs.verify`` as well as
+        # ``function``) rules out facts the first let through
+        ordered = [sorted(clauses, key=_score) for clauses in branches]
+        for j in range(1, min(_MORE_CLAUSES, max(map(len, ordered)))):
+            clause = _either([cs[min(j, len(cs) - 1)] for cs in ordered])
+            if clause not in found:
+                found.append(clause)
+        return found
     keys = _keys(spec.get("path"))
     if keys is None and spec.get("exists") is not False:
         each = _each_keys(spec.get("path"))
@@ -259,6 +247,38 @@ def _guards(spec: Any) -> list[Clause]:
     if spec.get("exists") is True or any(op in _VALUE_OPS for op in spec):
         return [(("has", keys),)]  # value operators only hold for values that exist
     return []
+
+
+_MORE_CLAUSES = 4
+"""Clauses derived from one ``any`` condition (one per rank of its branches' clauses)."""
+
+
+def _either(clauses: list[Clause]) -> Clause:
+    """One clause that holds when one of ``clauses`` does: their atoms, with the value
+    sets and tests on one path merged (a presence test on a path covers value tests)."""
+    merged: dict[Any, set[Any]] = {}
+    tests: dict[tuple[Any, ...], set[str]] = {}
+    has: set[tuple[Any, ...]] = set()
+    for clause in clauses:
+        for atom in clause:
+            if atom[0] == "in":
+                merged.setdefault(atom[1], set()).update(atom[2])
+            elif atom[0] in ("re", "is"):
+                tests.setdefault((atom[0], atom[1], atom[2].kind), set()).update(atom[2].items)
+            elif atom[0] == "some":
+                key = (atom[0], atom[1], atom[2].kind, atom[3])
+                tests.setdefault(key, set()).update(atom[2].items)
+            else:
+                has.add(atom[1])
+    atoms: list[Atom] = [("has", k) for k in sorted(has, key=repr)]
+    atoms += [("in", k, frozenset(v)) for k, v in merged.items() if k not in has]
+    for key, items in tests.items():
+        kind, k, test_kind = key[0], key[1], key[2]
+        if kind == "some":
+            atoms.append((kind, k, ValueTest(test_kind, items), key[3]))
+        elif k not in has:
+            atoms.append((kind, k, ValueTest(test_kind, items)))
+    return tuple(atoms)
 
 
 def _value_test(spec: dict[str, Any]) -> ValueTest | None:
@@ -318,23 +338,55 @@ def _clause_check(clause: Clause) -> Check:
     """One function for a clause (at least one atom holds). Presence tests of keys of
     one mapping (``kwargs.verify``, ``kwargs.ssl`` …) become one set intersection."""
     names: dict[tuple[Any, ...], set[str]] = {}
+    valued: dict[tuple[Any, ...], list[Atom]] = {}
     others: list[Atom] = []
     for atom in clause:
         if atom[0] == "has" and isinstance(atom[1][-1], str):
             names.setdefault(atom[1][:-1], set()).add(atom[1][-1])
+        elif atom[0] in _VALUE_KINDS and isinstance(atom[1][-1], str):
+            valued.setdefault(atom[1][:-1], []).append(atom)
         else:
             others.append(atom)
     parts: list[Check] = [_has_any(prefix, frozenset(keys)) for prefix, keys in names.items()]
+    parts += [_value_under(prefix, tuple(atoms)) for prefix, atoms in valued.items()]
     parts += [functools.partial(_atom_holds, atom=atom) for atom in others]
     if len(parts) == 1:
         return parts[0]
     return lambda data: any(part(data) for part in parts)
 
 
+def _getter(prefix: tuple[Any, ...]) -> Callable[[Any], Any]:
+    """``lookup`` of a path, without the loop for the usual one key (``kwargs``, ``callee``)."""
+    if not prefix:
+        return lambda data: data
+    if len(prefix) == 1 and isinstance(prefix[0], str):
+        key = prefix[0]
+        return lambda data: data.get(key, MISSING) if isinstance(data, dict) else MISSING
+    return functools.partial(lookup, keys=prefix)
+
+
 def _has_any(prefix: tuple[Any, ...], keys: frozenset[str]) -> Check:
+    parent_of = _getter(prefix)
+
     def check(data: Any) -> bool:
-        parent = lookup(data, prefix) if prefix else data
+        parent = parent_of(data)
         return isinstance(parent, dict) and not keys.isdisjoint(parent)
+
+    return check
+
+
+def _value_under(prefix: tuple[Any, ...], atoms: tuple[Atom, ...]) -> Check:
+    """Value tests of keys of one mapping (``kwargs.verify``, ``kwargs.ssl``): the
+    mapping is looked up once, and a fact whose mapping has none of the keys (most
+    calls) is ruled out by one set test."""
+    keys = frozenset(atom[1][-1] for atom in atoms)
+    parent_of = _getter(prefix)
+
+    def check(data: Any) -> bool:
+        parent = parent_of(data)
+        if not isinstance(parent, dict) or keys.isdisjoint(parent):
+            return False
+        return any(_value_holds(parent[a[1][-1]], a) for a in atoms if a[1][-1] in parent)
 
     return check
 
@@ -343,58 +395,107 @@ Candidate = tuple[Rule, tuple[Check, ...]]
 """A rule and the checks of its remaining guards."""
 
 
+def _key_paths(guards: Iterable[list[Clause]]) -> tuple[tuple[Any, ...], ...]:
+    """The paths a fact kind's rules are indexed on: the path most guards test the value
+    of (``callee`` for calls), then top-level fields tested in the same clauses as it by
+    several rules (``function``, the callee's last name). The values at these paths are
+    a fact's key: every guard atom on them is evaluated once per distinct key."""
+    rules = list(guards)
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)  # rules, not clauses
+    for gs in rules:
+        # clauses on one path that test its value (not only its presence)
+        for path in {
+            c[0][1] for c in gs if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c)
+        }:
+            counts[path] += 1
+    if not counts:
+        return ()
+    primary = max(counts, key=lambda p: (counts[p], repr(p)))
+    mates: dict[tuple[Any, ...], int] = defaultdict(int)
+    for gs in rules:
+        for path in {
+            a[1]
+            for c in gs
+            if any(a[1] == primary and a[0] != "some" for a in c)
+            for a in c
+            if a[1] != primary and a[0] in _VALUE_KINDS and len(a[1]) == 1
+        }:
+            mates[path] += 1
+    extra = sorted(
+        (p for p, n in mates.items() if n >= _MATE_MIN), key=lambda p: (-mates[p], repr(p))
+    )
+    return (primary, *extra[: _KEY_PATHS - 1])
+
+
+_MATE_MIN = 2
+_KEY_PATHS = 3
+
+KeyedClause = tuple[tuple[tuple[int, Atom], ...], Check | None]
+"""The atoms of a guard clause on key paths (with the position of their path in the
+key), and a check of its other atoms (None: it has none)."""
+
+
 class _Plan:
     """How one fact kind meets the rules.
 
-    The guards are indexed on the path most of them test (``callee`` for calls). Guards
-    on that path depend on its value alone, so they are evaluated once per distinct value
-    (callees repeat across a repository) and remembered: a fact then meets only the rules
-    whose guards on the path its value passes, and checks their other guards."""
+    The guards are indexed on a few paths most of them test (``callee`` and ``function``
+    for calls, see :func:`_key_paths`). Guard atoms on those paths depend on their values
+    alone, so they are evaluated once per distinct key (callees repeat across a
+    repository) and remembered: a fact then meets only the rules whose guards its key
+    passes, and checks what remains of their guards (a clause satisfied by the key needs
+    no other check; one that is not is left with its atoms on other paths)."""
 
     MEMO_LIMIT = 65_536
 
     def __init__(self, rules: list[Rule], use_guards: bool = True) -> None:
         guards = {id(r): rule_guards(r) if use_guards else [] for r in rules}
-        counts: dict[tuple[Any, ...], int] = defaultdict(int)
-        for gs in guards.values():
-            # clauses on one path that test its value (not only its presence)
-            for path in {
-                c[0][1] for c in gs if len({a[1] for a in c}) == 1 and any(a[0] != "has" for a in c)
-            }:
-                counts[path] += 1
-        self.path = max(counts, key=lambda p: (counts[p], repr(p))) if counts else None
-        self.rules: list[tuple[Rule, tuple[Clause, ...], tuple[Check, ...]]] = []
+        self.paths = _key_paths(guards.values())
+        self.getters = tuple(_getter(path) for path in self.paths)
+        position = {path: i for i, path in enumerate(self.paths)}
+        self.rules: list[tuple[Rule, tuple[KeyedClause, ...], tuple[Check, ...]]] = []
         for rule in rules:
-            gs = guards[id(rule)]
-            on_path = tuple(c for c in gs if all(a[1] == self.path and a[0] != "some" for a in c))
-            rest = tuple(_clause_check(c) for c in gs if c not in on_path)
-            self.rules.append((rule, on_path, rest))
-        self.unguarded = [(r, rest) for r, on_path, rest in self.rules if not on_path]
-        """The rules for a fact without a value at the path."""
-        self.memo: dict[tuple[type, Any], list[Candidate]] = {}
+            keyed: list[KeyedClause] = []
+            rest: list[Check] = []
+            for c in guards[id(rule)]:
+                on_key = tuple(
+                    (position[a[1]], a) for a in c if a[0] != "some" and a[1] in position
+                )
+                others = tuple(a for a in c if a[0] == "some" or a[1] not in position)
+                if not on_key:
+                    rest.append(_clause_check(c))
+                else:
+                    keyed.append((on_key, _clause_check(others) if others else None))
+            self.rules.append((rule, tuple(keyed), tuple(rest)))
+        self.memo: dict[tuple[Any, ...], list[Candidate]] = {}
+        self.generation = knowledge.GENERATION[0]
 
-    def _for_value(self, value: Any) -> list[Candidate]:
-        return [
-            (rule, rest)
-            for rule, on_path, rest in self.rules
-            if all(any(_value_holds(value, atom) for atom in c) for c in on_path)
-        ]
+    def _for_key(self, values: tuple[Any, ...]) -> list[Candidate]:
+        found: list[Candidate] = []
+        for rule, keyed, rest in self.rules:
+            residual: list[Check] = []
+            for atoms, others in keyed:
+                if any(_value_holds(values[i], atom) for i, atom in atoms):
+                    continue
+                if others is None:
+                    break
+                residual.append(others)
+            else:
+                found.append((rule, (*residual, *rest)))
+        return found
 
     def candidates(self, data: Any) -> list[Candidate]:
-        if self.path is None:
-            return self.unguarded
-        value = lookup(data, self.path)
-        if value is MISSING:
-            return self.unguarded
-        if isinstance(value, (dict, list)):
-            return self._for_value(value)
-        key = (type(value), value)  # 1, 1.0 and True are equal keys but not equal values
+        values = tuple([get(data) for get in self.getters])
+        if self.generation != knowledge.GENERATION[0]:  # classifier answers may differ
+            self.memo.clear()
+            self.generation = knowledge.GENERATION[0]
+        # 1, 1.0 and True are equal keys but not equal values
+        key = tuple([(type(v), v) for v in values])
         try:
             found = self.memo.get(key)
-        except TypeError:  # an unhashable scalar
-            return self._for_value(value)
+        except TypeError:  # a container or an unhashable scalar
+            return self._for_key(values)
         if found is None:
-            found = self._for_value(value)
+            found = self._for_key(values)
             if len(self.memo) < self.MEMO_LIMIT:
                 self.memo[key] = found
         return found

@@ -29,132 +29,48 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from mlsec_lint.facts import Fact, FileAnalysis, image_builders, pyshell
 from mlsec_lint.facts import pyconstructs as pyc
 from mlsec_lint.facts.common import env_fact
+from mlsec_lint.facts.pyscope import (
+    ALIAS,
+    BRANCHES,
+    ENV_GETTERS,
+    IMPORTERS,
+    INIT_METHODS,
+    LEAVES,
+    MAX_AST_DEPTH,
+    PARTIALS,
+    TYPE,
+    UNKNOWN_VALUE,
+    VALUE,
+    WRAPPERS,
+    Binding,
+    Deferred,
+    Positions,
+    Scope,
+    TooDeep,
+)
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
-MAX_AST_DEPTH = 150
-"""Deeper trees are reported as a notice instead of being analysed."""
-
-_ALIAS, _TYPE, _VALUE = 0, 1, 2
-_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
-_IMPORTERS = frozenset({"importlib.import_module", "__import__"})
-_PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
-_WRAPPERS = frozenset({"io.BytesIO", "io.open", "gzip.open", "bz2.open", "lzma.open"})
-_INIT_METHODS = frozenset({"__init__", "__post_init__", "setup", "setUp", "initialize"})
-_BRANCHES: tuple[type[ast.AST], ...] = (
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.Try,
-    ast.IfExp,
-    ast.Match,
-    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),  # Python 3.11+
-)
-
-
-_LEAVES = (
-    ast.Name,
-    ast.Constant,
-    ast.expr_context,
-    ast.operator,
-    ast.cmpop,
-    ast.unaryop,
-    ast.boolop,
-    ast.alias,
-    ast.Pass,
-    ast.Break,
-    ast.Continue,
-    ast.Global,
-    ast.Nonlocal,
-)
-"""Nodes that hold nothing a rule can see: never visited."""
-
-
-class _TooDeep(Exception):
-    pass
-
-
-class _Positions:
-    """ast columns are UTF-8 byte offsets; findings use character columns."""
-
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        self.ascii = [ln.isascii() for ln in lines]
-
-    def col(self, line: int, byte_col: int) -> int:
-        if 1 <= line <= len(self.lines) and not self.ascii[line - 1]:
-            raw = self.lines[line - 1].encode("utf-8")[:byte_col]
-            return len(raw.decode("utf-8", errors="replace")) + 1
-        return byte_col + 1
-
-    def span(self, node: ast.AST) -> Span:
-        line = getattr(node, "lineno", 1)
-        col = self.col(line, getattr(node, "col_offset", 0))
-        eline = getattr(node, "end_lineno", None) or line
-        ecol = self.col(eline, getattr(node, "end_col_offset", None) or 0) if eline else col + 1
-        return Span(line, col, eline, max(ecol, col + 1) if eline == line else ecol)
-
-
-@dataclass(slots=True)
-class _Binding:
-    kind: int
-    """_ALIAS: ``value`` is a qualified name (module, function, class, bound method);
-    _TYPE: ``value`` is the qualified name of an object built by a call (``x.Y()``);
-    _VALUE: ``value`` is a literal or UNKNOWN."""
-    value: Any
-    receiver: PDict | None = None
-    """For _TYPE: the constructor call (``callee``, ``args``, ``kwargs``)."""
-    env_default: Any = None
-    """For _VALUE read with ``os.getenv(NAME, default)``: the literal default."""
-    source: str | None = None
-    """For _VALUE: the name the value was read from (``token = os.environ["HF_TOKEN"]``
-    -> ``HF_TOKEN``; ``key = args.api_key`` -> ``api_key``)."""
-
-    def same(self, other: _Binding) -> bool:
-        return self.kind == other.kind and self.value == other.value
-
-
-_UNKNOWN_VALUE = _Binding(_VALUE, UNKNOWN)
-
-
-@dataclass(slots=True)
-class _Scope:
-    kind: str = "module"  # "module" | "class" | "function"
-    names: dict[str, _Binding] = field(default_factory=dict)
-    cls: _Scope | None = None
-    """For a method: the scope of its class (where ``self.x`` bindings live)."""
-    self_name: str | None = None
-    settings: tuple[str, str] | None = None
-    """For the body of a settings class: (class name, base or decorator)."""
-
-
-@dataclass(slots=True)
-class _Deferred:
-    node: ast.FunctionDef | ast.AsyncFunctionDef
-    scopes: list[_Scope]
-    cls: _Scope | None
-
 
 class _Analyzer:
-    def __init__(self, path: str, pos: _Positions) -> None:
+    def __init__(self, path: str, pos: Positions) -> None:
         self.path = path
         self.pos = pos
-        self.scopes: list[_Scope] = [_Scope()]
+        self.scopes: list[Scope] = [Scope()]
         self.facts: list[Fact] = []
-        self.pending: list[list[_Deferred]] = [[]]
+        self.pending: list[list[Deferred]] = [[]]
         self.branch = 0
         self.depth = 0
         self.too_deep: list[int] = []
         """Lines of subtrees nested deeper than MAX_AST_DEPTH (skipped, with a notice)."""
-        self.calls: dict[int, PDict] = {}
-        self._dispatch: dict[type, Callable[[Any], None]] = {}
+        self.calls: dict[int, PDict | tuple[str, Span, PList, PDict, Span]] = {}
+        """Calls by node id: what a constructed object or a chained call remembers of the
+        call (see :meth:`summary`)."""
         self.imports = PList(Span(1, 1, 1, 2))
         """Top-level modules the file imports (filled as imports are met; shared by the
         logging configuration calls that carry it)."""
@@ -164,32 +80,38 @@ class _Analyzer:
         if self.depth >= MAX_AST_DEPTH:
             self.too_deep.append(getattr(node, "lineno", 0))
             return
+        entry = _DISPATCH.get(type(node))
+        if entry is None:
+            entry = _dispatch(type(node))
+        fn, branch = entry
         self.depth += 1
+        if branch:
+            self.branch += 1
         try:
-            fn = self._dispatch.get(type(node))
-            if fn is None:
-                fn = getattr(self, "visit_" + type(node).__name__, None) or self.generic_visit
-                self._dispatch[type(node)] = fn
-            if isinstance(node, _BRANCHES):
-                self.branch += 1
-                try:
-                    fn(node)
-                finally:
-                    self.branch -= 1
-            else:
-                fn(node)
+            fn(self, node)
         finally:
             self.depth -= 1
+            if branch:
+                self.branch -= 1
 
     def generic_visit(self, node: ast.AST) -> None:
         for name in node._fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                    if isinstance(item, ast.AST) and not isinstance(item, LEAVES):
                         self.visit(item)
-            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+            elif isinstance(value, ast.AST) and not isinstance(value, LEAVES):
                 self.visit(value)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        """What generic_visit does, for the most common node: its one child."""
+        if not isinstance(node.value, LEAVES):
+            self.visit(node.value)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if not isinstance(node.value, LEAVES):
+            self.visit(node.value)
 
     def visit_all(self, nodes: Iterable[ast.AST]) -> None:
         for n in nodes:
@@ -225,17 +147,17 @@ class _Analyzer:
     def _drain(self) -> None:
         queue = self.pending[-1]
         # constructors first, so `self.x = …` bindings are known to the other methods
-        queue.sort(key=lambda d: 0 if d.cls is not None and d.node.name in _INIT_METHODS else 1)
+        queue.sort(key=lambda d: 0 if d.cls is not None and d.node.name in INIT_METHODS else 1)
         for item in queue:
             saved_scopes, saved_branch = self.scopes, self.branch
-            scope = _Scope("function", cls=item.cls)
+            scope = Scope("function", cls=item.cls)
             args = item.node.args
             params = [*args.posonlyargs, *args.args]
             if item.cls is not None and params and not _is_static(item.node):
                 scope.self_name = params[0].arg
             for a in [*params, *args.kwonlyargs, args.vararg, args.kwarg]:
                 if a is not None:
-                    scope.names[a.arg] = _UNKNOWN_VALUE
+                    scope.names[a.arg] = UNKNOWN_VALUE
             self.scopes = [*item.scopes, scope]
             self.branch = 0
             self.pending.append([])
@@ -248,66 +170,69 @@ class _Analyzer:
         queue.clear()
 
     # ---------------------------------------------------------------- names
-    def lookup(self, name: str) -> _Binding | None:
-        last = len(self.scopes) - 1
-        for i in range(last, -1, -1):
-            if i != last and self.scopes[i].kind == "class":
-                continue  # a class body's names are not visible inside its methods
-            b = self.scopes[i].names.get(name)
-            if b is not None:
-                if b.kind == _VALUE and any(
-                    (o := s.names.get(name)) is not None and o.kind == _ALIAS
-                    for s in self.scopes[:i]
-                    if s.kind != "class"
-                ):
-                    # a local that shadows an import of the same name: never the module
-                    return _Binding(_VALUE, UNKNOWN, env_default=b.env_default)
-                return b
-        return None
+    def lookup(self, name: str) -> Binding | None:
+        scopes = self.scopes
+        i = len(scopes) - 1
+        b = scopes[i].names.get(name)
+        while b is None:
+            i -= 1
+            if i < 0:
+                return None
+            scope = scopes[i]
+            if scope.kind != "class":  # a class body's names are not visible in its methods
+                b = scope.names.get(name)
+        if b.kind == VALUE and i > 0:
+            for scope in scopes[:i]:
+                if scope.kind != "class":
+                    o = scope.names.get(name)
+                    if o is not None and o.kind == ALIAS:
+                        # a local that shadows an import of the same name: never the module
+                        return Binding(VALUE, UNKNOWN, env_default=b.env_default)
+        return b
 
-    def _self_scope(self, name: str) -> _Scope | None:
+    def _self_scope(self, name: str) -> Scope | None:
         """The class scope when ``name`` is the ``self`` of the method being analysed."""
         for scope in reversed(self.scopes):
             if name in scope.names:
                 return scope.cls if scope.self_name == name else None
         return None
 
-    def lookup_attr(self, base: str, attr: str) -> _Binding | None:
+    def lookup_attr(self, base: str, attr: str) -> Binding | None:
         cls = self._self_scope(base)
         if cls is not None:
             # instance attributes first, then class attributes (constants, shared clients)
             return cls.names.get(f"self.{attr}") or cls.names.get(attr)
         return self.lookup(f"{base}.{attr}")
 
-    def ref(self, node: ast.expr) -> _Binding | None:
+    def ref(self, node: ast.expr) -> Binding | None:
         """The alias or constructed-object binding an expression refers to, if any."""
         if isinstance(node, ast.Name):
             b = self.lookup(node.id)
-            return b if b is not None and b.kind != _VALUE else None
+            return b if b is not None and b.kind != VALUE else None
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name):
                 b = self.lookup_attr(node.value.id, node.attr)
                 if b is not None:
-                    return b if b.kind != _VALUE else None
+                    return b if b.kind != VALUE else None
             base = self.ref(node.value)
-            return _Binding(_ALIAS, f"{base.value}.{node.attr}") if base else None
+            return Binding(ALIAS, f"{base.value}.{node.attr}") if base else None
         if isinstance(node, ast.Call):
             special = self._special_call(node)
             if special is not None:
-                return _Binding(_ALIAS, special)
+                return Binding(ALIAS, special)
             base = self.ref(node.func)
             if base is not None:
-                return _Binding(_TYPE, f"{base.value}()", self.calls.get(id(node)))
+                return Binding(TYPE, f"{base.value}()", self.summary(id(node)))
         return None
 
-    def arg_ref(self, node: ast.expr) -> _Binding | None:
+    def arg_ref(self, node: ast.expr) -> Binding | None:
         """What a positional argument refers to: an imported name, a constructed object or
         the result of a call (``hf_hub_download(...)``), also through ``open(...)`` and
         ``io.BytesIO(...)`` wrappers and variables."""
         if isinstance(node, ast.Call):
             func = node.func
             wrapper = (isinstance(func, ast.Name) and func.id == "open") or (
-                isinstance(func, ast.Attribute) and self.qualname(func) in _WRAPPERS
+                isinstance(func, ast.Attribute) and self.qualname(func) in WRAPPERS
             )
             if wrapper and node.args:
                 return self.arg_ref(node.args[0])
@@ -327,7 +252,7 @@ class _Analyzer:
             return None
         if node.args and isinstance(func, (ast.Name, ast.Attribute)):
             q = self.qualname(func)
-            if q in _IMPORTERS:
+            if q in IMPORTERS:
                 mod = self.literal(node.args[0])
                 if isinstance(mod, str) and mod and all(p.isidentifier() for p in mod.split(".")):
                     return mod
@@ -339,13 +264,13 @@ class _Analyzer:
             b = self.lookup(node.id)
             if b is None:
                 return node.id
-            if b.kind != _VALUE:
+            if b.kind != VALUE:
                 return str(b.value)
             return None if b is not self.scopes_binding(node.id) else node.id
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name):
                 b = self.lookup_attr(node.value.id, node.attr)
-                if b is not None and b.kind != _VALUE:
+                if b is not None and b.kind != VALUE:
                     return str(b.value)
             base = self.qualname(node.value)
             return f"{base}.{node.attr}" if base else None
@@ -357,7 +282,7 @@ class _Analyzer:
             return f"{base}()" if base else None
         return None
 
-    def scopes_binding(self, name: str) -> _Binding | None:
+    def scopes_binding(self, name: str) -> Binding | None:
         """The binding of ``name`` in the nearest scope, without shadowing rewrites."""
         last = len(self.scopes) - 1
         for i in range(last, -1, -1):
@@ -377,11 +302,11 @@ class _Analyzer:
             return const if isinstance(const, (str, int, float, bool, type(None))) else UNKNOWN
         if isinstance(node, ast.Name):
             b = self.lookup(node.id)
-            return b.value if b is not None and b.kind == _VALUE else UNKNOWN
+            return b.value if b is not None and b.kind == VALUE else UNKNOWN
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name):
                 b = self.lookup_attr(node.value.id, node.attr)
-                if b is not None and b.kind == _VALUE:
+                if b is not None and b.kind == VALUE:
                     return b.value
             return UNKNOWN
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -458,7 +383,7 @@ class _Analyzer:
     def env_default(self, node: ast.expr) -> Any:
         """The literal default of ``os.getenv(NAME, default)`` (directly or through a name)."""
         if isinstance(node, ast.Call):
-            if self.qualname(node.func) in _ENV_GETTERS:
+            if self.qualname(node.func) in ENV_GETTERS:
                 if len(node.args) >= 2:
                     return self.literal(node.args[1])
                 for kw in node.keywords:
@@ -474,42 +399,42 @@ class _Analyzer:
         return None
 
     # ---------------------------------------------------------------- binding
-    def binding_for(self, value: ast.expr | None) -> _Binding:
+    def binding_for(self, value: ast.expr | None) -> Binding:
         if value is None:
-            return _UNKNOWN_VALUE
-        if isinstance(value, ast.Call) and self.qualname(value.func) in _ENV_GETTERS:
-            return _Binding(_VALUE, UNKNOWN, env_default=self.env_default(value))
+            return UNKNOWN_VALUE
+        if isinstance(value, ast.Call) and self.qualname(value.func) in ENV_GETTERS:
+            return Binding(VALUE, UNKNOWN, env_default=self.env_default(value))
         if isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
             ref = self.ref(value)
             if ref is not None:
                 return ref
             if isinstance(value, ast.Call):
-                return _Binding(_VALUE, self.literal(value))
+                return Binding(VALUE, self.literal(value))
         lit = self.literal(value)
         if isinstance(value, (ast.Name, ast.Attribute)):
-            return _Binding(_VALUE, lit, env_default=self.env_default(value))
-        return _Binding(_VALUE, lit)
+            return Binding(VALUE, lit, env_default=self.env_default(value))
+        return Binding(VALUE, lit)
 
-    def _set(self, scope: _Scope, key: str, binding: _Binding, merge: bool) -> None:
+    def _set(self, scope: Scope, key: str, binding: Binding, merge: bool) -> None:
         old = scope.names.get(key)
         if merge and old is not None and not old.same(binding):
-            scope.names[key] = _UNKNOWN_VALUE
+            scope.names[key] = UNKNOWN_VALUE
         else:
             scope.names[key] = binding
 
-    def bind_name(self, name: str, binding: _Binding) -> None:
+    def bind_name(self, name: str, binding: Binding) -> None:
         self._set(self.scopes[-1], name, binding, self.branch > 0)
 
     def bind_target(self, target: ast.expr, value: ast.expr | None) -> None:
         """Bind an assignment target (names, tuples, ``obj.attr``) to a value."""
         if isinstance(target, ast.Name):
             binding = self.binding_for(value)
-            if binding.kind != _ALIAS and isinstance(
+            if binding.kind != ALIAS and isinstance(
                 value, (ast.Subscript, ast.Attribute, ast.Call)
             ):
                 read = list(pyc.printed_names(value))
                 if len(read) == 1:
-                    binding = _Binding(
+                    binding = Binding(
                         binding.kind, binding.value, binding.receiver, binding.env_default, read[0]
                     )
             self.bind_name(target.id, binding)
@@ -541,10 +466,10 @@ class _Analyzer:
         for alias in node.names:
             self._imported(alias.name, node)
             if alias.asname:
-                self.bind_name(alias.asname, _Binding(_ALIAS, alias.name))
+                self.bind_name(alias.asname, Binding(ALIAS, alias.name))
             else:
                 top = alias.name.split(".", 1)[0]
-                self.bind_name(top, _Binding(_ALIAS, top))
+                self.bind_name(top, Binding(ALIAS, top))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         mod = "." * (node.level or 0) + (node.module or "")
@@ -554,7 +479,7 @@ class _Analyzer:
             if alias.name == "*":
                 continue
             full = f"{mod}.{alias.name}" if mod and not mod.endswith(".") else mod + alias.name
-            self.bind_name(alias.asname or alias.name, _Binding(_ALIAS, full))
+            self.bind_name(alias.asname or alias.name, Binding(ALIAS, full))
 
     def _imported(self, module: str, node: ast.stmt) -> None:
         top = module.split(".", 1)[0]
@@ -566,9 +491,9 @@ class _Analyzer:
         self._defaults(node.args)
         scope = self.scopes[-1]
         self.pending[-1].append(
-            _Deferred(node, list(self.scopes), scope if scope.kind == "class" else None)
+            Deferred(node, list(self.scopes), scope if scope.kind == "class" else None)
         )
-        self.bind_name(node.name, _UNKNOWN_VALUE)
+        self.bind_name(node.name, UNKNOWN_VALUE)
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function
@@ -579,11 +504,11 @@ class _Analyzer:
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._defaults(node.args)
-        scope = _Scope("function")
+        scope = Scope("function")
         a = node.args
         for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
             if p is not None:
-                scope.names[p.arg] = _UNKNOWN_VALUE
+                scope.names[p.arg] = UNKNOWN_VALUE
         self.scopes.append(scope)
         try:
             self.visit(node.body)
@@ -595,7 +520,7 @@ class _Analyzer:
         self.visit_all(node.bases)
         self.visit_all(node.keywords)
         outer = self.scopes[-1]
-        scope = _Scope("class")
+        scope = Scope("class")
         bases = [b for b in map(self.qualname, node.bases) if b]
         decorators = [
             self.qualname(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
@@ -615,12 +540,12 @@ class _Analyzer:
         unpickler = next((b for b in bases if b in pyc.UNPICKLERS), None)
         if unpickler is not None and not pyc.restricts_find_class(node):
             # loads whatever the data names, like the class it extends
-            self.bind_name(node.name, _Binding(_ALIAS, unpickler))
+            self.bind_name(node.name, Binding(ALIAS, unpickler))
         else:
-            self.bind_name(node.name, _UNKNOWN_VALUE)
+            self.bind_name(node.name, UNKNOWN_VALUE)
         # class constants are reachable as ClassName.CONSTANT
         for name, b in scope.names.items():
-            if b.kind == _VALUE and "." not in name and b.value is not UNKNOWN:
+            if b.kind == VALUE and "." not in name and b.value is not UNKNOWN:
                 self._set(outer, f"{node.name}.{name}", b, self.branch > 0)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -640,7 +565,7 @@ class _Analyzer:
                 self.visit(node.target.value)
             value = pyshell.grown(node, self)  # cmd += ["--host", "0.0.0.0"]
             if value is not None and isinstance(node.target, ast.Name):
-                self.bind_name(node.target.id, _Binding(_VALUE, value))
+                self.bind_name(node.target.id, Binding(VALUE, value))
             else:
                 self.bind_target(node.target, None)
 
@@ -671,13 +596,13 @@ class _Analyzer:
         if node.type is not None:
             self.visit(node.type)
         if node.name:
-            self.bind_name(node.name, _UNKNOWN_VALUE)
+            self.bind_name(node.name, UNKNOWN_VALUE)
         self.visit_all(node.body)
 
     def _comprehension(
         self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
     ) -> None:
-        scope = _Scope("function")
+        scope = Scope("function")
         self.scopes.append(scope)
         try:
             for gen in node.generators:
@@ -780,7 +705,7 @@ class _Analyzer:
         self.generic_visit(node)
         changed = pyshell.mutated(node, self)  # cmd.append("--trust-remote-code")
         if changed is not None:
-            self.bind_name(changed[0], _Binding(_VALUE, changed[1]))
+            self.bind_name(changed[0], Binding(VALUE, changed[1]))
         callee = self.qualname(node.func)
         if not callee:
             return
@@ -791,23 +716,38 @@ class _Analyzer:
         data.put("function", callee.rsplit(".", 1)[-1], func_span)
         args = PList(span)
         arg_refs = PList(span)
-        env_defaults = PDict(span)
+        env_defaults: PDict | None = None  # made when a default is found (few calls)
         for a in node.args:
             aspan = self.pos.span(a)
             if isinstance(a, ast.Starred):
                 args.push(UNKNOWN, aspan)
                 arg_refs.push(None, aspan)
                 continue
+            if type(a) is ast.Name:
+                # literal(), arg_ref() and env_default() of a name, with one lookup
+                b = self.lookup(a.id)
+                if b is None:
+                    args.push(UNKNOWN, aspan)
+                    arg_refs.push(None, aspan)
+                    continue
+                args.push(b.value if b.kind == VALUE else UNKNOWN, aspan)
+                arg_refs.push(str(b.value) if b.kind != VALUE else None, aspan)
+                default = b.env_default
+                if default is not None:
+                    env_defaults = env_defaults if env_defaults is not None else PDict(span)
+                    env_defaults.put(str(len(args) - 1), default, aspan, aspan)
+                continue
             args.push(self.literal(a), aspan)
             ref = self.arg_ref(a)
             arg_refs.push(str(ref.value) if ref is not None else None, aspan)
-            if isinstance(a, (ast.Name, ast.Attribute, ast.Call)):
+            if isinstance(a, (ast.Attribute, ast.Call)):
                 default = self.env_default(a)
                 if default is not None:
+                    env_defaults = env_defaults if env_defaults is not None else PDict(span)
                     env_defaults.put(str(len(args) - 1), default, aspan, aspan)
         data.put("args", args, span)
         kwargs = PDict(span)
-        kwarg_refs = PDict(span)
+        kwarg_refs: PDict | None = None
         star = False
         for kw in node.keywords:
             if kw.arg is None:
@@ -832,10 +772,12 @@ class _Analyzer:
             if isinstance(kw.value, (ast.Name, ast.Attribute)):
                 ref = self.ref(kw.value)
                 if ref is not None:
+                    kwarg_refs = kwarg_refs if kwarg_refs is not None else PDict(span)
                     kwarg_refs.put(kw.arg, str(ref.value), kspan, vspan)
             if isinstance(kw.value, (ast.Name, ast.Attribute, ast.Call)):
                 default = self.env_default(kw.value)
                 if default is not None:
+                    env_defaults = env_defaults if env_defaults is not None else PDict(span)
                     env_defaults.put(kw.arg, default, kspan, vspan)
         data.put("kwargs", kwargs, span)
         data.put("star_kwargs", star, span)
@@ -858,11 +800,7 @@ class _Analyzer:
         if receiver is not None:
             data.put("receiver", receiver, receiver.span)
         data.put("context", PDict(span), span)
-        summary = PDict(span)
-        summary.put("callee", callee, func_span, func_span)
-        summary.put("args", args, span)
-        summary.put("kwargs", kwargs, span)
-        self.calls[id(node)] = summary
+        self.calls[id(node)] = (callee, func_span, args, kwargs, span)
         self.facts.append(Fact("python-call", self.path, data, span, f"call/{callee}"))
         self._env_call(callee, node, kwargs)
         if callee in pyshell.RUNNERS:  # os.system("pip install …"), subprocess.run([…])
@@ -878,8 +816,22 @@ class _Analyzer:
                     self.facts.extend(facts)
                 else:  # a build step: Image().run("pip install …")
                     self.facts.extend(pyshell.call_facts(callee, node, self, builder.origin))
-        if callee in _PARTIALS and arg_refs and arg_refs[0] is not None:
+        if callee in PARTIALS and arg_refs and arg_refs[0] is not None:
             self._partial(data, str(arg_refs[0]), span)
+
+    def summary(self, call_id: int) -> PDict | None:
+        """The ``callee``, ``args`` and ``kwargs`` of a call already visited (``receiver``
+        of methods on its result), made when first asked for: most calls are not."""
+        entry = self.calls.get(call_id)
+        if entry is None or isinstance(entry, PDict):
+            return entry
+        callee, func_span, args, kwargs, span = entry
+        summary = PDict(span)
+        summary.put("callee", callee, func_span, func_span)
+        summary.put("args", args, span)
+        summary.put("kwargs", kwargs, span)
+        self.calls[call_id] = summary
+        return summary
 
     def _read_from(self, name: str) -> str | None:
         b = self.lookup(name)
@@ -913,9 +865,9 @@ class _Analyzer:
             return None
         base = func.value
         if isinstance(base, ast.Call):
-            return self.calls.get(id(base))
+            return self.summary(id(base))
         ref = self.ref(base) if isinstance(base, (ast.Name, ast.Attribute)) else None
-        return ref.receiver if ref is not None and ref.kind == _TYPE else None
+        return ref.receiver if ref is not None and ref.kind == TYPE else None
 
     def _env_call(self, callee: str, node: ast.Call, kwargs: PDict) -> None:
         """``os.environ.setdefault/update`` and ``os.putenv`` set environment variables."""
@@ -933,6 +885,19 @@ class _Analyzer:
             for kw in node.keywords:
                 if kw.arg is not None:
                     self._env(kw.arg, kw.value, node)
+
+
+_DISPATCH: dict[type, tuple[Callable[[_Analyzer, Any], None], bool]] = {}
+"""Node type -> (its visit method, whether it is a branch). Kept on the class, not on
+each analyzer: bound methods stored on an analyzer would make it a reference cycle,
+freed only by the garbage collector, with everything it holds."""
+
+
+def _dispatch(kind: type) -> tuple[Callable[[_Analyzer, Any], None], bool]:
+    fn = getattr(_Analyzer, "visit_" + kind.__name__, None) or _Analyzer.generic_visit
+    entry = (fn, issubclass(kind, BRANCHES))
+    _DISPATCH[kind] = entry
+    return entry
 
 
 def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -961,7 +926,7 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
     except (ValueError, RecursionError, MemoryError) as exc:
         fa.notices.append(Notice(path, "parse-error", f"cannot parse Python: {exc}", "warning"))
         return fa
-    analyzer = _Analyzer(path, _Positions(lines))
+    analyzer = _Analyzer(path, Positions(lines))
     try:
         analyzer.run(tree)
         if analyzer.too_deep:
@@ -978,7 +943,7 @@ def extract(text: str, path: str, lines: list[str]) -> FileAnalysis:
                     first,
                 )
             )
-    except (_TooDeep, RecursionError):
+    except (TooDeep, RecursionError):
         fa.notices.append(
             Notice(
                 path,

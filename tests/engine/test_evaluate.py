@@ -124,3 +124,59 @@ def test_remembered_classifier_answers_follow_the_knowledge_tables() -> None:
     finally:
         knowledge.reset_frameworks()
     assert not guard("acme-models") and leaf(doc, doc) is None
+
+
+def test_an_any_condition_gives_a_clause_per_rank_of_its_branches() -> None:
+    spec = {
+        "any": [
+            {
+                "all": [
+                    {"path": "kwargs.verify", "is": "python-falsy"},
+                    {"path": "function", "in": ["get"]},
+                ]
+            },
+            {"path": "callee", "equals": "ssl.x"},
+        ]
+    }
+    first, second = _guards(spec)
+    assert {a[1] for a in first} == {("function",), ("callee",)}
+    assert {a[1] for a in second} == {("kwargs", "verify"), ("callee",)}
+
+
+def test_calls_are_keyed_on_callee_and_function() -> None:
+    plan = Evaluator(builtin_rules()).plan("python-call")
+    assert plan is not None and plan.paths[:2] == (("callee",), ("function",))
+
+    def passes(rule_id: str, data: dict[str, object]) -> bool:
+        assert plan is not None
+        return any(
+            rule.id == rule_id and all(check(data) for check in checks)
+            for rule, checks in plan.candidates(data)
+        )
+
+    call = {"callee": "requests.get", "function": "get", "args": [], "star_kwargs": False}
+    assert not passes("MLS-PY-010", {**call, "kwargs": {"timeout": 3}})
+    assert passes("MLS-PY-010", {**call, "kwargs": {"timeout": 3, "verify": False}})
+
+
+def test_value_tests_under_one_mapping_agree_with_each_test() -> None:
+    from mlsec_lint.engine.evaluate import _atom_holds, _clause_check
+
+    clause = (
+        ("is", ("kwargs", "verify"), ValueTest("is", ["python-falsy"])),
+        ("in", ("kwargs", "cert_reqs"), frozenset({"CERT_NONE"})),
+        ("re", ("kwarg_refs", "cert_reqs"), ValueTest("re", ["^ssl\\.CERT_"])),
+        ("has", ("kwargs", "ssl")),
+        ("in", ("callee",), frozenset({"f"})),
+    )
+    check = _clause_check(clause)
+    for data in [
+        {"kwargs": {}},
+        {"kwargs": {"verify": False}},
+        {"kwargs": {"verify": True, "cert_reqs": "CERT_NONE"}},
+        {"kwargs": {"cert_reqs": "CERT_REQUIRED"}, "kwarg_refs": {"cert_reqs": "ssl.CERT_NONE"}},
+        {"kwargs": {"ssl": None}},
+        {"kwargs": ["verify"], "callee": "f"},
+        {"callee": "g"},
+    ]:
+        assert check(data) == any(_atom_holds(data, atom) for atom in clause), data
