@@ -201,14 +201,14 @@ def _apply_python_groups(
     """Python fixes in passes: each pass parses the file once and applies the fixes of
     calls that do not contain one another together, proven by one parse of the result
     (one by one when that fails); calls nested in a fixed call wait for the next pass."""
-    from mlsec_lint.fix.python import PythonFile, check_python, python_edits
+    from mlsec_lint.fix.python import check_python, python_edits, python_file
 
     applied: list[Group] = []
     failed: list[tuple[Finding, str]] = []
     pending = list(groups)
     while pending:
         try:
-            pf = PythonFile(text)
+            pf = python_file(text)
         except Unfixable as exc:
             failed.extend((f, str(exc)) for g in pending for f in g)
             break
@@ -307,9 +307,9 @@ def _apply_one(text: str, kind: str, p: FixPlan) -> str:
     if p.operation in PYTHON_OPERATIONS:
         if kind != "python":
             raise Unfixable(f"{p.operation} applies to Python files only")
-        from mlsec_lint.fix.python import PythonFile, check_python, python_edits
+        from mlsec_lint.fix.python import check_python, python_edits, python_file
 
-        edits = python_edits(PythonFile(text), p)
+        edits = python_edits(python_file(text), p)
         new = apply_edits(text, edits)
         problem = check_python(new) if edits else None
         if problem:

@@ -9,7 +9,7 @@ parsed again before it is written.
 from __future__ import annotations
 
 import ast
-import bisect
+import functools
 import io
 import tokenize
 from dataclasses import dataclass, field
@@ -56,13 +56,8 @@ class PythonFile:
         self.lines = Lines(text)
         try:
             self.tree = ast.parse(text)
-            self.tokens = [
-                (t.type, t.string, self._off(t.start), self._off(t.end))
-                for t in tokenize.generate_tokens(io.StringIO(text).readline)
-            ]
-        except (SyntaxError, ValueError, tokenize.TokenError) as exc:
+        except (SyntaxError, ValueError) as exc:
             raise Unfixable(f"the file does not parse ({exc})") from None
-        self.token_starts = [t[2] for t in self.tokens]
         self.calls: dict[tuple[int, int], ast.Call] = {}
         """Calls by their first character; a call of a call's result (``f(x)(y)``) starts
         where the inner call does, and its fixes are not applied (ambiguous)."""
@@ -76,8 +71,25 @@ class PythonFile:
         for key in ambiguous:
             del self.calls[key]
 
-    def _off(self, pos: tuple[int, int]) -> int:
-        return self.lines.offset(pos[0], pos[1] + 1)  # tokenize columns are characters
+    def tokens(self, start: int, end: int) -> list[tuple[int, str, int, int]]:
+        """The tokens of ``text[start:end]`` (a call's parenthesised arguments, which
+        tokenize on their own) as (type, string, start, end) offsets into the file: only
+        the text a fix edits is tokenized, not the whole file."""
+        segment = self.text[start:end]
+        lines = Lines(segment)
+        try:
+            return [
+                (
+                    t.type,
+                    t.string,
+                    start + lines.offset(*_char(t.start)),
+                    start + lines.offset(*_char(t.end)),
+                )
+                for t in tokenize.generate_tokens(io.StringIO(segment).readline)
+                if t.type != tokenize.ENDMARKER
+            ]
+        except (SyntaxError, tokenize.TokenError) as exc:
+            raise Unfixable(f"the call's arguments do not tokenize ({exc})") from None
 
     def _char_col(self, line: int, byte_col: int) -> int:
         text = self.lines.line_text(line)
@@ -98,9 +110,7 @@ class PythonFile:
             raise Unfixable("the call is no longer where it was found")
         func_end = self.node_end(node.func)
         end = self.node_end(node)
-        first = bisect.bisect_left(self.token_starts, func_end)
-        last = bisect.bisect_right(self.token_starts, end)
-        toks = [t for t in self.tokens[first:last] if t[3] <= end and t[0] not in _SKIP]
+        toks = [t for t in self.tokens(func_end, end) if t[3] <= end and t[0] not in _SKIP]
         if not toks or toks[0][1] != "(" or toks[-1][1] != ")":
             raise Unfixable("the call's parentheses were not found")
         call = _Call(node, toks[0][2], toks[-1][2])
@@ -228,6 +238,17 @@ def _insert_kwarg(pf: PythonFile, call: _Call, text: str) -> Edit:
             return Edit(end, end, f"{indent}{text},\n")
         return Edit(comma, comma, f" {text}")
     return Edit(last.end, last.end, f", {text}")
+
+
+def _char(pos: tuple[int, int]) -> tuple[int, int]:
+    return pos[0], pos[1] + 1  # tokenize columns are characters, from 0
+
+
+@functools.lru_cache(maxsize=4)
+def python_file(text: str) -> PythonFile:
+    """The parsed file, remembered: a report offers each fixable finding's fix alone, and
+    a file with several parses once (a :class:`PythonFile` is never changed)."""
+    return PythonFile(text)
 
 
 def check_python(text: str) -> str | None:
