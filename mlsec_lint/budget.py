@@ -19,7 +19,8 @@ MAX_MESSAGE_CHARS = 2000
 
 
 def apply(findings: Sequence[Finding]) -> tuple[list[Finding], list[Notice]]:
-    """The findings to report (order kept) and a notice per file that lost some."""
+    """The findings to report (order kept); a notice per file that lost some to the
+    per-file budget, and one for all the files the run's budget cut."""
     for f in findings:
         if len(f.message) > MAX_MESSAGE_CHARS:
             f.message = f.message[: MAX_MESSAGE_CHARS - 1] + "…"
@@ -42,17 +43,38 @@ def apply(findings: Sequence[Finding]) -> tuple[list[Finding], list[Notice]]:
         kept_ids.add(i)
     kept = [f for i, f in enumerate(findings) if i in kept_ids]
     notices = []
+    cut_by_run: list[tuple[str, int]] = []
     for path, total in per_file.items():
         lost = total - counts.get(path, 0)
-        if lost:
-            notices.append(
-                Notice(
-                    path,
-                    "findings-budget",
-                    f"{lost:,} more finding{'s' if lost != 1 else ''} not reported (at most "
-                    f"{MAX_FINDINGS_PER_FILE:,} per file and {MAX_FINDINGS:,} per run, the most "
-                    "severe first)",
-                    "warning",
-                )
+        if not lost:
+            continue
+        if total <= MAX_FINDINGS_PER_FILE:  # only the run's budget cut it: said once
+            cut_by_run.append((path, lost))
+            continue
+        notices.append(
+            Notice(
+                path,
+                "findings-budget",
+                f"{lost:,} more finding{'s' if lost != 1 else ''} not reported (at most "
+                f"{MAX_FINDINGS_PER_FILE:,} per file and {MAX_FINDINGS:,} per run, the most "
+                "severe first)",
+                "warning",
             )
+        )
+    if cut_by_run:
+        lost = sum(n for _, n in cut_by_run)
+        names = ", ".join(p for p, _ in cut_by_run[:3])
+        more = len(cut_by_run) - 3
+        notices.append(
+            Notice(
+                cut_by_run[0][0],
+                "findings-budget",
+                f"{lost:,} more finding{'s' if lost != 1 else ''} in {len(cut_by_run):,} "
+                f"file{'s' if len(cut_by_run) != 1 else ''} not reported: the run reports at "
+                f"most {MAX_FINDINGS:,}, the most severe first ({names}"
+                f"{f' and {more:,} more' if more > 0 else ''}); scan fewer paths or raise "
+                "--min-severity",
+                "warning",
+            )
+        )
     return kept, notices

@@ -15,7 +15,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from mlsec_lint.model import Span
 
@@ -43,6 +44,9 @@ UNKNOWN = _Unknown()
 
 _NO_SPAN = Span(1, 1, 1, 1)
 """The span of a tree built without one (spans are immutable, so one object serves)."""
+_NO_SPANS: dict[Any, Span] = cast("dict[Any, Span]", MappingProxyType({}))
+"""The span tables of a mapping without keys: shared, and read-only so that no write
+can reach another mapping (:meth:`PDict.put` gives a mapping its own table)."""
 
 
 class PDict(dict[Any, Any]):
@@ -53,17 +57,20 @@ class PDict(dict[Any, Any]):
     def __init__(self, span: Span | None = None) -> None:
         super().__init__()
         self.span: Span = span or _NO_SPAN
-        # one dict for both while every value span is its key's span (most facts are
-        # built that way): it halves the span tables; the first difference splits them
-        spans: dict[Any, Span] = {}
-        self.kspan: dict[Any, Span] = spans
-        self.vspan: dict[Any, Span] = spans
+        # one table for both while every value span is its key's span (most facts are
+        # built that way): it halves the span tables; the first difference splits them.
+        # Until the first key, both are one shared read-only empty table (many mappings,
+        # such as the context of each fact, stay empty).
+        self.kspan: dict[Any, Span] = _NO_SPANS
+        self.vspan: dict[Any, Span] = _NO_SPANS
 
     def put(self, key: Any, value: Any, kspan: Span | None, vspan: Span | None = None) -> None:
         """Set ``key`` with its spans; a missing value span falls back to the key's."""
         self[key] = value
         span = vspan or kspan
         keys = self.kspan
+        if keys is _NO_SPANS:
+            keys = self.kspan = self.vspan = {}
         if keys is self.vspan:
             if span is kspan or span == kspan:
                 if kspan is not None:
@@ -87,6 +94,8 @@ class PDict(dict[Any, Any]):
         return k
 
     def __reduce__(self) -> Any:
+        if self.kspan is _NO_SPANS:
+            return (_rebuild_pdict, (dict(self), self.span, None, None))
         return (_rebuild_pdict, (dict(self), self.span, self.kspan, self.vspan))
 
 
@@ -112,12 +121,16 @@ class PList(list[Any]):
 
 
 def _rebuild_pdict(
-    items: dict[Any, Any], span: Span, kspan: dict[Any, Span], vspan: dict[Any, Span]
+    items: dict[Any, Any],
+    span: Span,
+    kspan: dict[Any, Span] | None,
+    vspan: dict[Any, Span] | None,
 ) -> PDict:
     d = PDict(span)
     d.update(items)
-    d.kspan = kspan
-    d.vspan = vspan
+    if kspan is not None and vspan is not None:
+        d.kspan = kspan
+        d.vspan = vspan
     return d
 
 

@@ -1,4 +1,4 @@
-"""Per-run budgets: a bounded report, and a notice for every file whose findings were cut."""
+"""Per-run budgets: a bounded report, and notices that say what was cut."""
 
 from __future__ import annotations
 
@@ -27,7 +27,23 @@ def test_findings_past_the_budget_are_announced_most_severe_kept(
     assert by_file["a/requirements.txt"] == 5
     cut = {n.path: n.message for n in result.notices if n.code == "findings-budget"}
     assert cut["a/requirements.txt"].startswith("15 more findings not reported")
-    assert "b/requirements.txt" in cut  # the run's budget
+    # the run's budget: one notice for every file it cut, naming them
+    assert "in 1 file not reported: the run reports at most 8" in cut["b/requirements.txt"]
+
+
+def test_the_runs_budget_is_one_notice_not_one_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget, "MAX_FINDINGS_PER_FILE", 3)
+    monkeypatch.setattr(budget, "MAX_FINDINGS", 3)
+    for i in range(6):
+        (tmp_path / f"s{i}").mkdir()
+        (tmp_path / f"s{i}" / "requirements.txt").write_text("torch\nray\n")
+    result = scan(ScanOptions(paths=[str(tmp_path)], base=str(tmp_path))).result
+    cut = [n for n in result.notices if n.code == "findings-budget"]
+    assert len(result.findings) == 3 and len(cut) == 1
+    assert cut[0].message.startswith("9 more findings in 5 files not reported")
+    assert "and 2 more)" in cut[0].message
 
 
 def test_reported_findings_keep_their_fingerprints_when_the_budget_cuts(
