@@ -483,12 +483,12 @@ def _scan(options: ScanOptions) -> Scan:
     )
     # every cross-file pass has run: the other files' findings first, then (lean) only
     # what suppressions read is kept of their facts, before the Python files are read
-    raw: list[Finding] = evaluator.run(facts, line_of)
+    strings: dict[str, str] = {}
+    raw: list[Finding] = _shared_strings(evaluator.run(facts, line_of), strings)
     if lean:
         facts = _for_suppressions(facts)
         for fa in analyses:
             fa.facts = []
-    strings: dict[str, str] = {}
     for src, read_notices, fa, found in _scan_python(
         python, evaluator, index[0], options.jobs, lean
     ):
@@ -715,8 +715,9 @@ def _build_overlays(
 
 
 def _shared_strings(findings: list[Finding], strings: dict[str, str]) -> list[Finding]:
-    """Findings that came back from workers hold their own copy of every string (rule
-    fields, path, a message that many findings share): one copy each is kept."""
+    """Findings hold their own copy of every string (messages are rendered, and findings
+    from workers are unpickled; many findings share a message or a line): one copy each
+    is kept."""
     for f in findings:
         f.rule_name = strings.setdefault(f.rule_name, f.rule_name)
         f.title = strings.setdefault(f.title, f.title)
