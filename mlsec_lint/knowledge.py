@@ -287,7 +287,7 @@ def _is_credential_name(name: str) -> bool:
 
 def credential_value_kind(value: str) -> str | None:
     """The token type when ``value`` contains a known credential format."""
-    any_token = _any_credential_value()
+    any_token = any_credential_value()
     if any_token is not None and any_token.search(value) is None:
         return None  # one pass over the text instead of one per format: most values
     _, _, values, _, _ = _credential_tables()
@@ -300,12 +300,12 @@ def credential_value_kind(value: str) -> str | None:
 def may_hold_credential_value(text: str) -> bool:
     """False only when no known credential format occurs in ``text`` (one pass over the
     text for all formats); True means: try the formats one by one."""
-    any_token = _any_credential_value()
+    any_token = any_credential_value()
     return any_token is None or any_token.search(text) is not None
 
 
 @functools.cache
-def _any_credential_value() -> re.Pattern[str] | None:
+def any_credential_value() -> re.Pattern[str] | None:
     """All credential formats as one alternation (None if they cannot be combined)."""
     _, _, values, _, _ = _credential_tables()
     return one_alternation([p.pattern for _, p in values])

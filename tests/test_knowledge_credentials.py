@@ -61,7 +61,7 @@ def test_connection_urls_with_a_password_are_embedded_credentials() -> None:
 
 def test_the_credential_formats_join_in_one_alternation() -> None:
     # a format with a leading inline flag ((?i)AccountKey=…) is scoped, not refused
-    assert knowledge._any_credential_value() is not None
+    assert knowledge.any_credential_value() is not None
     key = "AccountKey=" + "Q" * 86 + "=="
     assert knowledge.may_hold_credential_value("x " + key.lower())
     assert not knowledge.may_hold_credential_value("image: tensorflow/serving:2.16.1")
@@ -72,4 +72,4 @@ def test_patterns_with_global_flags_combine_into_one_alternation() -> None:
     assert both is not None and both.search("AccountKey=") and both.search("x1")
     assert not both.search("X1")  # the flag stays with its own pattern
     assert knowledge.one_alternation(["(unclosed"]) is None
-    assert knowledge._any_credential_value() is not None
+    assert knowledge.any_credential_value() is not None
