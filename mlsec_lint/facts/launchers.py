@@ -22,12 +22,16 @@ dependencies installed into an image (as a Dockerfile's ``pip install``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
+
+if TYPE_CHECKING:
+    from mlsec_lint.facts.launchargs import Env, FileText
+    from mlsec_lint.parsers.shell import Word
 
 MAX_SCRIPT_CHARS = 200_000
 """Longer scalars are not analysed as shell (data, not a script)."""
@@ -138,11 +142,11 @@ def _dstack_exposure(doc: PDict) -> PDict | None:
     return _exposed(doc.vspan["auth"], "dstack service with auth: false", doc.get("port"))
 
 
-def _env_map(doc: PDict, keys: tuple[str, ...], path: str, facts: list[Fact]) -> dict[str, Any]:
+def _env_map(doc: PDict, keys: tuple[str, ...], path: str, facts: list[Fact]) -> Env:
     """``env`` facts of the literal values and the environment scripts start with."""
     from mlsec_lint.facts.launchargs import EnvVar
 
-    env: dict[str, Any] = {}
+    env: Env = {}
     for key in keys:
         value = doc.get(key)
         pairs: list[tuple[str, Any, Span, Span]] = []
@@ -170,10 +174,10 @@ def _env_map(doc: PDict, keys: tuple[str, ...], path: str, facts: list[Fact]) ->
 def _script(
     script: str,
     span: Span,
-    ft: Any,
+    ft: FileText | None,
     path: str,
     owner: str,
-    env: dict[str, Any],
+    env: Env,
     context: PDict | None = None,
 ) -> list[Fact]:
     """Shell and launch facts of one script written as a YAML scalar at ``span``
@@ -189,7 +193,7 @@ def _script(
     else:
         doc = launchargs.Doc(script, lambda _o: (span.line, span.col))
 
-    def span_of(w: Any) -> Span:
+    def span_of(w: Word) -> Span:
         if ft is None:
             return span
         return doc.span(w.start, w.end)
