@@ -42,7 +42,7 @@ from mlsec_lint.facts.dependencies import (
     index_fact,
     manifest_fact,
 )
-from mlsec_lint.facts.depspecs import conda_spec_info, pipfile_spec_info, poetry_spec_info
+from mlsec_lint.facts.depspecs import pipfile_spec_info, poetry_spec_info
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers import requirements as reqparser
 from mlsec_lint.parsers.tomlpos import TomlPositions, locate
@@ -687,7 +687,7 @@ def from_conda_env(text: str, path: str, abspath: str = "") -> FileAnalysis | No
 
 def conda_env_facts(doc: PDict, path: str, abspath: str = "") -> FileAnalysis:
     """Facts of a parsed conda environment document (see :func:`looks_like_conda_env`)."""
-    from mlsec_lint.facts.shellinstalls import channel_extra
+    from mlsec_lint.facts.shellinstalls import channel_extra, conda_spec_facts
 
     fa = FileAnalysis(path, "conda-env")
     channels = doc.get("channels")
@@ -714,31 +714,11 @@ def conda_env_facts(doc: PDict, path: str, abspath: str = "") -> FileAnalysis:
     for i, item in enumerate(items):
         span = items.item_span(i)
         if isinstance(item, str):
-            info = conda_spec_info(item)
-            if info.get("channel"):
-                fa.facts.append(
-                    index_fact(
-                        "channel",
-                        str(info["channel"]),
-                        span,
-                        path,
-                        "conda-env",
-                        installer="conda",
-                        setting=item,
-                        extra=channel_extra(str(info["channel"])),
-                    )
-                )
-            deps.append(
-                dependency_fact(
-                    item,
-                    span,
-                    path,
-                    "conda-env",
-                    installer="conda",
-                    info=info,
-                    flags={"group": "conda", "manifest": path},
-                )
-            )
+            flags = {"group": "conda", "manifest": path}
+            channel, dep = conda_spec_facts(item, span, path, "conda-env", "conda", flags)
+            if channel is not None:
+                fa.facts.append(channel)
+            deps.append(dep)
         elif isinstance(item, PDict) and isinstance(item.get("pip"), PList):
             pips: PList = item["pip"]
             for k, entry in enumerate(pips):

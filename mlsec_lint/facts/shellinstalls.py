@@ -439,33 +439,18 @@ def _conda(
         return
     for w in specs:
         text = expand(w.text, shell.variables)
-        dynamic = "$" in text
-        info = conda_spec_info(text)
-        if info.get("channel"):
-            session.facts.append(
-                index_fact(
-                    "channel",
-                    str(info["channel"]),
-                    span_of(w),
-                    session.path,
-                    session.origin,
-                    installer="conda",
-                    setting=text,
-                    extra=channel_extra(str(info["channel"])),
-                )
-            )
-        deps.append(
-            dependency_fact(
-                text,
-                span_of(w),
-                session.path,
-                session.origin,
-                installer=program,
-                dynamic=dynamic,
-                info=info,
-                flags={"manifest": manifest},
-            )
+        channel, dep = conda_spec_facts(
+            text,
+            span_of(w),
+            session.path,
+            session.origin,
+            program,
+            {"manifest": manifest},
+            dynamic="$" in text,
         )
+        if channel is not None:
+            session.facts.append(channel)
+        deps.append(dep)
     session.facts.extend(deps)
     if deps:
         session.facts.append(
@@ -480,6 +465,37 @@ def _conda(
                 ),
             )
         )
+
+
+def conda_spec_facts(
+    text: str,
+    span: Span,
+    path: str,
+    origin: str,
+    installer: str,
+    flags: dict[str, Any],
+    dynamic: bool = False,
+) -> tuple[Fact | None, Fact]:
+    """The facts of one conda spec (``conda install`` word, environment file entry): a
+    ``channel`` index fact when it names one (``conda-forge::numpy``), and its dependency."""
+    info = conda_spec_info(text)
+    channel = None
+    if info.get("channel"):
+        name = str(info["channel"])
+        channel = index_fact(
+            "channel",
+            name,
+            span,
+            path,
+            origin,
+            installer="conda",
+            setting=text,
+            extra=channel_extra(name),
+        )
+    dep = dependency_fact(
+        text, span, path, origin, installer=installer, dynamic=dynamic, info=info, flags=flags
+    )
+    return channel, dep
 
 
 def channel_extra(channel: str) -> dict[str, Any]:
