@@ -37,13 +37,16 @@ EMPTY_FIELD = "unknown"
 shows an empty field (``(pinned at )``, ``ports ''``)."""
 
 
-def render(template: str, node: Any, root: Any, witnesses: Sequence[Hit]) -> str:
-    """Fill ``{path}`` (relative to ``node``), ``{$root.path}`` and ``{$value}``."""
+def render(
+    template: str, node: Any, root: Any, witnesses: Sequence[Hit], missing: str = EMPTY_FIELD
+) -> str:
+    """Fill ``{path}`` (relative to ``node``), ``{$root.path}`` and ``{$value}``; a
+    placeholder without a value becomes ``missing``."""
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "$value":
-            return (_text(witnesses[0].value) if witnesses else "") or EMPTY_FIELD
+            return (_text(witnesses[0].value) if witnesses else "") or missing
         base = node
         if name.startswith("$root."):
             base, name = root, name[6:]
@@ -51,7 +54,7 @@ def render(template: str, node: Any, root: Any, witnesses: Sequence[Hit]) -> str
             hits = resolve(base, name)
         except ValueError:
             return m.group(0)
-        return (_text(hits[0].value) if hits else "") or EMPTY_FIELD
+        return (_text(hits[0].value) if hits else "") or missing
 
     return _PLACEHOLDER.sub(repl, template)
 
@@ -603,9 +606,9 @@ def _fix_plan(
             value = raw
             if k in _FILLED and isinstance(raw, str) and "{" in raw:
                 for m in _PLACEHOLDER.finditer(raw):
-                    if render(m.group(0), node, root, witnesses) in ("", m.group(0)):
+                    if render(m.group(0), node, root, witnesses, missing="") in ("", m.group(0)):
                         return None  # a value the fix needs is missing here
-                value = render(raw, node, root, witnesses)
+                value = render(raw, node, root, witnesses, missing="")
             filled.append((k, value))
         args = tuple(filled)
     where = span

@@ -180,3 +180,23 @@ def test_value_tests_under_one_mapping_agree_with_each_test() -> None:
         {"callee": "g"},
     ]:
         assert check(data) == any(_atom_holds(data, atom) for atom in clause), data
+
+
+def test_a_fix_whose_placeholder_has_no_value_is_not_offered() -> None:
+    """Messages show "unknown" for a missing field; a fix never writes it into a file."""
+    import dataclasses
+
+    from mlsec_lint.engine.evaluate import _fix_plan
+    from mlsec_lint.model import Span
+    from mlsec_lint.tree import PDict
+
+    rule = next(r for r in builtin_rules() if r.id == "MLS-DEP-001")
+    assert rule.fix is not None
+    unguarded = dataclasses.replace(rule, fix=dataclasses.replace(rule.fix, when=None))
+    span = Span(1, 1, 1, 6)
+    node = PDict(span)
+    node.put("spec", "torch", span)
+    assert _fix_plan(unguarded, node, node, span, span, ()) is None
+    node.put("pinned_elsewhere", "2.6.0", span)
+    plan = _fix_plan(unguarded, node, node, span, span, ())
+    assert plan is not None and "==2.6.0" in str(dict(plan.args)["replacement"])
