@@ -20,7 +20,7 @@ def analyze(source: Source, kind: str) -> FileAnalysis:
         fa = _DISPATCH.get(kind, _unsupported)(source, kind)
         if kind != "notebook":  # a notebook's written files were analysed with their own text
             _serving(fa, source)
-        _invalid_requirements(fa)
+            _invalid_requirements(fa)
         return fa
     except RecursionError:
         return FileAnalysis(

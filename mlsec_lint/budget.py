@@ -23,7 +23,11 @@ def apply(findings: Sequence[Finding]) -> tuple[list[Finding], list[Notice]]:
     per-file budget, and one for all the files the run's budget cut."""
     for f in findings:
         if len(f.message) > MAX_MESSAGE_CHARS:
-            f.message = f.message[: MAX_MESSAGE_CHARS - 1] + "…"
+            from mlsec_lint.redact import mask_text
+
+            # masked before the cut: a token cut in two would no longer be recognised
+            # when the report is masked, and its first part would be printed
+            f.message = mask_text(f.message)[: MAX_MESSAGE_CHARS - 1] + "…"
     if len(findings) <= MAX_FINDINGS_PER_FILE:
         return list(findings), []
     per_file: dict[str, int] = {}

@@ -69,3 +69,14 @@ def test_messages_are_bounded() -> None:
     f = Finding("X-1", "x", "t", "tls", Severity.LOW, "p", Span.point(1), "m" * 10_000, "")
     kept, notices = budget.apply([f])
     assert len(kept[0].message) == budget.MAX_MESSAGE_CHARS and notices == []
+
+
+def test_a_long_message_is_masked_before_it_is_cut() -> None:
+    from mlsec_lint.model import Finding, Severity, Span
+
+    token = "hf_" + "Q" * 34
+    message = "x" * (budget.MAX_MESSAGE_CHARS - 10) + " " + token
+    f = Finding("X-1", "x", "t", "tls", Severity.LOW, "p", Span.point(1), message, "")
+    budget.apply([f])
+    assert len(f.message) == budget.MAX_MESSAGE_CHARS
+    assert "Q" * 5 not in f.message

@@ -174,3 +174,11 @@ def test_suppression_comments_in_cells(tmp_path: Path) -> None:
         _line_of(text, "m = pickle.load"),
         _line_of(text, "n = pickle.load"),
     ]
+
+
+def test_an_invalid_requirement_in_a_written_file_is_said_once() -> None:
+    from mlsec_lint.source import Source
+
+    source = Source("nb.ipynb", _nb("%%writefile requirements.txt\ntorch=2.7.0\n"))
+    fa = analyze(source, "notebook")
+    assert [n.code for n in fa.notices].count("invalid-requirement") == 1
