@@ -311,7 +311,8 @@ def any_credential_value() -> re.Pattern[str] | None:
     return one_alternation([p.pattern for _, p in values])
 
 
-_GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
+"""Inline flags at the start of a pattern (``(?i)``): global, so not joinable as they are."""
 
 
 def one_alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -320,7 +321,7 @@ def one_alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
     (``(?i:…)``): global flags are only allowed at the start of the whole expression."""
     parts = []
     for p in patterns:
-        m = _GLOBAL_FLAGS.match(p)
+        m = GLOBAL_FLAGS.match(p)
         parts.append(f"(?{m.group(1)}:{p[m.end() :]})" if m else f"(?:{p})")
     try:
         return re.compile("|".join(parts))

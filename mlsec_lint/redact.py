@@ -77,15 +77,6 @@ def _token_patterns() -> tuple[re.Pattern[str], ...]:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _any_token() -> re.Pattern[str] | None:
-    """The token formats as one alternation: most lines hold none, and one search tells
-    (the detection's alternation: it also matches formats that are not masked, which only
-    costs a search of them one by one)."""
-    return knowledge.any_credential_value()
-
-
-_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 _LEADING = re.compile(r"\\b|\(\?<!\[[^\]\\]*\]\)")
 _TRAILING = re.compile(r"(?:\\b|\(\?!\[[^\]\\]*\]\))$")
 _CONTEXT = re.compile(r"\\[bBAZ]|\(\?<?[=!]|\$|(?<!\[)\^")
@@ -100,7 +91,7 @@ def _hint(pattern: str) -> re.Pattern[str] | None:
     does not compile and gives None). Where the pattern matches on a line, its hint
     matches in the text the line is part of; the hint's leading literal (``hf_``,
     ``sk-``) also makes it a fast scan."""
-    flags = _FLAGS.match(pattern)
+    flags = knowledge.GLOBAL_FLAGS.match(pattern)
     head = flags.group() if flags else ""
     body = pattern[len(head) :]
     lead = _LEADING.match(body)
@@ -218,8 +209,8 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
     of which ``line`` is line ``index`` (from 0) may hold; by default, anything)."""
     out: list[tuple[int, int]] = []
     if hints is None:
-        any_token = _any_token()
-        tokens = _token_patterns() if any_token is None or any_token.search(line) else ()
+        # one search for all formats (it also matches formats that are not masked)
+        tokens = _token_patterns() if knowledge.may_hold_credential_value(line) else ()
         names = auth = True
     else:
         tokens, names, auth = hints.tokens, index in hints.name_lines, hints.auth
