@@ -68,7 +68,7 @@ class Source:
             return lines[number - 1] if 1 <= number <= len(lines) else ""
         starts = self._starts
         if starts is None:
-            starts = self._starts = _line_starts(self.text)
+            starts = self._starts = line_starts(self.text)
         if not 1 <= number <= len(starts):
             return ""
         end = starts[number] - 1 if number < len(starts) else len(self.text)
@@ -87,7 +87,7 @@ class Source:
         return (Source, (self.path, self.text, self.encoding, self.abspath))
 
 
-def _line_starts(text: str) -> array[int]:
+def line_starts(text: str) -> array[int]:
     """Offsets at which the lines of ``text`` start (4 or 8 bytes a line)."""
     starts = array("q", [0])
     find = text.find

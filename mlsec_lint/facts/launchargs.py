@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import Word
+from mlsec_lint.source import line_starts
 
 # --------------------------------------------------------------------------- text
-
-
-def line_starts(text: str) -> list[int]:
-    """Offsets at which each line of ``text`` starts."""
-    starts = [0]
-    i = text.find("\n")
-    while i >= 0:
-        starts.append(i + 1)
-        i = text.find("\n", i + 1)
-    return starts
 
 
 class Doc:
@@ -46,7 +37,7 @@ class Doc:
         return cls.with_starts(text, line_starts(text), line, col)
 
     @classmethod
-    def with_starts(cls, text: str, starts: list[int], line: int = 1, col: int = 1) -> Doc:
+    def with_starts(cls, text: str, starts: Sequence[int], line: int = 1, col: int = 1) -> Doc:
         def pos(offset: int) -> tuple[int, int]:
             i = bisect.bisect_right(starts, offset) - 1
             return (line + i, (col if i == 0 else 1) + offset - starts[i])

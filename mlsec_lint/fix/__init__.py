@@ -70,10 +70,6 @@ class FixRun:
     failed: list[tuple[Finding, str]] = field(default_factory=list)
     """Fixes that were not applied, with the reason."""
 
-    @property
-    def fixed(self) -> int:
-        return sum(len(f.fixed) for f in self.files)
-
 
 def file_kind(path: str) -> str | None:
     from mlsec_lint.discovery import name_kind
@@ -355,10 +351,6 @@ def _text_edits(lines: Lines, p: FixPlan) -> list[Edit]:
     from mlsec_lint.fix.text import remove_word, replace_value
 
     return replace_value(lines, p) if p.operation == "replace-value" else remove_word(lines, p)
-
-
-def diff(run: FixRun) -> str:
-    return "".join(f.diff() for f in run.files)
 
 
 def counts(findings: Sequence[Finding]) -> tuple[int, int]:

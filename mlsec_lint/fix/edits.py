@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mlsec_lint.model import Span
+from mlsec_lint.source import line_starts
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -26,10 +27,7 @@ class Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.starts.append(i + 1)
+        self.starts = line_starts(text)
 
     def offset(self, line: int, col: int) -> int:
         if line < 1:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from mlsec_lint.model import Span
+from mlsec_lint.source import line_starts
 
 Path = tuple[str, ...]
 
@@ -75,10 +76,7 @@ class _Scanner:
         self.s = text
         self.n = len(text)
         self.i = 0
-        self.starts = [0]
-        for k, c in enumerate(text):
-            if c == "\n":
-                self.starts.append(k + 1)
+        self.starts = line_starts(text)
         self.out = TomlPositions()
         self.strings: dict[Path, list[tuple[str, Span]]] = defaultdict(list)
 
