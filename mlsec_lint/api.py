@@ -513,20 +513,26 @@ def _scan(options: ScanOptions) -> Scan:
                 line_of,
             )
         )
-    if helm_state is not None:
-        from mlsec_lint.helm.charts import remap
 
-        raw = remap(raw, helm_state, sources)
-        for path, src in helm_state.sources.items():
-            sources.setdefault(path, src)
-            kinds.setdefault(path, "yaml")
-    if kustomized is not None:
-        from mlsec_lint import kustomize
+    def rendered_back(found: list[Finding]) -> list[Finding]:
+        """Findings on rendered Helm charts and kustomize builds moved to the values,
+        template, base or patch lines behind them."""
+        if helm_state is not None:
+            from mlsec_lint.helm.charts import remap
 
-        kustomize.remap(raw, kustomized, sources)
-        for path, src in kustomized.sources.items():
-            sources.setdefault(path, src)
-            kinds.setdefault(path, "yaml")
+            found = remap(found, helm_state, sources)
+        if kustomized is not None:
+            from mlsec_lint import kustomize
+
+            kustomize.remap(found, kustomized, sources)
+        return found
+
+    raw = rendered_back(raw)
+    for rendered in (helm_state, kustomized):
+        if rendered is not None:
+            for path, src in rendered.sources.items():
+                sources.setdefault(path, src)
+                kinds.setdefault(path, "yaml")
     if any(fa.kind == "helm-values" for fa in analyses):
         from mlsec_lint.facts.helm_values import drop_absence_findings
 
@@ -552,15 +558,7 @@ def _scan(options: ScanOptions) -> Scan:
         findings, inline, sup_facts = suppressions.suppress(
             findings, sources, kinds, analyses, facts, scan_.known_rules, {r.id for r in rules}
         )
-        sup_found = evaluator.run(sup_facts, line_of)
-        if helm_state is not None:
-            from mlsec_lint.helm.charts import remap
-
-            sup_found = remap(sup_found, helm_state, sources)
-        if kustomized is not None:
-            from mlsec_lint import kustomize
-
-            kustomize.remap(sup_found, kustomized, sources)
+        sup_found = rendered_back(evaluator.run(sup_facts, line_of))
         more, ignored = _per_file_ignores(_dedupe(sup_found), options.per_file_ignores, scan_)
         findings += more
         suppressed += inline + ignored

@@ -19,8 +19,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable, apply_edits
 from mlsec_lint.model import Finding, FixPlan, Span
@@ -156,8 +156,6 @@ def _apply_yaml_groups(
     once; if that proof fails, the document's fixes are applied again one by one, each
     proven on its own. Anchors never cross documents, so this is exact, and the cost is
     linear in the size of the file."""
-    import dataclasses
-
     from mlsec_lint.fix.yamlfix import verify
 
     failed: list[tuple[Finding, str]] = []
@@ -177,7 +175,7 @@ def _apply_yaml_groups(
         start, end = regions[index]
         a, b = lines.starts[start - 1], lines.line_end(end)
         before = text[a:b]
-        shifted = [(g, _shift(g[0].fix, start - 1, dataclasses.replace)) for g in by_region[index]]
+        shifted = [(g, _shift(g[0].fix, start - 1)) for g in by_region[index]]
         after, done, fails = _region(before, shifted, verify_each=False)
         if done:
             ids = {id(g) for g in done}
@@ -262,7 +260,7 @@ def _yaml_file(text: str) -> YamlFile:
     return YamlFile(text)
 
 
-def _shift(p: FixPlan | None, lines: int, replace: Any) -> FixPlan:
+def _shift(p: FixPlan | None, lines: int) -> FixPlan:
     assert p is not None
     if not lines:
         return p
@@ -270,8 +268,7 @@ def _shift(p: FixPlan | None, lines: int, replace: Any) -> FixPlan:
     def up(s: Span) -> Span:
         return Span(s.line - lines, s.col, s.end_line - lines, s.end_col)
 
-    shifted: FixPlan = replace(p, span=up(p.span), anchor=up(p.anchor))
-    return shifted
+    return replace(p, span=up(p.span), anchor=up(p.anchor))
 
 
 def _region(

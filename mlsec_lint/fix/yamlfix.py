@@ -407,7 +407,7 @@ def _explains(plan: FixPlan, path: tuple[Any, ...], new: Any) -> bool:
                 expect: Any = list(value) if isinstance(value, tuple) else value
                 for k in reversed(keys[n:]):
                     expect = {k: expect}
-                if _plain(expect) == new or (n == len(keys) and _plain(expect) == new):
+                if _plain(expect) == new:
                     return True
         return False
     # replace-value and remove-flag change one scalar or one list
