@@ -444,19 +444,17 @@ def _training_job(obj: PDict) -> Iterator[PodUnit]:
     """Kubeflow training jobs: one pod template per replica type (Master, Worker …)."""
     specs = _pd(_pd(obj.get("spec")) and obj["spec"].get(TRAINING_REPLICAS[str(obj["kind"])]))
     for role, replica in (specs or {}).items():
-        template = _pd(_pd(replica) and replica.get("template"))
-        if template is not None and _pd(template.get("spec")) is not None:
-            yield PodUnit(
-                template["spec"], _pd(template.get("metadata")), component=str(role), ml=True
-            )
+        pod, meta = _template(replica) if isinstance(replica, PDict) else (None, None)
+        if pod is not None:
+            yield PodUnit(pod, meta, component=str(role), ml=True)
 
 
 def _notebook(obj: PDict) -> Iterator[PodUnit]:
     """Kubeflow Notebook: ``spec.template.spec`` runs the notebook server."""
-    template = _pd(_pd(obj.get("spec")) and obj["spec"].get("template"))
-    if template is not None and _pd(template.get("spec")) is not None:
-        meta = _pd(template.get("metadata"))
-        yield PodUnit(template["spec"], meta, component="notebook", ml=True)
+    spec = _pd(obj.get("spec"))
+    pod, meta = _template(spec) if spec is not None else (None, None)
+    if pod is not None:
+        yield PodUnit(pod, meta, component="notebook", ml=True)
 
 
 def _jobset(obj: PDict) -> Iterator[PodUnit]:
@@ -465,12 +463,11 @@ def _jobset(obj: PDict) -> Iterator[PodUnit]:
         job = _pd(hit.value)
         if job is None:
             continue
-        tpl = resolve(job, "template.spec.template")
-        template = _pd(tpl[0].value) if tpl else None
-        if template is not None and _pd(template.get("spec")) is not None:
-            yield PodUnit(
-                template["spec"], _pd(template.get("metadata")), component=str(job.get("name"))
-            )
+        found = resolve(job, "template.spec")
+        job_spec = _pd(found[0].value) if found else None
+        pod, meta = _template(job_spec) if job_spec is not None else (None, None)
+        if pod is not None:
+            yield PodUnit(pod, meta, component=str(job.get("name")))
 
 
 def _katib_experiment(obj: PDict) -> Iterator[PodUnit]:
@@ -483,12 +480,10 @@ def _katib_experiment(obj: PDict) -> Iterator[PodUnit]:
         if kind in TRAINING_REPLICAS:
             yield from _training_job(trial)
             continue
-        for spec_hit in resolve(trial, "spec.template"):
-            template = _pd(spec_hit.value)
-            if template is not None and _pd(template.get("spec")) is not None:
-                yield PodUnit(
-                    template["spec"], _pd(template.get("metadata")), component="trial", ml=True
-                )
+        spec = _pd(trial.get("spec"))
+        pod, meta = _template(spec) if spec is not None else (None, None)
+        if pod is not None:
+            yield PodUnit(pod, meta, component="trial", ml=True)
 
 
 WALKERS: dict[tuple[str, str], Callable[[PDict], Iterator[PodUnit]]] = {

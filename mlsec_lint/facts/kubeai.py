@@ -37,20 +37,19 @@ def model_ref(url: Any) -> tuple[str, str] | None:
     return scheme.lower(), ref.strip("/")
 
 
+def _flagged_ref(spec: PDict, engine: dict[str, Any] | None) -> str | None:
+    """The hub repository the engine's command names with its model flag, if it does."""
+    ref = model_ref(spec.get("url"))
+    if engine is None or not engine.get("model_flag") or ref is None:
+        return None
+    return ref[1] if ref[0] in engine.get("hub_schemes", []) else None
+
+
 def launches_model(obj: PDict) -> bool:
     """Whether the engine's command names the model (its launch facts then carry the model
     source); otherwise the ``url`` is the model source."""
     spec = obj.get("spec")
-    if not isinstance(spec, PDict):
-        return False
-    engine = _engine(spec)
-    ref = model_ref(spec.get("url"))
-    return bool(
-        engine is not None
-        and engine.get("model_flag")
-        and ref is not None
-        and ref[0] in engine.get("hub_schemes", [])
-    )
+    return isinstance(spec, PDict) and _flagged_ref(spec, _engine(spec)) is not None
 
 
 def _env_list(env: Any, span: Span) -> PList | None:
@@ -87,11 +86,10 @@ def model(obj: PDict) -> Iterator[PodUnit]:
         command = PList(container.span)
         for word in engine.get("command", []):
             command.push(str(word), container.span)
-        ref = model_ref(spec.get("url"))
-        flag = engine.get("model_flag")
-        if flag and ref is not None and ref[0] in engine.get("hub_schemes", []):
-            command.push(str(flag), url_span)
-            command.push(ref[1], url_span)
+        ref = _flagged_ref(spec, engine)
+        if ref is not None:
+            command.push(str(engine["model_flag"]), url_span)
+            command.push(ref, url_span)
         container.put("command", command, container.span, command.span)
     name = meta_of(obj).get("name")
     yield PodUnit(
