@@ -251,7 +251,7 @@ def _yaml(source: Source, kind: str) -> FileAnalysis:
     launcher = launchers.detect(docs[0], os.path.basename(path)) if len(docs) == 1 else None
     if launcher is not None:
         fa.kind = launcher
-        fa.facts = launchers.extract(docs[0], path, source.text, launcher)
+        fa.facts = launchers.extract(docs[0], path, source.text, launcher, fa.notices)
         return fa
     from mlsec_lint.facts import helm_values
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.common import env_fact
-from mlsec_lint.model import Span
+from mlsec_lint.model import Notice, Span
 from mlsec_lint.tree import PDict, PList
 
 if TYPE_CHECKING:
@@ -63,12 +63,16 @@ def detect(doc: Any, name: str) -> str | None:
     return None
 
 
-def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
-    """Facts of one launcher document (see :func:`detect`)."""
+def extract(
+    doc: PDict, path: str, text: str, launcher: str, notices: list[Notice] | None = None
+) -> list[Fact]:
+    """Facts of one launcher document (see :func:`detect`); notices of the analysis
+    (a script with more commands than are analysed) go to ``notices``."""
     from mlsec_lint.facts.launchargs import FileText
 
     ft = FileText(text)
     facts: list[Fact] = []
+    said = notices if notices is not None else []
     if launcher == "skypilot":
         env = _env_map(doc, ("envs", "secrets"), path, facts)
         context = _skypilot_exposure(doc)
@@ -76,7 +80,7 @@ def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
             script = doc.get(key)
             if isinstance(script, str):
                 owner = f"skypilot/{key}"
-                facts.extend(_script(script, doc.vspan[key], ft, path, owner, env, context))
+                facts.extend(_script(script, doc.vspan[key], ft, path, owner, env, said, context))
     elif launcher == "dstack":
         env = _env_map(doc, ("env",), path, facts)
         context = _dstack_exposure(doc)
@@ -87,7 +91,7 @@ def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
                     if isinstance(item, str):
                         owner = f"dstack/{key}/{i}"
                         span = items.item_span(i)
-                        facts.extend(_script(item, span, ft, path, owner, env, context))
+                        facts.extend(_script(item, span, ft, path, owner, env, said, context))
     elif launcher == "cog":
         build = doc["build"]
         facts.extend(_cog_packages(build, path))
@@ -98,12 +102,13 @@ def extract(doc: PDict, path: str, text: str, launcher: str) -> list[Fact]:
                 if isinstance(item, PDict) and isinstance(item.get("command"), str):
                     script, span = item["command"], item.vspan["command"]
                 if isinstance(script, str):
-                    facts.extend(_script(script, span, ft, path, f"cog/run/{i}", {}))
+                    facts.extend(_script(script, span, ft, path, f"cog/run/{i}", {}, said))
         reqs = build.get("python_requirements")
         if isinstance(reqs, str) and reqs.strip():
             span = build.vspan["python_requirements"]
             # what Cog runs for it, positioned at the file name
-            facts.extend(_script(f"pip install -r {reqs.strip()}", span, None, path, "cog", {}))
+            command = f"pip install -r {reqs.strip()}"
+            facts.extend(_script(command, span, None, path, "cog", {}, said))
     return facts
 
 
@@ -178,6 +183,7 @@ def _script(
     path: str,
     owner: str,
     env: Env,
+    notices: list[Notice],
     context: PDict | None = None,
 ) -> list[Fact]:
     """Shell and launch facts of one script written as a YAML scalar at ``span``
@@ -201,6 +207,9 @@ def _script(
     session = shellsession.Session(path, "shell", owner)
     session.variables.update({k: str(v.value) for k, v in env.items()})
     shellcmds.run_text(session, script, span_of)
+    notice = shellcmds.budget_notice(session, path)
+    if notice is not None:
+        notices.append(notice)
     facts = list(session.facts)
     site = launch.Site(path, "shell", owner, context if context is not None else PDict(span))
     facts.extend(launch.launch_facts(launchcommands.run_script(doc, env), site))

@@ -97,7 +97,9 @@ def extract(text: str, path: str, analyze: Analyzer) -> FileAnalysis:
         for cell in code:
             _split_cell(cell, python, shell, fa, path, analyze)
         fa.facts.extend(_python_facts(python, path, fa.notices))
-        fa.facts.extend(_shell_facts(shell, path))
+        shell_facts, shell_notices = _shell_facts(shell, path)
+        fa.facts.extend(shell_facts)
+        fa.notices.extend(shell_notices)
     fa.facts.extend(_output_facts(code, path))
     return fa
 
@@ -331,17 +333,20 @@ def _cell_notice(n: Notice, vlines: list[_VLine], suffix: str = "") -> Notice:
 # ------------------------------------------------------------------ shell
 
 
-def _shell_facts(vlines: list[_VLine], path: str) -> list[Fact]:
+def _shell_facts(vlines: list[_VLine], path: str) -> tuple[list[Fact], list[Notice]]:
+    """Facts of the notebook's shell lines, and the notices of their analysis (commands
+    past the budget) at the notebook's lines."""
     if not vlines:
-        return []
+        return [], []
     from mlsec_lint.facts import launch, shellcmds
 
     text = "\n".join(v.line.text[v.delta :] for v in vlines)
-    facts = shellcmds.extract_script(text, path).facts
+    script = shellcmds.extract_script(text, path)
+    facts = script.facts
     facts.extend(launch.from_shell(text, path))
     _mark_cells(facts, vlines)
     _remap(facts, _mapper(vlines))
-    return facts
+    return facts, [_cell_notice(n, vlines) for n in script.notices]
 
 
 # ------------------------------------------------------------------ outputs

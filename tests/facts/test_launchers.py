@@ -92,3 +92,14 @@ def test_servers_learn_what_the_launcher_publishes(text: str, exposed: bool) -> 
     assert kind is not None
     server = next(f for f in extract(doc, "x.yml", text, kind) if f.kind == "server")
     assert bool(server.data["context"].get("exposed")) is exposed
+
+
+def test_commands_past_the_budget_are_announced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsec_lint.facts import shellcmds
+    from mlsec_lint.model import Notice
+
+    monkeypatch.setattr(shellcmds, "MAX_COMMANDS", 3)
+    text = "resources: {}\nrun: |\n" + "".join(f"  echo {i}\n" for i in range(6))
+    notices: list[Notice] = []
+    extract(_doc(text), "sky.yaml", text, "skypilot", notices)
+    assert [(n.code, n.line) for n in notices] == [("partly-analysed", 6)]

@@ -4,6 +4,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from mlsec_lint.analyze import analyze
 from mlsec_lint.api import ScanOptions, scan
 from mlsec_lint.facts import FileAnalysis
@@ -182,3 +184,15 @@ def test_an_invalid_requirement_in_a_written_file_is_said_once() -> None:
     source = Source("nb.ipynb", _nb("%%writefile requirements.txt\ntorch=2.7.0\n"))
     fa = analyze(source, "notebook")
     assert [n.code for n in fa.notices].count("invalid-requirement") == 1
+
+
+def test_shell_commands_past_the_budget_are_announced_at_the_notebook_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlsec_lint.facts import shellcmds
+
+    monkeypatch.setattr(shellcmds, "MAX_COMMANDS", 2)
+    text = _nb("!echo a\n!echo b\n!echo c\n!echo d")
+    fa = _analyse(text)
+    said = [n for n in fa.notices if n.code == "partly-analysed"]
+    assert len(said) == 1 and said[0].line == _line_of(text, "!echo c")
