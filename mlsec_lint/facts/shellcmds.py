@@ -114,14 +114,12 @@ def _command(
             session.facts.append(_command_fact(session, words, span_of))
         _nested(session, words[2], span_of)
         return
-    done = session.counts.get("_commands", 0)
-    if done >= MAX_COMMANDS:
-        skipped = session.extra.setdefault("commands_not_analysed", [])
-        if not skipped:
-            skipped.append(span_of(words[0]).line)
-        session.counts["not-analysed"] = session.counts.get("not-analysed", 0) + 1
+    if session.analysed >= MAX_COMMANDS:
+        if not session.skipped:
+            session.skipped_from = span_of(words[0]).line
+        session.skipped += 1
         return
-    session.counts["_commands"] = done + 1
+    session.analysed += 1
     fact = _command_fact(session, words, span_of)
     data = fact.data
     if previous is not None and previous.separator == "|" and previous.words:
@@ -152,16 +150,16 @@ MAX_COMMANDS = 20_000
 
 def budget_notice(session: Session, path: str) -> Notice | None:
     """The notice for the commands of ``session`` past :data:`MAX_COMMANDS`, if any."""
-    lines = session.extra.get("commands_not_analysed")
-    if not lines:
+    if not session.skipped:
         return None
-    n = session.counts.get("not-analysed", 0)
+    line = session.skipped_from
     return Notice(
         path,
         "partly-analysed",
-        f"{n:,} commands past the first {MAX_COMMANDS:,} not analysed (from line {lines[0]})",
+        f"{session.skipped:,} commands past the first {MAX_COMMANDS:,} not analysed "
+        f"(from line {line})",
         "warning",
-        lines[0],
+        line,
     )
 
 

@@ -45,6 +45,13 @@ class Session:
     extra: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    """Facts numbered per kind (:meth:`key`)."""
+    analysed: int = 0
+    """Commands analysed so far (at most ``shellcmds.MAX_COMMANDS``)."""
+    skipped: int = 0
+    """Commands past the budget, not analysed."""
+    skipped_from: int | None = None
+    """The line of the first command not analysed."""
 
     def key(self, what: str) -> str:
         n = self.counts.get(what, 0)

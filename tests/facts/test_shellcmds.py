@@ -300,3 +300,14 @@ def test_echo_and_printf_record_the_variables_they_print() -> None:
     first = facts(script, "command")[0]
     span = first.data["printed_variables"].item_span(0)
     assert (span.line, span.col) == (1, 6)
+
+
+def test_the_command_budget_is_not_copied_onto_later_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlsec_lint.facts import shellcmds
+
+    monkeypatch.setattr(shellcmds, "MAX_COMMANDS", 2)
+    script = 'echo a\necho b\necho c\nsh -c "$(curl -fsSL https://example.com/i.sh)"\n'
+    fa = shellcmds.extract_script(script, "s.sh")
+    fetched = [f for f in fa.facts if f.kind == "command"]
+    assert fetched and all("commands_not_analysed" not in f.data for f in fetched)
+    assert [(n.code, n.line) for n in fa.notices] == [("partly-analysed", 3)]
