@@ -880,13 +880,6 @@ def _shell_facts(
     return facts
 
 
-def _runs_shell(words: list[Text]) -> bool:
-    """``["bash", "-c", "…"]``: the script is read by a shell after all."""
-    from mlsec_lint.facts.shellcmds import SHELLS
-
-    return len(words) >= 3 and words[0].text.rsplit("/", 1)[-1] in SHELLS
-
-
 def _argv_facts(
     words: list[Text], path: str, owner: str, env: dict[str, Any] | None, servers: bool = True
 ) -> list[Fact]:
@@ -896,11 +889,7 @@ def _argv_facts(
         return []
     items = [(w.text, w.span()) for w in words]
     inner: list[Callable[[int, int], Span] | None] = [w.span for w in words]
-    facts = shellcmds.from_argv(items, path, "shell", owner, inner)
-    if not _runs_shell(words):
-        for fact in facts:  # no shell expands "$HF_TOKEN" in an argv: echo prints it as is
-            if fact.kind == "command" and "printed_variables" in fact.data:
-                del fact.data["printed_variables"]
+    facts = shellcmds.from_argv(items, path, "shell", owner, inner, expanded=False)
     if not servers:
         return facts
     args = [

@@ -271,11 +271,14 @@ def from_argv(
     origin: str,
     owner: str = "argv",
     inner: Sequence[Callable[[int, int], Span] | None] | None = None,
+    expanded: bool = True,
 ) -> list[Fact]:
     """Facts of one argv given as (word, span) pairs: a container ``command``/``args``, a
     compose ``command``, an exec-form ``CMD``. ``sh -c "…"`` scripts are analysed too;
     with ``inner`` (for each item, the span of a character range of its text) their words
-    point at themselves, otherwise at the script's item."""
+    point at themselves, otherwise at the script's item. ``expanded``: whether ``$VAR``
+    in the argv itself is replaced before the program runs (not for an argv Python hands
+    to ``exec``: ``echo $HF_TOKEN`` there prints the name, no value)."""
     words = [Word(text, i, i + 1, dynamic="$" in text) for i, (text, _span) in enumerate(items)]
 
     def span_of(w: Word) -> Span:
@@ -297,4 +300,8 @@ def from_argv(
         run_script(session, split_commands(script), lambda w: mapper(w.start, w.end))
         return session.facts
     run_script(session, [Command(words=words)], span_of)
+    if not expanded:
+        for fact in session.facts:
+            if fact.kind == "command":
+                fact.data.pop("printed_variables", None)
     return session.facts

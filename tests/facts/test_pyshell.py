@@ -148,6 +148,12 @@ def test_argv_does_not_expand_variables() -> None:
     assert "printed_variables" not in cmd.data
 
 
+def test_a_shell_behind_a_wrapper_in_an_argv_expands_its_script() -> None:
+    code = 'import subprocess\nsubprocess.run(["env", "A=1", "bash", "-c", "echo $HF_TOKEN"])\n'
+    printed = [f.data.get("printed_variables") for f in _of(_facts(code), "command")]
+    assert ["HF_TOKEN"] in [list(p) for p in printed if p]
+
+
 def test_multiline_string_positions() -> None:
     code = (
         "import subprocess\n"
