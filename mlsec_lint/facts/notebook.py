@@ -35,7 +35,7 @@ from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Finding, Notice, Span
-from mlsec_lint.parsers.notebook import Cell, Line, NotebookError, parse
+from mlsec_lint.parsers.notebook import Cell, Line, NotebookError, is_shell_cell, parse
 from mlsec_lint.source import Source
 from mlsec_lint.tree import PDict, PList
 
@@ -51,7 +51,6 @@ MAX_BAD_CELLS = 50
 costs a parse of the whole notebook)."""
 
 _SHELL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv", "sx", "system"})
-_SHELL_CELLS = frozenset({"bash", "sh", "system"})
 _PYTHON_CELLS = frozenset({"capture", "time", "timeit", "prun", "debug"})
 _ASSIGN_ESCAPE = re.compile(r"^\s*[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=[!%])")
 _DETECTED = re.compile(r" \(detected at line \d+\)")
@@ -122,7 +121,7 @@ def _split_cell(
     if first.startswith("%%"):
         words = first[2:].split()
         magic = words[0] if words else ""
-        if magic in _SHELL_CELLS or (magic == "script" and words[1:2] in (["bash"], ["sh"])):
+        if is_shell_cell(magic, " ".join(words[1:])):
             shell.extend(_VLine(ln, 0, cell.number) for ln in lines[1:])
         elif magic in _PYTHON_CELLS:
             python.append(_VLine(Line("pass", lines[0].pieces), 0, cell.number))

@@ -122,7 +122,6 @@ _MAGICS = frozenset(
     }
 )
 _SHELL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv"})
-_SHELL_CELLS = frozenset({"bash", "sh", "system"})
 _ENV_POSITION = {"os.execve": 2, "os.execvpe": 2, "os.spawnve": 3, "os.spawnvpe": 3}
 
 RUNNERS = frozenset({*_SHELL_LINE, *_POPEN, *_EXEC, *_MAGICS})
@@ -769,17 +768,14 @@ def _magic(callee: str, node: ast.Call, reader: _Reader) -> tuple[str, Text] | N
         if name in _SHELL_MAGICS:
             return "shell", _at(name + " ", reader.pos.span(node.args[0])) + line
         return None
-    shell_cell = name in _SHELL_CELLS or (name == "script" and _first_word(node, reader) == "sh")
+    from mlsec_lint.parsers.notebook import is_shell_cell
+
+    line = reader.res.literal(node.args[1]) if len(node.args) > 1 else None
+    shell_cell = is_shell_cell(name, line if isinstance(line, str) else "")
     if len(node.args) < 3 or not shell_cell:
         return None
     body = reader.text(node.args[2])
     return ("shell", body) if body is not None else None
-
-
-def _first_word(node: ast.Call, reader: _Reader) -> str:
-    line = reader.res.literal(node.args[1])
-    word = line.split()[0] if isinstance(line, str) and line.split() else ""
-    return "sh" if word.rsplit("/", 1)[-1] in ("bash", "sh") else word
 
 
 # ------------------------------------------------------------------ environment

@@ -32,6 +32,18 @@ class NotebookError(Exception):
         self.line = line
 
 
+SHELL_CELL_MAGICS = frozenset({"bash", "sh", "system"})
+"""Cell magics whose body is shell (``%%bash``); ``%%script bash`` too (:func:`is_shell_cell`)."""
+
+
+def is_shell_cell(magic: str, args: str) -> bool:
+    """Whether the cell magic ``%%<magic> <args>`` runs its body with a shell."""
+    if magic in SHELL_CELL_MAGICS:
+        return True
+    first = args.split(maxsplit=1)[0] if args.split() else ""
+    return magic == "script" and first.rsplit("/", 1)[-1] in ("bash", "sh")
+
+
 @dataclass(slots=True)
 class _Str:
     """A JSON string with the offset of its opening quote."""

@@ -78,3 +78,11 @@ def test_outputs_are_text_with_positions() -> None:
 def test_bad_notebooks_raise_a_clear_error(text: str, message: str) -> None:
     with pytest.raises(NotebookError, match=message):
         parse(text)
+
+
+def test_shell_cells() -> None:
+    from mlsec_lint.parsers.notebook import is_shell_cell
+
+    assert is_shell_cell("bash", "") and is_shell_cell("system", "")
+    assert is_shell_cell("script", "bash --login") and is_shell_cell("script", "/bin/sh")
+    assert not is_shell_cell("script", "python3") and not is_shell_cell("html", "")
