@@ -28,7 +28,7 @@ from mlsec_lint.facts.common import env_fact, image_fact
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import dockerfile as dparser
 from mlsec_lint.parsers.dockerfile import exec_words
-from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, tokenize
+from mlsec_lint.parsers.shell import SHELLS, Command, OffsetMap, Word, split_commands, tokenize
 from mlsec_lint.tree import PDict
 
 _NONROOT_TAG = re.compile(r"(^|[-_.])nonroot($|[-_.])")
@@ -47,7 +47,7 @@ def run_shells(inst: dparser.Instruction) -> Iterator[tuple[list[Command], Offse
         words = exec_words(inst)
         if (
             len(words) >= 3
-            and words[0].text.rsplit("/", 1)[-1] in shellcmds.SHELLS
+            and words[0].text.rsplit("/", 1)[-1] in SHELLS
             and re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", words[1].text)
         ):
             script = words[2]
@@ -65,7 +65,7 @@ def run_shells(inst: dparser.Instruction) -> Iterator[tuple[list[Command], Offse
     if inst.heredocs and _feeds_shell(commands):
         for doc in inst.heredocs:
             first = doc.body.split("\n", 1)[0]
-            if first.startswith("#!") and not any(sh in first for sh in shellcmds.SHELLS):
+            if first.startswith("#!") and not any(sh in first for sh in SHELLS):
                 continue
             yield split_commands(doc.body), OffsetMap.for_text(doc.body, doc.line, 1), 0
 
@@ -80,7 +80,7 @@ def _feeds_shell(commands: list[Command]) -> bool:
     words = shellcmds.strip_run_wrappers(list(commands[0].words))
     if len(commands) != 1 or not words:
         return False
-    if words[0].text.rsplit("/", 1)[-1] not in shellcmds.SHELLS:
+    if words[0].text.rsplit("/", 1)[-1] not in SHELLS:
         return False
     return all(w.text.startswith("-") and "c" not in w.text for w in words[1:])
 

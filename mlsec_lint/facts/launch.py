@@ -33,7 +33,7 @@ from typing import Any
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.launchargs import Arg, Doc, Env, EnvVar, FileText, _assign, args_of_words
-from mlsec_lint.facts.launchcommands import _PYTHON, _SHELLS, Launch, _base, run_argv, run_script
+from mlsec_lint.facts.launchcommands import _PYTHON, Launch, _base, run_argv, run_script
 from mlsec_lint.facts.serversettings import (
     Resolved,
     Value,
@@ -51,7 +51,7 @@ from mlsec_lint.facts.servertables import (
     tables,
 )
 from mlsec_lint.model import Span
-from mlsec_lint.parsers.shell import Word, tokenize
+from mlsec_lint.parsers.shell import SHELLS, Word, tokenize
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
 # --------------------------------------------------------------------------- launches -> facts
@@ -348,7 +348,7 @@ def _is_command(text: str) -> bool:
     t = tables()
     if (
         _PYTHON.match(base)
-        or base in _SHELLS
+        or base in SHELLS
         or base in t.programs
         or base in t.runners
         or base.endswith((".sh", ".py"))

@@ -22,7 +22,7 @@ from mlsec_lint.facts.launchargs import (
     args_of_words,
 )
 from mlsec_lint.facts.servertables import ServerSpec, tables
-from mlsec_lint.parsers.shell import Command, Word, split_commands, strip_wrappers
+from mlsec_lint.parsers.shell import SHELLS, Command, Word, split_commands, strip_wrappers
 
 # --------------------------------------------------------------------------- commands
 
@@ -38,7 +38,6 @@ class Launch:
 
 
 _PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")
-_SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh"}
 _PY_OPTS_WITH_VALUE = {"-X", "-W", "-Q"}
 
 
@@ -153,7 +152,7 @@ def parse_command(words: list[Arg], env: Env, style: str) -> Launch | None:
 
 
 def _script_of(words: list[Arg]) -> Arg | None:
-    if len(words) < 3 or _base(words[0].text) not in _SHELLS:
+    if len(words) < 3 or _base(words[0].text) not in SHELLS:
         return None
     i = 1
     while i < len(words) and words[i].text.startswith("-"):

@@ -42,10 +42,16 @@ from mlsec_lint.facts.shelldownloads import _CHECKSUM_PROGRAMS, _fetch, _git, _h
 from mlsec_lint.facts.shellinstalls import _apt, _assignment, _conda, _lock_install, _pip
 from mlsec_lint.facts.shellsession import Session, SpanOf, _base, _put, _Shell
 from mlsec_lint.model import Notice, Span
-from mlsec_lint.parsers.shell import Command, OffsetMap, Word, split_commands, strip_wrappers
+from mlsec_lint.parsers.shell import (
+    SHELLS,
+    Command,
+    OffsetMap,
+    Word,
+    split_commands,
+    strip_wrappers,
+)
 from mlsec_lint.tree import PDict, PList
 
-SHELLS = {"sh", "bash", "ash", "dash", "zsh", "ksh"}
 _SHELL_C = re.compile(r"^-[a-zA-Z]*c[a-zA-Z]*$")
 # a script that is the output of a download: "$(curl …)", `wget -O- …`, <(curl …)
 _FETCHED_SCRIPT = re.compile(r"(\$\(|`|<\()\s*(curl|wget)\b")

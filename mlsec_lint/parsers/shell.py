@@ -80,6 +80,10 @@ class ShellSyntaxError(ValueError):
     pass
 
 
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
+"""Programs that read a script (``-c`` or a file) as a POSIX-like shell."""
+
+
 def _is_assignment(text: str) -> bool:
     name, eq, _ = text.partition("=")
     return (
