@@ -87,6 +87,14 @@ class Source:
         return (Source, (self.path, self.text, self.encoding, self.abspath))
 
 
+def char_col(text: str, byte_col: int) -> int:
+    """The 1-based character column of the UTF-8 byte offset ``byte_col`` in the line
+    ``text`` (Python's ``ast`` counts bytes; findings count characters)."""
+    if text.isascii():
+        return byte_col + 1
+    return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) + 1
+
+
 def line_starts(text: str) -> array[int]:
     """Offsets at which the lines of ``text`` start (4 or 8 bytes a line)."""
     starts = array("q", [0])

@@ -50,3 +50,11 @@ def test_lines_are_read_one_by_one_without_keeping_a_list() -> None:
     back = pickle.loads(pickle.dumps(src))  # the text travels, not its caches
     assert back == Source("a.txt", text) and back.line(4) == "last"
     assert Source("b", "").line(1) == "" and Source("c", "x\n").line(2) == ""
+
+
+def test_char_col_counts_characters_not_bytes() -> None:
+    from mlsec_lint.source import char_col
+
+    assert char_col("x = torch.load(p)", 4) == 5
+    line = 'é = "ü"; torch.load(p)'
+    assert char_col(line, len(line[:9].encode("utf-8"))) == 10

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlsec_lint.model import Span
+from mlsec_lint.source import char_col
 from mlsec_lint.tree import UNKNOWN, PDict
 
 MAX_AST_DEPTH = 150
@@ -65,8 +66,7 @@ class Positions:
 
     def col(self, line: int, byte_col: int) -> int:
         if 1 <= line <= len(self.lines) and not self.ascii[line - 1]:
-            raw = self.lines[line - 1].encode("utf-8")[:byte_col]
-            return len(raw.decode("utf-8", errors="replace")) + 1
+            return char_col(self.lines[line - 1], byte_col)
         return byte_col + 1
 
     def span(self, node: ast.AST) -> Span:

@@ -43,6 +43,7 @@ from mlsec_lint.facts.serversettings import (
 from mlsec_lint.facts.servertables import server_spec
 from mlsec_lint.model import Span
 from mlsec_lint.parsers import properties
+from mlsec_lint.source import char_col
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
 TORCHSERVE_KEYS = frozenset(
@@ -602,10 +603,7 @@ def is_jupyter_config(path: str) -> bool:
 
 
 def _col(lines: list[str], line: int, byte_col: int) -> int:
-    if 1 <= line <= len(lines) and not lines[line - 1].isascii():
-        raw = lines[line - 1].encode("utf-8")[:byte_col]
-        return len(raw.decode("utf-8", errors="replace")) + 1
-    return byte_col + 1
+    return char_col(lines[line - 1], byte_col) if 1 <= line <= len(lines) else byte_col + 1
 
 
 def _node_span(lines: list[str], node: ast.AST) -> Span:

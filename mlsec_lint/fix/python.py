@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable
 from mlsec_lint.model import FixPlan
+from mlsec_lint.source import char_col
 
 _SKIP = frozenset(
     {
@@ -92,10 +93,7 @@ class PythonFile:
             raise Unfixable(f"the call's arguments do not tokenize ({exc})") from None
 
     def _char_col(self, line: int, byte_col: int) -> int:
-        text = self.lines.line_text(line)
-        if text.isascii():
-            return byte_col + 1
-        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) + 1
+        return char_col(self.lines.line_text(line), byte_col)
 
     def node_start(self, node: ast.expr | ast.keyword) -> int:
         return self.lines.offset(node.lineno, self._char_col(node.lineno, node.col_offset))
