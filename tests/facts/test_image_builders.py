@@ -178,3 +178,19 @@ def test_modal_images_install_packages_and_run_build_steps() -> None:
     assert pipe and pipe[0].anchor.line == 7
     assert role("modal.Image.from_registry().pip_install_from_requirements") == "requirements"
     assert role("modal.App().function") is None
+
+
+def test_builder_callees_are_matched_in_bounded_time() -> None:
+    import time
+
+    hostile = [
+        "bentoml.Image()" + ".a()" * 90 + ".python_packages",
+        "modal.Image.x()" + ".a" * 190,
+        "bentoml." + "Image()" * 56,
+        "modal.Image." + "a" * 100_000,
+    ]
+    start = time.process_time()
+    for callee in hostile:
+        classify(callee)
+    assert time.process_time() - start < 1.0
+    assert role(hostile[0]) == "packages" and role(hostile[3]) is None

@@ -103,3 +103,14 @@ def test_commands_past_the_budget_are_announced(monkeypatch: pytest.MonkeyPatch)
     notices: list[Notice] = []
     extract(_doc(text), "sky.yaml", text, "skypilot", notices)
     assert [(n.code, n.line) for n in notices] == [("partly-analysed", 6)]
+
+
+def test_a_long_one_line_script_is_analysed_in_bounded_time() -> None:
+    import time
+
+    script = "echo " + "a" * 100_000 + " && pip install " + "x" * 50_000
+    text = "resources: {}\nrun: " + script + "\n"
+    start = time.process_time()
+    facts = extract(_doc(text), "sky.yaml", text, "skypilot")
+    assert time.process_time() - start < 5.0
+    assert any(f.kind == "command" for f in facts)
