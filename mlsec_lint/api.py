@@ -7,11 +7,12 @@ fixture harness and the tests all call :func:`scan`.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
+
+import msgspec
+from msgspec import Struct, field
 
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind, scanned_roots
@@ -31,8 +32,7 @@ if TYPE_CHECKING:
     from mlsec_lint.kustomize import KustomizeState
 
 
-@dataclass
-class ScanOptions:
+class ScanOptions(Struct):
     paths: Sequence[str] = (".",)
     stdin: bytes | None = None
     stdin_filename: str | None = None
@@ -85,8 +85,7 @@ class ScanOptions:
     """Build kustomize overlays with ``kustomize``/``kubectl`` when one is on ``PATH``."""
 
 
-@dataclass
-class Scan:
+class Scan(Struct):
     """Everything a reporter may need: the result, the rules that ran and the sources."""
 
     result: ScanResult
@@ -196,10 +195,10 @@ def apply_severity(
             raise MlsecLintError(f"severity: {key!r} is not a rule id or name")
         wanted[match[0].id] = Severity.parse(label)
     return [
-        dataclasses.replace(
+        msgspec.structs.replace(
             r,
             severity=wanted[r.id],
-            adjust=tuple(dataclasses.replace(a, severity=wanted[r.id]) for a in r.adjust),
+            adjust=tuple(msgspec.structs.replace(a, severity=wanted[r.id]) for a in r.adjust),
         )
         if r.id in wanted
         else r

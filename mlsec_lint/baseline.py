@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.model import Finding, Suppression
@@ -23,8 +24,7 @@ from mlsec_lint.model import Finding, Suppression
 BASELINE_VERSION = 1
 
 
-@dataclass(slots=True)
-class Baseline:
+class Baseline(Struct):
     counts: Counter[str] = field(default_factory=Counter)
     source: str = ""
 

@@ -17,9 +17,10 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.discovery import find_repo_root
 from mlsec_lint.errors import MlsecLintError
@@ -29,8 +30,7 @@ TOOL_KEY = "mlsec-lint"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
 
 
-@dataclass(slots=True)
-class Config:
+class Config(Struct):
     """Settings from one configuration file (all paths absolute)."""
 
     path: str | None = None

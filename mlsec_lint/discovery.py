@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from mlsec_lint.model import Notice
 
@@ -196,8 +197,7 @@ def _looks_like_dockerfile(head: bytes) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(Struct, frozen=True):
     abspath: str
     display: str
     kind: str

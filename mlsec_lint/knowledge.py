@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint import databundle
 from mlsec_lint.datadirs import DATA_DIR
@@ -132,8 +133,7 @@ def image_version(ref: str) -> str | None:
 # ---------------------------------------------------------------- images
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRef:
+class ImageRef(Struct, frozen=True):
     raw: str
     registry: str
     repository: str
@@ -176,8 +176,7 @@ def parse_image(ref: str) -> ImageRef:
     return ImageRef(raw, registry, repo, tag or None, digest or None, dynamic)
 
 
-@dataclass(frozen=True, slots=True)
-class ImageFamily:
+class ImageFamily(Struct, frozen=True):
     family: str
     ml: bool
     server: str | None = None

@@ -16,8 +16,9 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import FileAnalysis
 from mlsec_lint.model import Finding, Notice, Span
@@ -37,8 +38,7 @@ _PLAIN_KEYS = frozenset(
 )
 
 
-@dataclass
-class Overlay:
+class Overlay(Struct):
     directory: str
     resources: list[str] = field(default_factory=list)
     """Files of resources (bases, recursively), in order."""
@@ -51,8 +51,7 @@ class Overlay:
     images, generators …): only then is building it worth more than reading its files."""
 
 
-@dataclass
-class BuildMap:
+class BuildMap(Struct):
     rendered: Source
     kustomization: str
     objects: list[_Built]
@@ -65,8 +64,7 @@ class BuildMap:
         return None
 
 
-@dataclass
-class KustomizeState:
+class KustomizeState(Struct):
     maps: dict[str, BuildMap] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
@@ -331,8 +329,7 @@ def build(
     return state, analyses
 
 
-@dataclass
-class _Built:
+class _Built(Struct):
     """A built object and the source documents it may come from (patches first)."""
 
     doc: Any

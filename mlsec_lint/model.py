@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 
 class Severity(enum.IntEnum):
@@ -39,18 +40,17 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Span:
-    """A source range. Lines and columns are 1-based; ``end_col`` is exclusive."""
+class Span(Struct, frozen=True, order=True, gc=False):
+    """A source range. Lines and columns are 1-based; ``end_col`` is exclusive.
+
+    The most numerous objects of a scan: ``gc=False`` (four integers never form a
+    reference cycle) keeps them out of the garbage collector's lists and 16 bytes smaller.
+    """
 
     line: int
     col: int
     end_line: int
     end_col: int
-
-    def __reduce__(self) -> tuple[type[Span], tuple[int, int, int, int]]:
-        # spans are the most numerous objects sent back by analysis workers
-        return (Span, (self.line, self.col, self.end_line, self.end_col))
 
     @classmethod
     def point(cls, line: int, col: int = 1) -> Span:
@@ -62,8 +62,7 @@ class Span:
         return Span(start[0], start[1], end[0], end[1])
 
 
-@dataclass(frozen=True, slots=True)
-class Suppression:
+class Suppression(Struct, frozen=True):
     """Why a finding is not counted: an inline comment, an annotation, config or baseline."""
 
     kind: str  # "inline" | "annotation" | "config" | "baseline"
@@ -73,8 +72,7 @@ class Suppression:
     col: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FixPlan:
+class FixPlan(Struct, frozen=True):
     """A rule's fix for one finding, as data: what to do and where (see mlsec_lint.fix).
 
     ``span`` is the text the operation works on (a value, a keyword argument, a flag);
@@ -93,8 +91,7 @@ class FixPlan:
         return next((v for k, v in self.args if k == name), default)
 
 
-@dataclass(slots=True)
-class Finding:
+class Finding(Struct):
     rule_id: str
     rule_name: str
     title: str
@@ -110,14 +107,14 @@ class Finding:
     fingerprint: str = ""
     """Line-independent identity: rule, repository-relative path, fact key and the
     normalized matched text (see :mod:`mlsec_lint.baseline`). Set by the scan."""
-    annotations: Any = field(default=None, repr=False, compare=False)
+    annotations: Any = None
     """``metadata.annotations`` of the Kubernetes object behind the finding, if any."""
     also: tuple[str, ...] = ()
     """Rules whose findings on this line and in this category were merged into this one
     (one finding per cause; the message names them)."""
-    fix: FixPlan | None = field(default=None, compare=False)
+    fix: FixPlan | None = None
     """The rule's fix for this finding, when it has one that applies here."""
-    merged: tuple[Finding, ...] = field(default=(), compare=False, repr=False)
+    merged: tuple[Finding, ...] = ()
     """The findings merged into this one (one finding per cause): reports show only this
     one, but their fixes are still offered and applied with it."""
 
@@ -125,9 +122,35 @@ class Finding:
         """This finding and every finding merged into it."""
         return (self, *(m for f in self.merged for m in f.with_merged()))
 
-    rendered_from: str = field(default="", repr=False, compare=False)
+    rendered_from: str = ""
     """For a finding in a rendered Helm manifest, moved to the chart's source: the
     virtual path it was found in (annotations of the rendered object still apply)."""
+
+    def _compared(self) -> tuple[Any, ...]:
+        # what a finding is: not its annotations, fix, merged findings or rendered origin
+        return (
+            self.rule_id,
+            self.rule_name,
+            self.title,
+            self.category,
+            self.severity,
+            self.path,
+            self.span,
+            self.message,
+            self.source_line,
+            self.key,
+            self.suppression,
+            self.fingerprint,
+            self.also,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Finding:
+            return NotImplemented
+        assert isinstance(other, Finding)
+        return self._compared() == other._compared()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: findings are not set members
 
     @property
     def line(self) -> int:
@@ -141,8 +164,7 @@ class Finding:
         return (self.path, self.span.line, self.span.col, self.rule_id, self.message)
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(Struct, frozen=True):
     """Something the user must know about a file that is not a finding.
 
     Unparseable, undecodable, too large, binary or templated files are never skipped
@@ -159,8 +181,7 @@ class Notice:
         return (self.path, self.line or 0, self.code)
 
 
-@dataclass(slots=True)
-class ScanResult:
+class ScanResult(Struct):
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)

@@ -25,12 +25,13 @@ before matching.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import Any
+
+import msgspec
 
 from mlsec_lint import knowledge
 from mlsec_lint.model import Finding, Notice
@@ -345,7 +346,7 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         lines = mask_lines(original)
         if lines != original:
             masked[path] = lines
-            sources[path] = dataclasses.replace(src, text="\n".join(lines), _lines=lines)
+            sources[path] = msgspec.structs.replace(src, text="\n".join(lines), _lines=lines)
     for f in findings:
         lines_ = masked.get(f.path)
         if lines_ is not None and 1 <= f.span.line <= len(lines_):
@@ -363,4 +364,4 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
 
 def redact_notices(notices: list[Notice]) -> list[Notice]:
     """Notices with masked messages (a parser's message may quote the file)."""
-    return [dataclasses.replace(n, message=mask_text(n.message)) for n in notices]
+    return [msgspec.structs.replace(n, message=mask_text(n.message)) for n in notices]

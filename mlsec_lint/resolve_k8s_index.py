@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.k8sobjects import api_group
@@ -29,8 +30,7 @@ def ns_of(value: Any) -> str:
 # ------------------------------------------------------------------ records
 
 
-@dataclass(eq=False)
-class Pod:
+class Pod(Struct, eq=False):
     """The containers of one pod template, with what was learnt about the pod."""
 
     ns: str
@@ -62,8 +62,7 @@ class Pod:
         return str(flag).lower() != "false"
 
 
-@dataclass(eq=False)
-class Exposure:
+class Exposure(Struct, eq=False):
     via: str
     name: str
     port: int | None = None
@@ -75,8 +74,7 @@ class Exposure:
     """Where the exposure is declared in the container (a hostPort's port item)."""
 
 
-@dataclass(eq=False)
-class ServiceInfo:
+class ServiceInfo(Struct, eq=False):
     fact: Fact
     spec: PDict
     ns: str

@@ -9,7 +9,8 @@ A pass of :mod:`mlsec_lint.resolve_kubernetes`.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
@@ -37,8 +38,7 @@ BORROWED_ACCOUNT = frozenset({"runtime", "runtime-worker", "storage-initializer"
 # ------------------------------------------------------------------ usage
 
 
-@dataclass(eq=False)
-class Usage:
+class Usage(Struct, eq=False):
     """Which workloads use a ServiceAccount, Secret, ConfigMap or claim."""
 
     users: dict[tuple[str, str, str], list[tuple[str, bool]]] = field(

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
@@ -44,8 +45,7 @@ _ESCALATE = frozenset({"escalate", "bind", "impersonate"})
 _MAX_WORKLOADS = 5
 
 
-@dataclass
-class Usage:
+class Usage(Struct):
     """The scanned workloads that run as one ServiceAccount."""
 
     workloads: list[str] = field(default_factory=list)
@@ -63,8 +63,7 @@ class Usage:
         self.exposed = self.exposed or exposed
 
 
-@dataclass
-class Binding:
+class Binding(Struct):
     fact: Fact
     kind: str
     name: str

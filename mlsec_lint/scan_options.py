@@ -23,10 +23,11 @@ This module imports nothing beyond the standard library's light modules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
+
+from msgspec import Struct
 
 
 class Format(str, Enum):
@@ -52,8 +53,7 @@ Kind = Literal["flag", "value", "multi", "arguments"]
 repeatable value, collected in a list; arguments: the positional arguments."""
 
 
-@dataclass(frozen=True)
-class Opt:
+class Opt(Struct, frozen=True):
     name: str
     """The parameter's name: the key of its value in what both readers return."""
     flags: tuple[str, ...]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import codecs
 import os
 from array import array
-from dataclasses import dataclass, field
+
+from msgspec import Struct
 
 from mlsec_lint.model import Notice
 
@@ -43,16 +44,15 @@ def excerpt(line: str, col: int, width: int = SOURCE_LINE_CHARS) -> str:
     return ("…" if start > 0 else "") + line[start:end] + ("…" if end < len(line) else "")
 
 
-@dataclass(slots=True)
-class Source:
+class Source(Struct):
     """A decoded text file. ``text`` has LF line endings only."""
 
     path: str  # repository-relative display path, with "/" separators
     text: str
     encoding: str = "utf-8"
     abspath: str = ""
-    _lines: list[str] | None = field(default=None, repr=False)
-    _starts: array[int] | None = field(default=None, repr=False)
+    _lines: list[str] | None = None
+    _starts: array[int] | None = None
 
     @property
     def lines(self) -> list[str]:

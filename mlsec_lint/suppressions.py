@@ -32,8 +32,9 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact, FileAnalysis, record
 from mlsec_lint.model import Finding, Span, Suppression
@@ -69,16 +70,14 @@ COMMENT_KINDS = frozenset(
 """File kinds (as classified by name) whose comments can hold suppressions."""
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
+class Comment(Struct, frozen=True):
     line: int
     col: int  # 1-based column of the '#'
     text: str  # from the '#' to the end of the comment
     trailing: bool  # code precedes it on the same line
 
 
-@dataclass(slots=True)
-class Directive:
+class Directive(Struct):
     """One suppression comment or annotation."""
 
     path: str
@@ -472,8 +471,7 @@ _SPECIFICITY = {"line": 0, "next-line": 0, "object": 1, "file": 2}
 """The most specific directive covering a finding is the one that is used."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Object:
+class _Object(Struct, frozen=True):
     span: Span
     annotations: Any
 

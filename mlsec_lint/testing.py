@@ -30,10 +30,10 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from msgspec import Struct, field
 
 from mlsec_lint.engine.rules import Rule
 
@@ -44,8 +44,7 @@ FIX_DIR = "fix"
 FIXED = ".fixed"
 
 
-@dataclass
-class Expectations:
+class Expectations(Struct):
     expect: set[tuple[str, int]] = field(default_factory=set)
     ok: set[tuple[str, int]] = field(default_factory=set)
     todo_expect: set[tuple[str, int]] = field(default_factory=set)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, cast
+
+from msgspec import Struct
 
 from mlsec_lint.model import Span
 
@@ -176,8 +177,7 @@ WILD_ITEMS = ("[*]",)
 WILD_KEYS = ("*",)
 
 
-@dataclass(frozen=True, slots=True)
-class Seg:
+class Seg(Struct, frozen=True):
     kind: str  # "key" | "index" | "items" | "keys"
     key: Any = None
 

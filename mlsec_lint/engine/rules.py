@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint import databundle
 from mlsec_lint.datadirs import builtin_rules_dir
@@ -27,15 +28,13 @@ DOCS_URL = "https://github.com/mlsec-lint/mlsec-lint/blob/main/docs/rules/{id}.m
 SCHEMA_NAME = "rule.schema.json"
 
 
-@dataclass(frozen=True, slots=True)
-class Adjust:
+class Adjust(Struct, frozen=True):
     when: Cond
     severity: Severity
     note: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Struct, frozen=True):
     id: str
     name: str
     title: str

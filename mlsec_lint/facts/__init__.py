@@ -11,8 +11,9 @@ The fact kinds, and the fields each carries, are documented in ``docs/facts.md``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.tree import PDict
@@ -39,8 +40,7 @@ FACT_KINDS: dict[str, str] = {
 }
 
 
-@dataclass(slots=True)
-class Fact:
+class Fact(Struct):
     kind: str
     path: str
     data: PDict
@@ -51,12 +51,8 @@ class Fact:
     annotations: PDict | None = None
     """``metadata.annotations`` of the Kubernetes object the fact comes from (suppressions)."""
 
-    def __reduce__(self) -> Any:
-        return (Fact, (self.kind, self.path, self.data, self.anchor, self.key, self.annotations))
 
-
-@dataclass(slots=True)
-class FileAnalysis:
+class FileAnalysis(Struct):
     """What one file contributed: its kind, facts and notices."""
 
     path: str

@@ -18,8 +18,9 @@ This module builds the facts and reads requirements files; specifiers are classi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
@@ -166,8 +167,7 @@ def index_fact(
     return Fact("package-index", path, data, span, f"index/{option}/{value}")
 
 
-@dataclass(slots=True)
-class ManifestInfo:
+class ManifestInfo(Struct):
     """What a dependency manifest (a file or one install step) declares, for its fact."""
 
     format: str

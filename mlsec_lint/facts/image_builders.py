@@ -35,8 +35,9 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
@@ -48,8 +49,7 @@ _MAX_READ = 4 * 1024 * 1024
 ROLES = ("packages", "requirements", "commands")
 
 
-@dataclass(frozen=True, slots=True)
-class Builder:
+class Builder(Struct, frozen=True):
     name: str
     origin: str
     program: str

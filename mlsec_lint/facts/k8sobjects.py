@@ -7,8 +7,9 @@ and ML custom resources (:mod:`mlsec_lint.facts.crds`) normalise their pod templ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
@@ -16,8 +17,7 @@ from mlsec_lint.tree import PDict, PList
 CONTAINER_LISTS = (("containers", False), ("initContainers", True), ("ephemeralContainers", True))
 
 
-@dataclass(slots=True)
-class PodUnit:
+class PodUnit(Struct):
     """One pod template of a workload object, normalized across core kinds and CRDs."""
 
     pod: PDict

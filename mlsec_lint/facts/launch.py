@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
@@ -57,8 +58,7 @@ from mlsec_lint.tree import UNKNOWN, PDict, PList
 # --------------------------------------------------------------------------- launches -> facts
 
 
-@dataclass(slots=True)
-class Site:
+class Site(Struct):
     """Where launches are found: the file, the owner and its shared context."""
 
     path: str

@@ -12,8 +12,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
@@ -100,8 +101,7 @@ def align(text: str, src: str, start: int, end: int) -> list[int]:
     return out
 
 
-@dataclass(slots=True)
-class Arg:
+class Arg(Struct):
     """One argv word and where it is written (or the image it comes from)."""
 
     text: str
@@ -169,8 +169,7 @@ def args_of_words(words: Iterable[Word], doc: Doc) -> list[Arg]:
 # --------------------------------------------------------------------------- environment
 
 
-@dataclass(frozen=True, slots=True)
-class EnvVar:
+class EnvVar(Struct, frozen=True):
     name: str
     value: Any
     span: Span

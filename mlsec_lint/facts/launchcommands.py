@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from mlsec_lint.facts.launchargs import (
     Arg,
@@ -27,8 +28,7 @@ from mlsec_lint.parsers.shell import SHELLS, Command, Word, split_commands, stri
 # --------------------------------------------------------------------------- commands
 
 
-@dataclass(slots=True)
-class Launch:
+class Launch(Struct):
     spec: ServerSpec
     program: Arg
     program_name: str

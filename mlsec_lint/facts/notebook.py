@@ -28,8 +28,9 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, FileAnalysis
@@ -59,8 +60,7 @@ _AUTOMAGIC = re.compile(r"^\s*(pip|conda|mamba)\s+(install|uninstall)\s")
 _ENV_MAGIC = re.compile(r"^\s*%(env|set_env)\s+([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*|\s+)(\S.*?)\s*$")
 
 
-@dataclass(slots=True)
-class _VLine:
+class _VLine(Struct):
     """A line of the virtual Python module or shell script and where its text is."""
 
     line: Line

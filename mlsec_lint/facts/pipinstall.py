@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.dependencies import dependency_fact, index_fact
@@ -136,16 +137,14 @@ def pip_command(argv: Sequence[str]) -> tuple[str, str, int] | None:
     return None
 
 
-@dataclass(slots=True)
-class InstallSpec:
+class InstallSpec(Struct):
     text: str
     word: Word
     dynamic: bool
     editable: bool = False
 
 
-@dataclass(slots=True)
-class PipInstall:
+class PipInstall(Struct):
     """A parsed ``pip install`` / ``uv pip install`` / ``uv pip sync`` command."""
 
     installer: str

@@ -5,8 +5,9 @@ so that each stays readable."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.model import Span
 from mlsec_lint.source import char_col
@@ -83,8 +84,7 @@ class Positions:
         return Span(line, col, eline, max(ecol, col + 1) if eline == line else ecol)
 
 
-@dataclass(slots=True)
-class Binding:
+class Binding(Struct):
     kind: int
     """ALIAS: ``value`` is a qualified name (module, function, class, bound method);
     TYPE: ``value`` is the qualified name of an object built by a call (``x.Y()``);
@@ -105,8 +105,7 @@ class Binding:
 UNKNOWN_VALUE = Binding(VALUE, UNKNOWN)
 
 
-@dataclass(slots=True)
-class Scope:
+class Scope(Struct):
     kind: str = "module"  # "module" | "class" | "function"
     names: dict[str, Binding] = field(default_factory=dict)
     cls: Scope | None = None
@@ -116,8 +115,7 @@ class Scope:
     """For the body of a settings class: (class name, base or decorator)."""
 
 
-@dataclass(slots=True)
-class Deferred:
+class Deferred(Struct):
     node: ast.FunctionDef | ast.AsyncFunctionDef
     scopes: list[Scope]
     cls: Scope | None

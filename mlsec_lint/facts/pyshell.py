@@ -56,8 +56,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
@@ -160,8 +161,7 @@ class Resolver(Protocol):
 # ------------------------------------------------------------------ texts
 
 
-@dataclass(slots=True)
-class Text:
+class Text(Struct):
     """A string whose value is known but for placeholders, and where each character is
     written: ``where[i]`` is the (line, column) of ``text[i]``."""
 

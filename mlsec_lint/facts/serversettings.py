@@ -9,8 +9,9 @@ then the environment, then what the image sets, then the server's default) and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts.launchargs import Arg, Env
 from mlsec_lint.facts.servertables import ServerSpec
@@ -20,8 +21,7 @@ from mlsec_lint.tree import UNKNOWN, PDict, PList
 # --------------------------------------------------------------------------- settings
 
 
-@dataclass(slots=True)
-class Value:
+class Value(Struct):
     value: Any
     kspan: Span
     vspan: Span
@@ -133,8 +133,7 @@ def _present(value: Any) -> bool:
     return value is not None and str(value).strip() not in ("", "''", '""')
 
 
-@dataclass(slots=True)
-class Resolved:
+class Resolved(Struct):
     """The settings of one server instance, with their spans and sources."""
 
     spec: ServerSpec

@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint import knowledge
 
 # --------------------------------------------------------------------------- tables
 
 
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
+class SettingSpec(Struct, frozen=True):
     name: str
     kind: str = "value"
     default: Any = None
     has_default: bool = False
 
 
-@dataclass(slots=True)
-class ServerSpec:
+class ServerSpec(Struct):
     """What ``data/servers.yaml`` knows about one server."""
 
     name: str
@@ -63,8 +62,7 @@ class ServerSpec:
         return hit
 
 
-@dataclass(frozen=True, slots=True)
-class ImageDefault:
+class ImageDefault(Struct, frozen=True):
     pattern: re.Pattern[str]
     tag: re.Pattern[str] | None
     server: str
@@ -77,8 +75,7 @@ class ImageDefault:
     """The file in the image that holds ``settings`` (replacing it drops them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Tables:
+class Tables(Struct, frozen=True):
     servers: dict[str, ServerSpec]
     programs: dict[str, tuple[str, tuple[str, ...] | None]]
     modules: dict[str, tuple[str, str | None]]

@@ -31,10 +31,11 @@ This module is the walk over the commands; the installers are read in
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
+
+import msgspec
 
 from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.pipinstall import expand
@@ -178,7 +179,7 @@ def _nested(session: Session, script: Word, span_of: SpanOf) -> None:
 
     def inner_span(w: Word) -> Span:
         if exact:
-            return span_of(dataclasses.replace(w, start=base + w.start, end=base + w.end))
+            return span_of(msgspec.structs.replace(w, start=base + w.start, end=base + w.end))
         return span_of(script)
 
     shell_session = session

@@ -11,12 +11,13 @@ Called by the walk in :mod:`mlsec_lint.facts.shellcmds`.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+import msgspec
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.pipinstall import expand
@@ -80,9 +81,9 @@ def _python_c(session: Session, words: Sequence[Word], span_of: SpanOf, data: PD
         if not exact or node.lineno - 1 >= len(starts):
             return span_of(code_word)
         offset = starts[node.lineno - 1] + node.col_offset
-        end = offset + max(1, (node.end_col_offset or node.col_offset + 1) - node.col_offset)
         start = code_word.start + 1 + offset
-        return span_of(dataclasses.replace(code_word, start=start, end=code_word.start + 1 + end))
+        end = start + max(1, (node.end_col_offset or node.col_offset + 1) - node.col_offset)
+        return span_of(msgspec.structs.replace(code_word, start=start, end=end))
 
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -235,8 +236,7 @@ _WGET_VALUE_LONG = {
 _ARIA_VALUE = {"-o", "--out", "-d", "--dir", "-x", "-s", "-k", "-j", "--header", "--checksum"}
 
 
-@dataclass(slots=True)
-class _Download:
+class _Download(Struct):
     urls: list[Word] = field(default_factory=list)
     output: tuple[str, Word] | None = None
     output_dir: str | None = None

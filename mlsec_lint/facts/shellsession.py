@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
@@ -20,8 +21,7 @@ from mlsec_lint.tree import PDict
 SpanOf = Callable[[Word], Span]
 
 
-@dataclass(slots=True)
-class Copy:
+class Copy(Struct):
     """A Dockerfile ``COPY``/``ADD`` from the build context."""
 
     sources: list[str]
@@ -29,8 +29,7 @@ class Copy:
     dest_dir: bool
 
 
-@dataclass(slots=True)
-class Session:
+class Session(Struct):
     """State shared by the commands of one Dockerfile stage or one script, in order."""
 
     path: str
@@ -88,8 +87,7 @@ class Session:
         return seen
 
 
-@dataclass(slots=True)
-class _Shell:
+class _Shell(Struct):
     """Per-shell state: each ``RUN`` starts a new shell; a script is one shell."""
 
     cwd: str

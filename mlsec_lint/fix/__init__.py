@@ -19,8 +19,10 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable, apply_edits
 from mlsec_lint.model import Finding, FixPlan, Span
@@ -40,8 +42,7 @@ def applicable(f: Finding, unsafe: bool) -> bool:
     return p is not None and p.operation != "suggest" and (unsafe or p.applicability == "safe")
 
 
-@dataclass
-class FileFix:
+class FileFix(Struct):
     path: str
     abspath: str
     before: str
@@ -64,8 +65,7 @@ class FileFix:
         )
 
 
-@dataclass
-class FixRun:
+class FixRun(Struct):
     files: list[FileFix] = field(default_factory=list)
     failed: list[tuple[Finding, str]] = field(default_factory=list)
     """Fixes that were not applied, with the reason."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from mlsec_lint.model import Span
 from mlsec_lint.source import line_starts
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Edit:
+class Edit(Struct, frozen=True, order=True):
     """Replace ``text[start:end]`` (character offsets) with ``new``."""
 
     start: int

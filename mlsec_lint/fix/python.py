@@ -12,7 +12,8 @@ import ast
 import functools
 import io
 import tokenize
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable
 from mlsec_lint.model import FixPlan
@@ -30,8 +31,7 @@ _SKIP = frozenset(
 )
 
 
-@dataclass(slots=True)
-class _Arg:
+class _Arg(Struct):
     start: int
     end: int
     keyword: str | None
@@ -39,8 +39,7 @@ class _Arg:
     starred: bool
 
 
-@dataclass(slots=True)
-class _Call:
+class _Call(Struct):
     node: ast.Call
     open: int
     close: int

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
+
+import msgspec
+from msgspec import Struct
 
 from mlsec_lint import fix as fixes
 from mlsec_lint.fix.edits import Unfixable
@@ -17,8 +18,7 @@ if TYPE_CHECKING:
     from mlsec_lint.api import Scan, ScanOptions
 
 
-@dataclass
-class Outcome:
+class Outcome(Struct):
     scan: Scan
     """The scan to report: after fixing, a fresh scan of the fixed files."""
     exit_code: int | None = None
@@ -82,7 +82,7 @@ def run(
         if not changed:
             break
         fixed += changed
-        current = dataclasses.replace(current, progress=None)
+        current = msgspec.structs.replace(current, progress=None)
         if stdin_text is not None:
             current.stdin = stdin_text.encode("utf-8")
         scan = rescan(current)
@@ -138,7 +138,7 @@ def _diff(
                 stdin = ff.after.encode("utf-8")
         if not planned.files:
             break
-        fresh = dataclasses.replace(options, progress=None, overlay=dict(overlay))
+        fresh = msgspec.structs.replace(options, progress=None, overlay=dict(overlay))
         if options.stdin is not None:
             fresh.stdin = stdin
         scan = rescan(fresh)

@@ -29,8 +29,9 @@ what. The operations and the formats they edit:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct
 
 OPERATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # operation: (required arguments, optional arguments)
@@ -46,15 +47,14 @@ APPLICABILITY = ("safe", "unsafe")
 _COMMON = {"operation", "applicability", "description", "at", "when"}
 
 
-@dataclass(frozen=True, slots=True)
-class FixSpec:
+class FixSpec(Struct, frozen=True):
     operation: str
     applicability: str
     description: str
     at: tuple[str, ...] = ()
     when: Any = None
     """A compiled condition that must also hold for the fix to be offered."""
-    args: tuple[tuple[str, Any], ...] = field(default=())
+    args: tuple[tuple[str, Any], ...] = ()
 
 
 def parse_fix(data: Any, cond: Any) -> FixSpec:

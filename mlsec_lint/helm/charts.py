@@ -12,14 +12,15 @@ still checked by Helm conventions (:mod:`mlsec_lint.facts.helm_values`).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
+from msgspec import Struct, field
 
 from mlsec_lint.facts import FileAnalysis
 from mlsec_lint.helm import render, trace
@@ -33,8 +34,7 @@ RENDERED = "#rendered"
 CHART_FILE = "Chart.yaml"
 
 
-@dataclass
-class RenderMap:
+class RenderMap(Struct):
     """How positions of one rendered template map back to the chart's files."""
 
     template: str
@@ -48,8 +48,7 @@ class RenderMap:
     template_source: Source | None = None
 
 
-@dataclass
-class HelmState:
+class HelmState(Struct):
     """What rendering added to a scan."""
 
     maps: dict[str, RenderMap] = field(default_factory=dict)
@@ -183,8 +182,7 @@ def _chart_meta(chart: str, known: Mapping[str, Source], base: str) -> Any:
     return docs[0].value if docs else None
 
 
-@dataclass
-class _Job:
+class _Job(Struct):
     chart: str
     name: str
     label: str
@@ -329,7 +327,7 @@ def process(
                 state.sources[rmap.template] = rmap.template_source
             analyses.append(fa)
             state.notices.extend(
-                dataclasses.replace(n, path=rmap.template, line=None) for n in fa.notices
+                msgspec.structs.replace(n, path=rmap.template, line=None) for n in fa.notices
             )
             fa.notices = []
     return state, [*analyses]

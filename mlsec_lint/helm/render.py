@@ -24,8 +24,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 RELEASE = "release"
 NAMESPACE = "default"
@@ -36,8 +37,7 @@ MAX_OUTPUT = 64 * 1024 * 1024
 ENABLE_HINT = "install the renderer with pip install 'mlsec-lint[helm]' (or put helm on PATH)"
 
 
-@dataclass
-class Rendered:
+class Rendered(Struct):
     """Manifests per template (``<chart>/templates/x.yaml``) for each values set, or why
     a pass failed."""
 

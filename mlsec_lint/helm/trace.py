@@ -15,8 +15,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
@@ -24,8 +25,7 @@ from mlsec_lint.tree import PDict, PList
 MARKER = re.compile(r"mlsv(\d{1,7})z", re.I)
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(Struct, frozen=True):
     """A leaf of a values file: the file (display path), the value's span, its key path."""
 
     path: str
@@ -34,8 +34,7 @@ class Origin:
     value: Any
 
 
-@dataclass
-class Values:
+class Values(Struct):
     """Merged values (plain data) and the origin of every leaf."""
 
     merged: dict[str, Any] = field(default_factory=dict)
@@ -133,8 +132,7 @@ def marked(values: Values, strings_only: bool = False) -> tuple[dict[str, Any], 
     return mark(values.merged, ()), table
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(Struct, frozen=True):
     """Where a rendered position is reported: a file, a span, and the values leaf (if
     the value came from one)."""
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Notice, Span
@@ -46,16 +47,14 @@ _VAR = re.compile(
 )
 
 
-@dataclass(slots=True)
-class Heredoc:
+class Heredoc(Struct):
     delimiter: str
     body: str
     line: int  # 1-based line of the first body line
     strip_tabs: bool = False
 
 
-@dataclass(slots=True)
-class Instruction:
+class Instruction(Struct):
     keyword: str  # upper-case
     args: str  # logical argument text (continuations joined, comments removed)
     span: Span  # from the keyword to the end of the last line
@@ -78,8 +77,7 @@ class Instruction:
         return self.span_of(self.rest_offset, len(self.args)) if self.rest else self.span
 
 
-@dataclass(slots=True)
-class Stage:
+class Stage(Struct):
     index: int
     base: str  # image reference after ARG substitution
     base_raw: str
@@ -90,8 +88,7 @@ class Stage:
     instructions: list[Instruction] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Dockerfile:
+class Dockerfile(Struct):
     instructions: list[Instruction] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     global_args: dict[str, str] = field(default_factory=dict)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 MAX_DEPTH = 64
 """Deeper JSON is refused (nbformat nests a handful of levels)."""
@@ -44,8 +45,7 @@ def is_shell_cell(magic: str, args: str) -> bool:
     return magic == "script" and first.rsplit("/", 1)[-1] in ("bash", "sh")
 
 
-@dataclass(slots=True)
-class _Str:
+class _Str(Struct):
     """A JSON string with the offset of its opening quote."""
 
     text: str
@@ -53,8 +53,7 @@ class _Str:
     end: int  # offset after the closing quote
 
 
-@dataclass(slots=True)
-class Piece:
+class Piece(Struct):
     """A run of decoded text inside one JSON string of the file."""
 
     text: str
@@ -89,8 +88,7 @@ class Piece:
         return self.quote_col + 1 + i
 
 
-@dataclass(slots=True)
-class Line:
+class Line(Struct):
     """One source line of a cell, made of the pieces that hold its characters."""
 
     text: str
@@ -107,16 +105,14 @@ class Line:
         return piece.line, piece.column(index - start)
 
 
-@dataclass(slots=True)
-class Output:
+class Output(Struct):
     text: str
     line: int
     col: int
     output_type: str
 
 
-@dataclass(slots=True)
-class Cell:
+class Cell(Struct):
     number: int
     """1-based position among all cells of the notebook (as shown by Jupyter)."""
     cell_type: str
@@ -128,8 +124,7 @@ class Cell:
     """(line, column) of the first string of the cell's source or outputs."""
 
 
-@dataclass(slots=True)
-class Notebook:
+class Notebook(Struct):
     cells: list[Cell]
     language: str | None
     """The kernel language (``metadata.kernelspec.language`` or ``language_info.name``)."""

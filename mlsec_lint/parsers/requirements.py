@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mlsec_lint.model import Span
 
@@ -38,15 +39,13 @@ OPTIONS_WITH_VALUE = {
 """Options of a requirements file that take a value (pip's own list for the file format)."""
 
 
-@dataclass(slots=True)
-class ReqOption:
+class ReqOption(Struct):
     name: str  # long form, e.g. "--extra-index-url"
     value: str
     span: Span
 
 
-@dataclass(slots=True)
-class ReqLine:
+class ReqLine(Struct):
     """One logical requirement line: a requirement spec and/or options."""
 
     text: str  # the spec part (no options, no comment)

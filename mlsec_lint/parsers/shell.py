@@ -13,7 +13,8 @@ Offsets are indexes into the input string; callers map them to lines and columns
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _REDIRECT_START = set("<>")
@@ -44,8 +45,7 @@ _WRAPPER_FLAGS_WITH_VALUE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(Struct, frozen=True):
     """A shell word: its unquoted text and the [start, end) offsets of its source."""
 
     text: str
@@ -56,8 +56,7 @@ class Word:
     """True when the word contains an unexpanded ``$VAR`` or ``$(…)``."""
 
 
-@dataclass(slots=True)
-class Command:
+class Command(Struct):
     """A simple command: environment assignments, then argv words."""
 
     assigns: list[Word] = field(default_factory=list)

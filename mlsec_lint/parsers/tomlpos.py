@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from mlsec_lint.model import Span
 from mlsec_lint.source import line_starts
@@ -21,8 +22,7 @@ from mlsec_lint.source import line_starts
 Path = tuple[str, ...]
 
 
-@dataclass(slots=True)
-class TomlPositions:
+class TomlPositions(Struct):
     keys: dict[Path, Span] = field(default_factory=dict)
     """The span of each key, by full path (first occurrence)."""
     strings: dict[Path, list[tuple[str, Span]]] = field(default_factory=dict)

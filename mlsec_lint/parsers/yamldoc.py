@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from msgspec import Struct, field
 
 from mlsec_lint.model import Span
 from mlsec_lint.tree import PDict, PList
@@ -76,8 +76,7 @@ class BudgetError(YamlError):
     """The stream exceeds :data:`MAX_NODES`: documents read before it are kept."""
 
 
-@dataclass(slots=True)
-class YamlDoc:
+class YamlDoc(Struct):
     """One document of a stream: its tree, span and the spans of its scalars."""
 
     value: Any
@@ -85,8 +84,7 @@ class YamlDoc:
     index: int
 
 
-@dataclass(slots=True)
-class YamlStream:
+class YamlStream(Struct):
     docs: list[YamlDoc] = field(default_factory=list)
     duplicate_keys: list[tuple[str, int]] = field(default_factory=list)
     scalar_spans: list[Span] = field(default_factory=list)

@@ -184,7 +184,7 @@ def test_value_tests_under_one_mapping_agree_with_each_test() -> None:
 
 def test_a_fix_whose_placeholder_has_no_value_is_not_offered() -> None:
     """Messages show "unknown" for a missing field; a fix never writes it into a file."""
-    import dataclasses
+    import msgspec
 
     from mlsec_lint.engine.evaluate import _fix_plan
     from mlsec_lint.model import Span
@@ -192,7 +192,7 @@ def test_a_fix_whose_placeholder_has_no_value_is_not_offered() -> None:
 
     rule = next(r for r in builtin_rules() if r.id == "MLS-DEP-001")
     assert rule.fix is not None
-    unguarded = dataclasses.replace(rule, fix=dataclasses.replace(rule.fix, when=None))
+    unguarded = msgspec.structs.replace(rule, fix=msgspec.structs.replace(rule.fix, when=None))
     span = Span(1, 1, 1, 6)
     node = PDict(span)
     node.put("spec", "torch", span)
