@@ -26,21 +26,41 @@ BUNDLE_NAME = "_bundle.json"
 
 def yaml_files(directory: Path) -> list[Path]:
     """The ``*.yaml``/``*.yml`` files under ``directory``, sorted, hidden ones excluded."""
-    out = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                out.append(Path(root) / name)
-    return out
+    return [directory / name for name, _ in _walk(str(directory), "")]
+
+
+def _walk(root: str, prefix: str) -> list[tuple[str, str]]:
+    """(relative POSIX name, path) of the YAML files under ``root``: a directory's files in
+    name order, then its subdirectories in name order. ``os.scandir`` rather than
+    ``os.walk`` and ``pathlib``: this runs at every start, over ~160 files."""
+    files: list[tuple[str, str]] = []
+    dirs: list[tuple[str, str]] = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                dirs.append((name, entry.path))
+            elif name.endswith((".yaml", ".yml")):
+                files.append((prefix + name, entry.path))
+    files.sort()
+    for name, path in sorted(dirs):
+        files += _walk(path, f"{prefix}{name}/")
+    return files
 
 
 def read_all(directory: Path) -> list[tuple[str, bytes]]:
     """(relative POSIX name, bytes) of every YAML file of ``directory``."""
     out = []
-    for path in yaml_files(directory):
+    try:
+        listed = _walk(str(directory), "")
+    except OSError as exc:
+        raise MlsecLintError(f"cannot read {directory}: {exc}") from None
+    for name, path in listed:
         try:
-            out.append((path.relative_to(directory).as_posix(), path.read_bytes()))
+            with open(path, "rb") as fh:
+                out.append((name, fh.read()))
         except OSError as exc:
             raise MlsecLintError(f"cannot read {path}: {exc}") from None
     return out

@@ -15,10 +15,21 @@ from __future__ import annotations
 
 import re
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_COMMAND_START = re.compile(r"(?m)^([ \t]*):(?=:)")
+# Pattern strings, compiled by ``re`` on first use (and cached there): most outputs never
+# need them, and compiling them costs a one-file scan about a millisecond.
+_SURROGATE = "[\ud800-\udfff]"
+_CONTROL = "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
+_XML_INVALID = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
+_COMMAND_START = r"(?m)^([ \t]*):(?=:)"
+
+
+def _has_surrogates(value: str) -> bool:
+    """Lone surrogates are the only characters UTF-8 cannot encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 LEGACY_COMMAND = "##["
 """The runner recognises ``##[command]`` anywhere in a line."""
 
@@ -37,19 +48,20 @@ def text(value: str) -> str:
     line, printable, and unable to start a workflow command."""
     if value.isprintable() and LEGACY_COMMAND not in value and not value.lstrip().startswith("::"):
         return value
-    out = _CONTROL.sub(lambda m: _repr(m.group(0)), value)
+    out = re.sub(_CONTROL, lambda m: _repr(m.group(0)), value)
     return _neutralise(out, "\\x3a", "##\\x5b")
 
 
 def _neutralise(output: str, colon: str, bracket: str) -> str:
-    output = _COMMAND_START.sub(lambda m: m.group(1) + colon, output)
+    output = re.sub(_COMMAND_START, lambda m: m.group(1) + colon, output)
     return output.replace(LEGACY_COMMAND, bracket)
 
 
 def log(output: str) -> str:
     """A whole text output (not GitHub annotations): lines that would be read as workflow
     commands are defused; undecodable characters shown escaped."""
-    output = _SURROGATE.sub(lambda m: _repr(m.group(0)), output)
+    if _has_surrogates(output):
+        output = re.sub(_SURROGATE, lambda m: _repr(m.group(0)), output)
     if "::" not in output and LEGACY_COMMAND not in output:
         return output
     return _neutralise(output, "\\x3a", "##\\x5b")
@@ -58,14 +70,15 @@ def log(output: str) -> str:
 def json_output(output: str) -> str:
     """Rendered JSON: lone surrogates (only possible inside strings) become the text
     ``\\xNN``, and ``##[`` the equivalent ``##\\u005b``."""
-    output = _SURROGATE.sub(lambda m: "\\" + _repr(m.group(0)), output)
+    if _has_surrogates(output):
+        output = re.sub(_SURROGATE, lambda m: "\\" + _repr(m.group(0)), output)
     return output.replace(LEGACY_COMMAND, "##\\u005b")
 
 
 def xml_output(output: str) -> str:
     """Rendered XML or HTML: characters XML forbids and lone surrogates become the text
     ``\\xNN``; CR, a ``:`` starting a line and ``##[`` become character references."""
-    output = _XML_INVALID.sub(lambda m: _repr(m.group(0)), output).replace("\r", "&#13;")
+    output = re.sub(_XML_INVALID, lambda m: _repr(m.group(0)), output).replace("\r", "&#13;")
     return _neutralise(output, "&#58;", "##&#91;")
 
 
@@ -90,7 +103,7 @@ def github_output(rendered: str) -> str:
     out = []
     for line in lines:
         if line.startswith(("::error ", "::warning ", "::notice ")):
-            out.append(_SURROGATE.sub(lambda m: _repr(m.group(0)), line))
+            out.append(re.sub(_SURROGATE, lambda m: _repr(m.group(0)), line))
         else:
             out.append(log(line))
     return "\n".join(out)
@@ -100,7 +113,7 @@ def github_data(value: str) -> str:
     """The message of a workflow command (``%``, CR and LF escaped as the runner
     expects; other control characters and surrogates shown escaped)."""
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return _CONTROL.sub(lambda m: _repr(m.group(0)), value)
+    return re.sub(_CONTROL, lambda m: _repr(m.group(0)), value)
 
 
 def github_property(value: str) -> str:

@@ -224,16 +224,22 @@ def ports_of_server(server: str) -> tuple[dict[int, str], tuple[int, ...]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _credential_tables() -> tuple[
-    set[str], tuple[str, ...], list[tuple[str, re.Pattern[str]]], list[re.Pattern[str]], set[str]
-]:
+def _credential_names() -> tuple[set[str], tuple[str, ...]]:
     data = table("credentials")
-    names = {n.upper() for n in data["names"]}
-    suffixes = tuple(data["name_suffixes"])
-    values = [(v["name"], re.compile(v["regex"])) for v in data["value_patterns"]]
+    return {n.upper() for n in data["names"]}, tuple(data["name_suffixes"])
+
+
+@functools.lru_cache(maxsize=1)
+def _credential_formats() -> list[tuple[str, re.Pattern[str]]]:
+    """Each token format, compiled: only needed once the combined pattern has matched."""
+    return [(v["name"], re.compile(v["regex"])) for v in table("credentials")["value_patterns"]]
+
+
+@functools.lru_cache(maxsize=1)
+def _placeholders() -> tuple[list[re.Pattern[str]], set[str]]:
+    data = table("credentials")
     placeholders = [re.compile(p) for p in data["placeholders"]]
-    non_secrets = {str(v).lower() for v in data["non_secrets"]}
-    return names, suffixes, values, placeholders, non_secrets
+    return placeholders, {str(v).lower() for v in data["non_secrets"]}
 
 
 @functools.lru_cache(maxsize=1)
@@ -252,7 +258,7 @@ def credential_name_words(name: str) -> str:
 
 def credential_name_terms() -> tuple[str, ...]:
     """Every name and name suffix :func:`is_credential_name` accepts a name by."""
-    names, suffixes, _, _, _ = _credential_tables()
+    names, suffixes = _credential_names()
     return (*sorted(names), *suffixes, *_short_suffixes())
 
 
@@ -272,7 +278,7 @@ def _credential_name_memo(name: str) -> bool:
 
 
 def _is_credential_name(name: str) -> bool:
-    names, suffixes, _, _, _ = _credential_tables()
+    names, suffixes = _credential_names()
     upper = name.upper().replace("-", "_").replace(".", "_")
     if upper in names:
         return True
@@ -289,8 +295,7 @@ def credential_value_kind(value: str) -> str | None:
     any_token = any_credential_value()
     if any_token is not None and any_token.search(value) is None:
         return None  # one pass over the text instead of one per format: most values
-    _, _, values, _, _ = _credential_tables()
-    for name, pattern in values:
+    for name, pattern in _credential_formats():
         if pattern.search(value):
             return str(name)
     return None
@@ -306,8 +311,7 @@ def may_hold_credential_value(text: str) -> bool:
 @functools.cache
 def any_credential_value() -> re.Pattern[str] | None:
     """All credential formats as one alternation (None if they cannot be combined)."""
-    _, _, values, _, _ = _credential_tables()
-    return one_alternation([p.pattern for _, p in values])
+    return one_alternation(str(v["regex"]) for v in table("credentials")["value_patterns"])
 
 
 GLOBAL_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
@@ -329,7 +333,7 @@ def one_alternation(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def is_placeholder(value: str) -> bool:
-    _, _, _, placeholders, non_secrets = _credential_tables()
+    placeholders, non_secrets = _placeholders()
     v = value.strip()
     if v.lower() in non_secrets:
         return True
