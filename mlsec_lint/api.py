@@ -11,9 +11,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-import msgspec
-from msgspec import Struct, field
-
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind, scanned_roots
 from mlsec_lint.engine.evaluate import Evaluator
@@ -23,6 +20,8 @@ from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.image_builders import requirements_installs
 from mlsec_lint.fingerprints import finding_fingerprint, span_text
 from mlsec_lint.model import Finding, Notice, ScanResult, Severity, Suppression
+from mlsec_lint.records import Struct, field
+from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.resolve import VersionIndex, attach_versions, resolve_all
 from mlsec_lint.source import Source, read_source, source_from_bytes
 
@@ -195,10 +194,10 @@ def apply_severity(
             raise MlsecLintError(f"severity: {key!r} is not a rule id or name")
         wanted[match[0].id] = Severity.parse(label)
     return [
-        msgspec.structs.replace(
+        replace_fields(
             r,
             severity=wanted[r.id],
-            adjust=tuple(msgspec.structs.replace(a, severity=wanted[r.id]) for a in r.adjust),
+            adjust=tuple(replace_fields(a, severity=wanted[r.id]) for a in r.adjust),
         )
         if r.id in wanted
         else r

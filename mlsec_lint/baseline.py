@@ -16,10 +16,9 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from msgspec import Struct, field
-
 from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.model import Finding, Suppression
+from mlsec_lint.records import Struct, field
 
 BASELINE_VERSION = 1
 

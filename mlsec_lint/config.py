@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.discovery import find_repo_root
 from mlsec_lint.errors import MlsecLintError
+from mlsec_lint.records import Struct, field
 
 CONFIG_NAMES = (".mlsec-lint.yaml", ".mlsec-lint.yml", ".mlsec-lint.toml", "pyproject.toml")
 TOOL_KEY = "mlsec-lint"

@@ -15,9 +15,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from msgspec import Struct
-
 from mlsec_lint.model import Notice
+from mlsec_lint.records import Struct
 
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {

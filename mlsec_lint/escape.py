@@ -30,6 +30,8 @@ def _has_surrogates(value: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
 LEGACY_COMMAND = "##["
 """The runner recognises ``##[command]`` anywhere in a line."""
 

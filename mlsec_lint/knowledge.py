@@ -12,10 +12,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint import databundle
 from mlsec_lint.datadirs import DATA_DIR
+from mlsec_lint.records import Struct, field
 
 
 @functools.cache

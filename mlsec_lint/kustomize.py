@@ -18,10 +18,9 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import FileAnalysis
 from mlsec_lint.model import Finding, Notice, Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.source import Source, read_source
 from mlsec_lint.tree import PDict, PList
 

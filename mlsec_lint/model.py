@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from msgspec import Struct, field
+from mlsec_lint.records import Struct, field
 
 
 class Severity(enum.IntEnum):

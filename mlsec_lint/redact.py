@@ -31,10 +31,9 @@ from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import Any
 
-import msgspec
-
 from mlsec_lint import knowledge
 from mlsec_lint.model import Finding, Notice
+from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.source import excerpt
 
 MASK = "*"
@@ -346,7 +345,7 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         lines = mask_lines(original)
         if lines != original:
             masked[path] = lines
-            sources[path] = msgspec.structs.replace(src, text="\n".join(lines), _lines=lines)
+            sources[path] = replace_fields(src, text="\n".join(lines), _lines=lines)
     for f in findings:
         lines_ = masked.get(f.path)
         if lines_ is not None and 1 <= f.span.line <= len(lines_):
@@ -364,4 +363,4 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
 
 def redact_notices(notices: list[Notice]) -> list[Notice]:
     """Notices with masked messages (a parser's message may quote the file)."""
-    return [msgspec.structs.replace(n, message=mask_text(n.message)) for n in notices]
+    return [replace_fields(n, message=mask_text(n.message)) for n in notices]

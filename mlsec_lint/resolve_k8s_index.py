@@ -12,11 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.k8sobjects import api_group
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict, PList
 
 CLUSTER_SCOPED = frozenset({"ClusterServingRuntime", "ClusterStorageContainer"})

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.resolve_k8s_index import (
     Objects,
     Pod,

@@ -26,10 +26,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.resolve_k8s_index import ns_of, sa_name
 from mlsec_lint.resolve_k8s_usage import BORROWED_ACCOUNT
 from mlsec_lint.tree import PDict, PList

@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from msgspec import Struct
+from mlsec_lint.records import Struct
 
 
 class Format(str, Enum):

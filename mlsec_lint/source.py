@@ -10,9 +10,8 @@ import codecs
 import os
 from array import array
 
-from msgspec import Struct
-
 from mlsec_lint.model import Notice
+from mlsec_lint.records import Struct
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """Files above this size are not parsed (one ``too-large`` notice each)."""

@@ -34,10 +34,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact, FileAnalysis, record
 from mlsec_lint.model import Finding, Span, Suppression
+from mlsec_lint.records import Struct, field
 from mlsec_lint.source import Source
 from mlsec_lint.tree import PDict
 

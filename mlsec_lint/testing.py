@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
-from msgspec import Struct, field
 
 from mlsec_lint.engine.rules import Rule
+from mlsec_lint.records import Struct, field
 
 ANNOTATION = re.compile(r"^\s*#\s*(expect|ok|todo-expect|todo-ok)\s*:\s*(.+?)\s*$")
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")

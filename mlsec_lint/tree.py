@@ -17,9 +17,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, cast
 
-from msgspec import Struct
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct
 
 
 class _Unknown:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-
-from msgspec import Struct, field
 
 from mlsec_lint import databundle
 from mlsec_lint.datadirs import builtin_rules_dir
@@ -23,6 +22,7 @@ from mlsec_lint.errors import MlsecLintError
 from mlsec_lint.facts import FACT_KINDS
 from mlsec_lint.fix.spec import FixSpec, parse_fix
 from mlsec_lint.model import CATEGORIES, Severity
+from mlsec_lint.records import Struct, field
 
 DOCS_URL = "https://github.com/mlsec-lint/mlsec-lint/blob/main/docs/rules/{id}.md"
 SCHEMA_NAME = "rule.schema.json"
@@ -225,8 +225,10 @@ def builtin_rules() -> tuple[Rule, ...]:
 
 def load_builtin(directory: Path) -> tuple[Rule, ...]:
     """Rules of a built-in rules directory, through its bundle when that is current."""
+    base = str(directory)
     return tuple(
-        parse_rule(data, str(directory / name), True) for name, data in databundle.load(directory)
+        parse_rule(data, os.path.join(base, *name.split("/")), True)
+        for name, data in databundle.load(directory)
     )
 
 

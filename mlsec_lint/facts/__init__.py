@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.model import Notice, Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict
 
 FACT_KINDS: dict[str, str] = {

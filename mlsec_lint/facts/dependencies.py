@@ -20,13 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.depspecs import _spec_info
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers import requirements as reqparser
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict, PList
 
 # ------------------------------------------------------------------ facts

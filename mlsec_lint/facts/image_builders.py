@@ -37,11 +37,10 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from msgspec import Struct
-
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct
 from mlsec_lint.tree import PDict, PList
 
 _MAX_CALLEE = 400

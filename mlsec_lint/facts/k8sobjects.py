@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict, PList
 
 CONTAINER_LISTS = (("containers", False), ("initContainers", True), ("ephemeralContainers", True))

@@ -29,8 +29,6 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.launchargs import Arg, Doc, Env, EnvVar, FileText, _assign, args_of_words
@@ -53,6 +51,7 @@ from mlsec_lint.facts.servertables import (
 )
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import SHELLS, Word, tokenize
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
 # --------------------------------------------------------------------------- launches -> facts

@@ -14,11 +14,10 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from msgspec import Struct
-
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import Word
+from mlsec_lint.records import Struct
 from mlsec_lint.source import line_starts
 
 # --------------------------------------------------------------------------- text

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from msgspec import Struct
-
 from mlsec_lint.facts.launchargs import (
     Arg,
     Doc,
@@ -24,6 +22,7 @@ from mlsec_lint.facts.launchargs import (
 )
 from mlsec_lint.facts.servertables import ServerSpec, tables
 from mlsec_lint.parsers.shell import SHELLS, Command, Word, split_commands, strip_wrappers
+from mlsec_lint.records import Struct
 
 # --------------------------------------------------------------------------- commands
 

@@ -30,13 +30,12 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from msgspec import Struct
-
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.common import env_fact
 from mlsec_lint.model import Finding, Notice, Span
 from mlsec_lint.parsers.notebook import Cell, Line, NotebookError, is_shell_cell, parse
+from mlsec_lint.records import Struct
 from mlsec_lint.source import Source
 from mlsec_lint.tree import PDict, PList
 

@@ -13,14 +13,13 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.dependencies import dependency_fact, index_fact
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.requirements import OPTIONS_WITH_VALUE
 from mlsec_lint.parsers.shell import Word
+from mlsec_lint.records import Struct, field
 
 # ------------------------------------------------------------------ install commands
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.source import char_col
 from mlsec_lint.tree import UNKNOWN, PDict
 

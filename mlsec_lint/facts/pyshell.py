@@ -58,10 +58,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from msgspec import Struct
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
 MAX_TEXT = 16_000

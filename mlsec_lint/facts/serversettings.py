@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts.launchargs import Arg, Env
 from mlsec_lint.facts.servertables import ServerSpec
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import UNKNOWN, PDict, PList
 
 # --------------------------------------------------------------------------- settings

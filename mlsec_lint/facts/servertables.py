@@ -13,9 +13,8 @@ import functools
 import re
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint import knowledge
+from mlsec_lint.records import Struct, field
 
 # --------------------------------------------------------------------------- tables
 

@@ -35,8 +35,6 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-import msgspec
-
 from mlsec_lint.facts import Fact, FileAnalysis
 from mlsec_lint.facts.pipinstall import expand
 from mlsec_lint.facts.shelldownloads import _CHECKSUM_PROGRAMS, _fetch, _git, _hf, _verify
@@ -51,6 +49,7 @@ from mlsec_lint.parsers.shell import (
     split_commands,
     strip_wrappers,
 )
+from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.tree import PDict, PList
 
 _SHELL_C = re.compile(r"^-[a-zA-Z]*c[a-zA-Z]*$")
@@ -179,7 +178,7 @@ def _nested(session: Session, script: Word, span_of: SpanOf) -> None:
 
     def inner_span(w: Word) -> Span:
         if exact:
-            return span_of(msgspec.structs.replace(w, start=base + w.start, end=base + w.end))
+            return span_of(replace_fields(w, start=base + w.start, end=base + w.end))
         return span_of(script)
 
     shell_session = session

@@ -16,14 +16,13 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-import msgspec
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.facts.pipinstall import expand
 from mlsec_lint.facts.shellsession import Session, SpanOf, _base, _put, _Shell
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import Command, Word
+from mlsec_lint.records import Struct, field
+from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.tree import PDict, PList
 
 _CHECKSUM_PROGRAMS = {
@@ -83,7 +82,7 @@ def _python_c(session: Session, words: Sequence[Word], span_of: SpanOf, data: PD
         offset = starts[node.lineno - 1] + node.col_offset
         start = code_word.start + 1 + offset
         end = start + max(1, (node.end_col_offset or node.col_offset + 1) - node.col_offset)
-        return span_of(msgspec.structs.replace(code_word, start=start, end=end))
+        return span_of(replace_fields(code_word, start=start, end=end))
 
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):

@@ -11,11 +11,10 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.shell import Word
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict
 
 SpanOf = Callable[[Word], Span]

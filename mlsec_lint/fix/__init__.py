@@ -21,11 +21,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from msgspec import Struct, field
-from msgspec.structs import replace
-
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable, apply_edits
 from mlsec_lint.model import Finding, FixPlan, Span
+from mlsec_lint.records import Struct, field, replace
 
 if TYPE_CHECKING:
     from mlsec_lint.api import Scan

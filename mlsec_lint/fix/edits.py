@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from msgspec import Struct
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct
 from mlsec_lint.source import line_starts
 
 

@@ -13,10 +13,9 @@ import functools
 import io
 import tokenize
 
-from msgspec import Struct, field
-
 from mlsec_lint.fix.edits import Edit, Lines, Unfixable
 from mlsec_lint.model import FixPlan
+from mlsec_lint.records import Struct, field
 from mlsec_lint.source import char_col
 
 _SKIP = frozenset(

@@ -7,12 +7,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-import msgspec
-from msgspec import Struct
-
 from mlsec_lint import fix as fixes
 from mlsec_lint.fix.edits import Unfixable
 from mlsec_lint.model import Notice
+from mlsec_lint.records import Struct
+from mlsec_lint.records import replace as replace_fields
 
 if TYPE_CHECKING:
     from mlsec_lint.api import Scan, ScanOptions
@@ -82,7 +81,7 @@ def run(
         if not changed:
             break
         fixed += changed
-        current = msgspec.structs.replace(current, progress=None)
+        current = replace_fields(current, progress=None)
         if stdin_text is not None:
             current.stdin = stdin_text.encode("utf-8")
         scan = rescan(current)
@@ -138,7 +137,7 @@ def _diff(
                 stdin = ff.after.encode("utf-8")
         if not planned.files:
             break
-        fresh = msgspec.structs.replace(options, progress=None, overlay=dict(overlay))
+        fresh = replace_fields(options, progress=None, overlay=dict(overlay))
         if options.stdin is not None:
             fresh.stdin = stdin
         scan = rescan(fresh)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from msgspec import Struct
+from mlsec_lint.records import Struct
 
 OPERATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # operation: (required arguments, optional arguments)

@@ -19,12 +19,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import msgspec
-from msgspec import Struct, field
-
 from mlsec_lint.facts import FileAnalysis
 from mlsec_lint.helm import render, trace
 from mlsec_lint.model import Finding, Notice, Span
+from mlsec_lint.records import Struct, field
+from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.source import Source, read_source
 from mlsec_lint.tree import PDict
 
@@ -327,7 +326,7 @@ def process(
                 state.sources[rmap.template] = rmap.template_source
             analyses.append(fa)
             state.notices.extend(
-                msgspec.structs.replace(n, path=rmap.template, line=None) for n in fa.notices
+                replace_fields(n, path=rmap.template, line=None) for n in fa.notices
             )
             fa.notices = []
     return state, [*analyses]

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from typing import Any
 
-from msgspec import Struct, field
+from mlsec_lint.records import Struct, field
 
 RELEASE = "release"
 NAMESPACE = "default"

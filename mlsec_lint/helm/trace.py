@@ -17,9 +17,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from msgspec import Struct, field
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict, PList
 
 MARKER = re.compile(r"mlsv(\d{1,7})z", re.I)

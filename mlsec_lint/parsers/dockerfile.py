@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import re
 
-from msgspec import Struct, field
-
 from mlsec_lint.linear import sub_variables
 from mlsec_lint.model import Notice, Span
 from mlsec_lint.parsers.shell import OffsetMap, Word, tokenize
+from mlsec_lint.records import Struct, field
 
 KNOWN = {
     "ADD",

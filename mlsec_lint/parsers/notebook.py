@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from msgspec import Struct, field
+from mlsec_lint.records import Struct, field
 
 MAX_DEPTH = 64
 """Deeper JSON is refused (nbformat nests a handful of levels)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from msgspec import Struct, field
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 
 _COMMENT = re.compile(r"(^|\s)#")
 OPTIONS_WITH_VALUE = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 
-from msgspec import Struct, field
+from mlsec_lint.records import Struct, field
 
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _REDIRECT_START = set("<>")

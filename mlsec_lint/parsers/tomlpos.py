@@ -14,9 +14,8 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
-from msgspec import Struct, field
-
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.source import line_starts
 
 Path = tuple[str, ...]

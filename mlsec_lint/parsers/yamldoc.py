@@ -19,9 +19,9 @@ import sys
 from typing import Any
 
 import yaml
-from msgspec import Struct, field
 
 from mlsec_lint.model import Span
+from mlsec_lint.records import Struct, field
 from mlsec_lint.tree import PDict, PList
 
 try:

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from msgspec import Struct
+from mlsec_lint.records import Struct
 
 if TYPE_CHECKING:
     from mlsec_lint.api import Scan

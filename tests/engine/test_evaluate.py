@@ -184,15 +184,14 @@ def test_value_tests_under_one_mapping_agree_with_each_test() -> None:
 
 def test_a_fix_whose_placeholder_has_no_value_is_not_offered() -> None:
     """Messages show "unknown" for a missing field; a fix never writes it into a file."""
-    import msgspec
-
     from mlsec_lint.engine.evaluate import _fix_plan
     from mlsec_lint.model import Span
+    from mlsec_lint.records import replace as replace_fields
     from mlsec_lint.tree import PDict
 
     rule = next(r for r in builtin_rules() if r.id == "MLS-DEP-001")
     assert rule.fix is not None
-    unguarded = msgspec.structs.replace(rule, fix=msgspec.structs.replace(rule.fix, when=None))
+    unguarded = replace_fields(rule, fix=replace_fields(rule.fix, when=None))
     span = Span(1, 1, 1, 6)
     node = PDict(span)
     node.put("spec", "torch", span)

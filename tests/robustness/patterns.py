@@ -50,9 +50,19 @@ def _flags(node: ast.expr | None) -> int:
 
 
 def source_patterns() -> Iterator[tuple[str, str | bytes, int]]:
-    """(where, pattern, flags) of every ``re.*`` call with a literal pattern."""
+    """(where, pattern, flags) of every ``re.*`` call with a literal pattern, or with a
+    module-level constant holding one (a pattern compiled on first use)."""
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id: stmt.value
+            for stmt in tree.body
+            if isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, (str, bytes))
+            for target in stmt.targets
+            if isinstance(target, ast.Name)
+        }
         for node in ast.walk(tree):
             if not (
                 isinstance(node, ast.Call)
@@ -61,9 +71,12 @@ def source_patterns() -> Iterator[tuple[str, str | bytes, int]]:
                 and node.func.value.id == "re"
                 and node.func.attr in _RE_FUNCS
                 and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, (str, bytes))
             ):
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Name) and first.id in constants:
+                first = constants[first.id]
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes))):
                 continue
             flags_node = next((k.value for k in node.keywords if k.arg == "flags"), None)
             position = {
@@ -79,8 +92,8 @@ def source_patterns() -> Iterator[tuple[str, str | bytes, int]]:
             }[node.func.attr]
             if flags_node is None and len(node.args) > position:
                 flags_node = node.args[position]
-            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
-            yield where, node.args[0].value, _flags(flags_node)
+            where = f"{path.relative_to(PACKAGE.parent)}:{first.lineno}"
+            yield where, first.value, _flags(flags_node)
 
 
 def _table_strings(value: Any, key: str = "") -> Iterator[str]:
