@@ -108,11 +108,14 @@ _MAX_SPANS = 32_768
 
 def _span(start: Any, end: Any) -> Span:
     key = (start.line, start.column, end.line, end.column)
-    span = _SPANS.get(key)
-    if span is None:
-        if len(_SPANS) >= _MAX_SPANS:
-            _SPANS.clear()
-        span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
+    return _SPANS.get(key) or _new_span(key)
+
+
+def _new_span(key: tuple[int, int, int, int]) -> Span:
+    """The span of 0-based (line, column, end line, end column), remembered."""
+    if len(_SPANS) >= _MAX_SPANS:
+        _SPANS.clear()
+    span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
     return span
 
 
@@ -379,18 +382,12 @@ class _NodeBuilder:
 _IMPLICIT_FIRST = frozenset(k for k in _Loader.yaml_implicit_resolvers if k is not None)
 """First characters (``""`` for the empty scalar) for which a plain scalar may resolve to
 a tag other than ``str``; any other plain scalar is a string without asking the resolver."""
-_RESOLVE_ALL = None in _Loader.yaml_implicit_resolvers or bool(_Loader.yaml_path_resolvers)
+_RESOLVE_ALL = None in _Loader.yaml_implicit_resolvers
+"""A resolver for any first character (none by default) leaves no plain scalar out."""
 
 
 class _Unusual(Exception):
     """Input that :class:`_FastBuilder` leaves to the exact builders (see there)."""
-
-
-def _new_span(key: tuple[int, int, int, int]) -> Span:
-    if len(_SPANS) >= _MAX_SPANS:
-        _SPANS.clear()
-    span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
-    return span
 
 
 class _FastBuilder:

@@ -157,6 +157,7 @@ _UNUSUAL = [
     "x: 1\n---\nm: {<<: [1]}\n",
     "<<: {a: 1}\n",  # a mapping holding only a merge key
     "{? [1, 2] : x, ? {a: b} : y}\n",  # complex keys
+    "a: &x [1]\n? *x\n: v\n&k key: 1\n*k : 2\nb: &s {k: v}\nc: [*s, *s]\n",  # aliases
     "a: " + "[" * 199 + "]" * 199 + "\n",  # nesting just within and just past the limit
     "a: " + "[" * 200 + "]" * 200 + "\n",
     "a: " + "[" * 201 + "]" * 201 + "\n",
@@ -236,3 +237,23 @@ def test_equal_spans_and_keys_are_shared_across_documents(force_events: bool) ->
     key_there = next(iter(second.value))
     assert key_here is key_there
     assert second.value.kspan["name"] == Span(4, 1, 4, 5)
+
+
+def test_ordinary_input_is_read_once_without_the_nesting_bound(monkeypatch: Any) -> None:
+    from mlsec_lint.parsers import yamldoc
+
+    def unexpected(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(yamldoc, "_load_exactly", unexpected)
+    monkeypatch.setattr(yamldoc, "_may_nest_deeply", unexpected)
+    text = (
+        "base: &b {k: v}\nm:\n  <<: *b\n  n: 0x10\nflags: [yes, ~, 1.5, '2', 2020-01-01]\n"
+        "a: 1\na: 2\n---\n- text: |\n    two\n    lines\n"
+    )
+    stream = load_stream(text)
+    first, second = (d.value for d in stream.docs)
+    assert first["m"] == {"n": 16, "k": "v"} and first["a"] == 2
+    assert first["flags"] == [True, None, 1.5, "2", "2020-01-01"]
+    assert second == [{"text": "two\nlines\n"}]
+    assert stream.duplicate_keys == [("a", 7)] and stream.scalar_spans == [Span(9, 9, 12, 1)]
