@@ -567,7 +567,9 @@ class _FastBuilder:
                 key, key_span = value, span
             else:
                 if key is _MERGE_KEY:
-                    merges = (merges or []) + [(value, span)]
+                    if merges is None:
+                        merges = []  # made only for the few mappings that merge
+                    merges.append((value, span))
                 else:
                     if key in target:
                         duplicates.append((str(key), key_span.line))
