@@ -1,10 +1,11 @@
 """YAML and JSON documents as positioned trees.
 
-libyaml's C parser (PyYAML ``CSafeLoader``) produces events; :class:`_Builder` turns them
-into :class:`~mlsec_lint.tree.PDict` / :class:`~mlsec_lint.tree.PList` trees that keep
-every key's and value's span. Only the safe scalar types are constructed; unknown tags
-(``!Ref``, ``!!python/object``) are read as plain strings and nothing is ever
-instantiated from a tag.
+libyaml's C parser (PyYAML ``CSafeLoader``) produces events; :class:`_FastBuilder` turns
+them into :class:`~mlsec_lint.tree.PDict` / :class:`~mlsec_lint.tree.PList` trees that keep
+every key's and value's span, and hands unusual input to the exact builders
+(:class:`_NodeBuilder`, :class:`_Builder`). Only the safe scalar types are constructed;
+unknown tags (``!Ref``, ``!!python/object``) are read as plain strings and nothing is
+ever instantiated from a tag.
 
 The tree is built with an explicit stack rather than libyaml's recursive composer, so
 hostile nesting cannot overflow the C stack: nesting deeper than :data:`MAX_DEPTH` is
