@@ -171,7 +171,11 @@ def read_source(
         ]
     try:
         with open(abspath, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            # a read of max_bytes + 1 would allocate that much first: read what the size
+            # promises, then whatever the file has grown by since, up to the same limit
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(max_bytes + 1 - len(data))
     except OSError as exc:
         return None, [
             Notice(display, "unreadable", f"cannot read file: {exc.strerror or exc}", "error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mlsec_lint.api import ScanOptions, scan
 from mlsec_lint.source import SOURCE_LINE_CHARS, excerpt
@@ -58,3 +59,32 @@ def test_char_col_counts_characters_not_bytes() -> None:
     assert char_col("x = torch.load(p)", 4) == 5
     line = 'é = "ü"; torch.load(p)'
     assert char_col(line, len(line[:9].encode("utf-8"))) == 10
+
+
+def test_read_source_reads_whole_files_up_to_the_limit(tmp_path: Path) -> None:
+    from mlsec_lint.source import read_source
+
+    at_limit = tmp_path / "at.yaml"
+    at_limit.write_text("a" * 99 + "\n")
+    src, notices = read_source(str(at_limit), "at.yaml", max_bytes=100)
+    assert src is not None and src.text == "a" * 99 + "\n" and notices == []
+    above = tmp_path / "above.yaml"
+    above.write_text("a" * 100 + "\n")
+    src, notices = read_source(str(above), "above.yaml", max_bytes=100)
+    assert src is None and [n.code for n in notices] == ["too-large"]
+
+
+def test_read_source_sees_a_file_that_grew_after_its_size_was_taken(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import os
+
+    from mlsec_lint.source import read_source
+
+    grown = tmp_path / "grown.yaml"
+    grown.write_text("key: value\n" * 5)
+    monkeypatch.setattr(os.path, "getsize", lambda _path: 3)  # the size taken before it grew
+    src, _ = read_source(str(grown), "grown.yaml", max_bytes=1000)
+    assert src is not None and src.text == "key: value\n" * 5
+    src, notices = read_source(str(grown), "grown.yaml", max_bytes=20)
+    assert src is None and [n.code for n in notices] == ["too-large"]

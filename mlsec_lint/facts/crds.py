@@ -726,8 +726,9 @@ def model_sources(obj: PDict, path: str, containers: list[Fact]) -> Iterator[Fac
             ("explainer", _table()["kserve_explainers"]),
             ("transformer", []),
         ):
+            comps = resolve(obj, f"spec.{component}")  # once, not once per framework key
             for key in keys:
-                for hit in resolve(obj, f"spec.{component}"):
+                for hit in comps:
                     comp = hit.value
                     fw = comp.get(key) if isinstance(comp, PDict) else None
                     if isinstance(comp, PDict) and isinstance(fw, PDict):

@@ -1,10 +1,11 @@
 """YAML and JSON documents as positioned trees.
 
-libyaml's C parser (PyYAML ``CSafeLoader``) produces events; :class:`_Builder` turns them
-into :class:`~mlsec_lint.tree.PDict` / :class:`~mlsec_lint.tree.PList` trees that keep
-every key's and value's span. Only the safe scalar types are constructed; unknown tags
-(``!Ref``, ``!!python/object``) are read as plain strings and nothing is ever
-instantiated from a tag.
+libyaml's C parser (PyYAML ``CSafeLoader``) produces events; :class:`_FastBuilder` turns
+them into :class:`~mlsec_lint.tree.PDict` / :class:`~mlsec_lint.tree.PList` trees that keep
+every key's and value's span, and hands unusual input to the exact builders
+(:class:`_NodeBuilder`, :class:`_Builder`). Only the safe scalar types are constructed;
+unknown tags (``!Ref``, ``!!python/object``) are read as plain strings and nothing is
+ever instantiated from a tag.
 
 The tree is built with an explicit stack rather than libyaml's recursive composer, so
 hostile nesting cannot overflow the C stack: nesting deeper than :data:`MAX_DEPTH` is
@@ -106,11 +107,14 @@ _MAX_SPANS = 32_768
 
 def _span(start: Any, end: Any) -> Span:
     key = (start.line, start.column, end.line, end.column)
-    span = _SPANS.get(key)
-    if span is None:
-        if len(_SPANS) >= _MAX_SPANS:
-            _SPANS.clear()
-        span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
+    return _SPANS.get(key) or _new_span(key)
+
+
+def _new_span(key: tuple[int, int, int, int]) -> Span:
+    """The span of 0-based (line, column, end line, end column), remembered."""
+    if len(_SPANS) >= _MAX_SPANS:
+        _SPANS.clear()
+    span = _SPANS[key] = Span(key[0] + 1, key[1] + 1, key[2] + 1, key[3] + 1)
     return span
 
 
@@ -122,6 +126,27 @@ def _shared(value: Any) -> Any:
     """One object for equal short strings, keys and values alike, across documents."""
     if type(value) is str and len(value) <= _SHARED_MAX:
         return sys.intern(value)
+    return value
+
+
+def _scalar_value(loader: Any, tag: str, value: str, style: str | None) -> Any:
+    """Construct a scalar whose tag is resolved; only safe types are built."""
+    if tag == _MERGE and style in (None, ""):
+        return _MERGE_KEY
+    if tag not in _SAFE_TAGS:
+        return value  # unknown tags are read as plain strings, never constructed
+    node = yaml.ScalarNode(tag, value)
+    try:
+        if tag == _INT:
+            return loader.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return loader.construct_yaml_float(node)
+        if tag == _BOOL:
+            return loader.construct_yaml_bool(node)
+        if tag == _NULL:
+            return None
+    except (ValueError, yaml.YAMLError):
+        return value
     return value
 
 
@@ -181,23 +206,7 @@ class _Builder:
 
     def scalar_value(self, tag: str, value: str, style: str | None) -> Any:
         """Construct a scalar whose tag is resolved; only safe types are built."""
-        if tag == _MERGE and style in (None, ""):
-            return _MERGE_KEY
-        if tag not in _SAFE_TAGS:
-            return value  # unknown tags are read as plain strings, never constructed
-        node = yaml.ScalarNode(tag, value)
-        try:
-            if tag == _INT:
-                return self.loader.construct_yaml_int(node)
-            if tag == _FLOAT:
-                return self.loader.construct_yaml_float(node)
-            if tag == _BOOL:
-                return self.loader.construct_yaml_bool(node)
-            if tag == _NULL:
-                return None
-        except (ValueError, yaml.YAMLError):
-            return value
-        return value
+        return _scalar_value(self.loader, tag, value, style)
 
     def run(self) -> None:
         loader = self.loader
@@ -369,6 +378,214 @@ class _NodeBuilder:
         return result
 
 
+_IMPLICIT_FIRST = frozenset(k for k in _Loader.yaml_implicit_resolvers if k is not None)
+"""First characters (``""`` for the empty scalar) for which a plain scalar may resolve to
+a tag other than ``str``; any other plain scalar is a string without asking the resolver."""
+_RESOLVE_ALL = None in _Loader.yaml_implicit_resolvers
+"""A resolver for any first character (none by default) leaves no plain scalar out."""
+
+
+class _Unusual(Exception):
+    """Input that :class:`_FastBuilder` leaves to the exact builders (see there)."""
+
+
+class _FastBuilder:
+    """Builds the trees of ordinary input from parser events in one flat loop.
+
+    On such input the composer-based and the event-based builders agree exactly, and this
+    builder produces the same trees with far less work per value: no node objects, no
+    resolver call for plain scalars that can only be strings, no recursion, and the open
+    container's state in local variables (saved on a stack while a child is open), its
+    span tables filled directly. Wherever the two builders could disagree or must refuse
+    the input (an unknown alias, an anchor named twice in a document, a ``!``-tagged
+    scalar, an invalid merge key, nesting near :data:`MAX_DEPTH`, the :data:`MAX_NODES`
+    budget) it stops with :class:`_Unusual` and the input is read again by the builder
+    whose behaviour applies.
+    """
+
+    def __init__(self, loader: Any, stream: YamlStream) -> None:
+        self.loader = loader
+        self.stream = stream
+
+    def run(self) -> None:
+        # one loop, with the open container in local variables, keeps the per-value cost low
+        loader = self.loader
+        get_event = loader.get_event
+        docs = self.stream.docs
+        duplicates = self.stream.duplicate_keys
+        multiline = self.stream.scalar_spans
+        spans_get = _SPANS.get
+        resolved_get = _RESOLVED.get
+        intern = sys.intern
+        anchors: dict[str, tuple[Any, int, Span]] = {}
+        named: set[str] = set()
+        expanded = 0
+        index = 0
+        root: Any = None
+        root_span: Span | None = None
+        doc_start: Any = None
+        # the open container (target is None at document level) and its saved parents
+        stack: list[tuple[Any, ...]] = []
+        target: Any = None
+        is_list = False
+        key: Any = _NO_KEY
+        key_span: Any = None
+        size = 0
+        kspans: dict[Any, Span] = {}
+        vspans: dict[Any, Span] = {}
+        ispans: list[Span] = []
+        merges: list[tuple[Any, Span]] | None = None
+        start: Any = None
+        anchor: str | None = None
+        while True:
+            event = get_event()
+            kind = event.__class__
+            if kind is _SCALAR:
+                value = event.value
+                tag = event.tag
+                if tag is None:
+                    if event.implicit[0] and (_RESOLVE_ALL or value[:1] in _IMPLICIT_FIRST):
+                        tag = resolved_get((value, True)) or loader.resolve(
+                            yaml.ScalarNode, value, (True, False)
+                        )
+                        if tag != _STR:
+                            value = _scalar_value(loader, tag, value, event.style)
+                elif tag == "!":
+                    raise _Unusual
+                else:
+                    value = _scalar_value(loader, tag, value, event.style)
+                if type(value) is str and len(value) <= _SHARED_MAX:
+                    value = intern(value)
+                mark, end = event.start_mark, event.end_mark
+                position = (mark.line, mark.column, end.line, end.column)
+                span = spans_get(position) or _new_span(position)
+                if position[0] != position[2]:
+                    multiline.append(span)
+                expanded += 1
+                if expanded > MAX_NODES:
+                    raise _Unusual
+                if event.anchor is not None:
+                    if event.anchor in named:
+                        raise _Unusual
+                    named.add(event.anchor)
+                    anchors[event.anchor] = (value, 1, span)
+                item_size = 1
+            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+                if len(stack) >= MAX_DEPTH:
+                    raise _Unusual
+                expanded += 1
+                if event.anchor is not None:
+                    if event.anchor in named:
+                        raise _Unusual
+                    named.add(event.anchor)
+                stack.append(
+                    (
+                        target,
+                        is_list,
+                        key,
+                        key_span,
+                        size,
+                        kspans,
+                        vspans,
+                        ispans,
+                        merges,
+                        start,
+                        anchor,
+                    )
+                )
+                is_list = kind is _SEQUENCE_START
+                target = PList() if is_list else PDict()
+                key, key_span, size = _NO_KEY, None, 1
+                if is_list:
+                    ispans = target.ispan
+                else:
+                    kspans, vspans, merges = {}, {}, None
+                start, anchor = event.start_mark, event.anchor
+                continue
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+                end = event.end_mark
+                position = (start.line, start.column, end.line, end.column)
+                span = spans_get(position) or _new_span(position)
+                value = target
+                value.span = span
+                if not is_list:
+                    if kspans:
+                        value.kspan, value.vspan = kspans, vspans
+                    if merges:
+                        try:
+                            _Builder.merge(value, merges)
+                        except YamlError:
+                            raise _Unusual from None
+                if anchor is not None:
+                    anchors[anchor] = (value, size, span)
+                item_size = size
+                (
+                    target,
+                    is_list,
+                    key,
+                    key_span,
+                    size,
+                    kspans,
+                    vspans,
+                    ispans,
+                    merges,
+                    start,
+                    anchor,
+                ) = stack.pop()
+            elif kind is _ALIAS:
+                anchored = anchors.get(event.anchor)
+                if anchored is None:
+                    raise _Unusual
+                value, item_size, span = anchored
+                expanded += item_size
+                if expanded > MAX_NODES:
+                    raise _Unusual
+            elif kind is _DOCUMENT_START:
+                root, root_span, doc_start = None, None, event.start_mark
+                anchors, named = {}, set()
+                continue
+            elif kind is _DOCUMENT_END:
+                docs.append(YamlDoc(root, root_span or _span(doc_start, event.end_mark), index))
+                index += 1
+                continue
+            elif kind is _STREAM_END:
+                return
+            else:
+                continue
+            # a finished value: add it to the open container
+            if target is None:
+                root, root_span = value, span
+                continue
+            size += item_size
+            if is_list:
+                target.append(value)
+                ispans.append(span)
+            elif key is _NO_KEY:
+                if kind is not _SCALAR and isinstance(value, (dict, list)):
+                    value = f"<complex key @{span.line}>"
+                key, key_span = value, span
+            else:
+                if key is _MERGE_KEY:
+                    if merges is None:
+                        merges = []  # made only for the few mappings that merge
+                    merges.append((value, span))
+                else:
+                    if key in target:
+                        duplicates.append((str(key), key_span.line))
+                    target[key] = value
+                    kspans[key] = key_span
+                    vspans[key] = span
+                key = _NO_KEY
+
+
+_SCALAR = yaml.ScalarEvent
+_ALIAS = yaml.AliasEvent
+_MAPPING_START, _MAPPING_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQUENCE_START, _SEQUENCE_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DOCUMENT_START, _DOCUMENT_END = yaml.DocumentStartEvent, yaml.DocumentEndEvent
+_STREAM_END = yaml.StreamEndEvent
+
+
 _INDENT = re.compile(r"(?m)^[ \t]+")
 _INDICATORS = re.compile(r"(?:[-?:][ \t]+)+")
 _BRACKET = re.compile(r"[\[\]{}]")
@@ -412,11 +629,27 @@ def _line_of(exc: yaml.YAMLError) -> int | None:
 
 def load_stream(text: str, *, force_events: bool = False) -> YamlStream:
     """Parse every document of a YAML (or JSON) text. Raises :class:`YamlError`."""
+    if not force_events:
+        stream = YamlStream()
+        loader = _Loader(text)
+        try:
+            _FastBuilder(loader, stream).run()
+            return stream
+        except _Unusual:
+            pass  # read again below by the builder whose behaviour applies
+        except yaml.YAMLError as exc:
+            raise YamlError(f"invalid YAML: {_problem(exc)}", _line_of(exc)) from None
+        finally:
+            loader.dispose()
+    return _load_exactly(text, force_events=force_events or _may_nest_deeply(text))
+
+
+def _load_exactly(text: str, *, force_events: bool) -> YamlStream:
     stream = YamlStream()
     loader = _Loader(text)
     events = _Builder(loader, stream, len(text))
     try:
-        if force_events or _may_nest_deeply(text):
+        if force_events:
             events.run()
         else:
             _NodeBuilder(events).run()

@@ -87,7 +87,7 @@ import yaml  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from mlsec_lint.parsers.yamldoc import _may_nest_deeply  # noqa: E402
+from mlsec_lint.parsers.yamldoc import _load_exactly, _may_nest_deeply  # noqa: E402
 
 _scalars = st.one_of(
     st.none(),
@@ -118,12 +118,24 @@ def _shape(value: Any) -> Any:
     return value
 
 
+def _outcome(read: Any) -> Any:
+    """Everything a reading produces: trees, spans, notices, or the error refusing it."""
+    try:
+        stream = read()
+    except YamlError as exc:
+        return ("refused", type(exc), exc.message, exc.line)
+    stopped = stream.stopped and (stream.stopped.message, stream.stopped.line)
+    return [(_shape(d.value), d.span, d.index) for d in stream.docs] + [
+        stream.duplicate_keys,
+        stream.scalar_spans,
+        stopped,
+    ]
+
+
 def _both(text: str) -> tuple[Any, Any]:
-    fast, slow = load_stream(text), load_stream(text, force_events=True)
-    return (
-        [(_shape(d.value), d.span) for d in fast.docs] + [fast.duplicate_keys, fast.scalar_spans],
-        [(_shape(d.value), d.span) for d in slow.docs] + [slow.duplicate_keys, slow.scalar_spans],
-    )
+    fast = _outcome(lambda: load_stream(text))
+    assert fast == _outcome(lambda: _load_exactly(text, force_events=False))
+    return fast, _outcome(lambda: load_stream(text, force_events=True))
 
 
 @settings(max_examples=150, deadline=None)
@@ -132,6 +144,45 @@ def test_composer_and_event_builders_agree(doc: Any, flow: bool | None) -> None:
     text = yaml.safe_dump(doc, default_flow_style=flow, allow_unicode=True)
     fast, slow = _both(text)
     assert fast == slow
+
+
+_UNUSUAL = [
+    "a: &x 1\nb: &x 2\nc: *x\n",  # an anchor named twice: the composer refuses it
+    "a: &x [1, &x 2]\n",
+    "a: *nowhere\n",
+    "a: &r [1, *r]\n",  # an alias inside its own anchor
+    "a: ! '12'\nb: ! 12\nc: !!int '7'\nd: !!str 7\n",  # non-specific and explicit tags
+    "m:\n  <<: 3\n",  # an invalid merge key...
+    "m:\n  <<: 3\nn: [unclosed\n",  # ...and a syntax error later in the document
+    "x: 1\n---\nm: {<<: [1]}\n",
+    "<<: {a: 1}\n",  # a mapping holding only a merge key
+    "{? [1, 2] : x, ? {a: b} : y}\n",  # complex keys
+    "a: &x [1]\n? *x\n: v\n&k key: 1\n*k : 2\nb: &s {k: v}\nc: [*s, *s]\n",  # aliases
+    "a: " + "[" * 199 + "]" * 199 + "\n",  # nesting just within and just past the limit
+    "a: " + "[" * 200 + "]" * 200 + "\n",
+    "a: " + "[" * 201 + "]" * 201 + "\n",
+    "- " * 150 + "x\n",
+    "a: 1\n---\n" + "a: " + "[" * 300 + "]" * 300 + "\n",
+    "ok: 1\n---\n"
+    + "\n".join(
+        [f"l0: &l0 [{', '.join(['x'] * 20)}]"]
+        + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 20)}]" for i in range(1, 6)]
+    ),  # an alias bomb in the second document: the first is kept
+    "a: [1, 2\n",  # syntax errors
+    "a: b\n- c\n",
+    "\tx: 1\n",
+    "",
+    "---\n---\n",
+    "just a scalar\n",
+    "? \n: v\n",
+]
+
+
+@pytest.mark.parametrize("text", _UNUSUAL)
+def test_unusual_input_reads_as_before(text: str) -> None:
+    # the flat builder hands anything unusual to the builder whose behaviour applies
+    expected = _outcome(lambda: _load_exactly(text, force_events=_may_nest_deeply(text)))
+    assert _outcome(lambda: load_stream(text)) == expected
 
 
 def test_builders_agree_on_anchors_merges_tags_and_multidoc() -> None:
@@ -186,3 +237,23 @@ def test_equal_spans_and_keys_are_shared_across_documents(force_events: bool) ->
     key_there = next(iter(second.value))
     assert key_here is key_there
     assert second.value.kspan["name"] == Span(4, 1, 4, 5)
+
+
+def test_ordinary_input_is_read_once_without_the_nesting_bound(monkeypatch: Any) -> None:
+    from mlsec_lint.parsers import yamldoc
+
+    def unexpected(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(yamldoc, "_load_exactly", unexpected)
+    monkeypatch.setattr(yamldoc, "_may_nest_deeply", unexpected)
+    text = (
+        "base: &b {k: v}\nm:\n  <<: *b\n  n: 0x10\nflags: [yes, ~, 1.5, '2', 2020-01-01]\n"
+        "a: 1\na: 2\n---\n- text: |\n    two\n    lines\n"
+    )
+    stream = load_stream(text)
+    first, second = (d.value for d in stream.docs)
+    assert first["m"] == {"n": 16, "k": "v"} and first["a"] == 2
+    assert first["flags"] == [True, None, 1.5, "2", "2020-01-01"]
+    assert second == [{"text": "two\nlines\n"}]
+    assert stream.duplicate_keys == [("a", 7)] and stream.scalar_spans == [Span(9, 9, 12, 1)]
