@@ -14,6 +14,7 @@ byte 0xff); it is shown as ``\\xff``.
 from __future__ import annotations
 
 import re
+from typing import TextIO
 
 # Pattern strings, compiled by ``re`` on first use (and cached there): most outputs never
 # need them, and compiling them costs a one-file scan about a millisecond.
@@ -121,3 +122,38 @@ def github_data(value: str) -> str:
 def github_property(value: str) -> str:
     """A property value of a workflow command: also ``:`` and ``,``."""
     return github_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+class LineOutput:
+    """A text stream for a line-based report (text, GitHub annotations): what the
+    reporter writes is escaped as by :func:`output` and passed on in blocks of whole
+    lines, so a large report is never held in memory whole. Call :meth:`close` at the
+    end (it writes an unfinished last line)."""
+
+    LINE_BASED = frozenset({"text", "github"})
+    _BLOCK = 1 << 16
+
+    def __init__(self, stream: TextIO, fmt: str) -> None:
+        self._stream = stream
+        self._fmt = fmt
+        self._pending: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size >= self._BLOCK:
+            block = "".join(self._pending)
+            cut = block.rfind("\n") + 1  # escaping works on whole lines
+            rest = block[cut:]
+            self._pending = [rest] if rest else []
+            self._size = len(rest)
+            if cut:
+                self._stream.write(output(block[:cut], self._fmt))
+        return len(text)
+
+    def close(self) -> None:
+        block = "".join(self._pending)
+        self._pending, self._size = [], 0
+        if block:
+            self._stream.write(output(block, self._fmt))

@@ -186,6 +186,11 @@ def run(v: Mapping[str, Any]) -> int:
         buf = io.StringIO()
         reporter(result, buf, opts)
         write_report(output, escape.output(buf.getvalue(), format.value))
+    elif format.value in escape.LineOutput.LINE_BASED:
+        lines = escape.LineOutput(stream, format.value)
+        reporter(result, lines, opts)  # type: ignore[arg-type]  # writes only
+        lines.close()
+        stream.flush()
     else:
         import io
 

@@ -174,3 +174,30 @@ def test_error_messages_naming_scanned_files_are_escaped(
     assert "invalid rule" in err
     assert not _forged(err), err
     assert len(err.splitlines()) == 1
+
+
+def test_line_output_escapes_as_the_whole_report_would_be_escaped() -> None:
+    import io
+
+    from mlsec_lint.escape import LineOutput
+
+    pieces = [
+        "path/a.py\n",
+        "  a.py:1:1: MLS-X high msg\n",
+        "::error file=x::injected\n",
+        "  ##[group]x\n",
+        "bad \udcff byte\n",
+        "partial ",
+        "line :",
+        ":warning::still one line\n",
+        *[f"  line {i} " + "x" * (i % 97) + "\n" for i in range(3000)],
+        "::set-output name=a::b",  # unfinished last line
+    ]
+    for fmt in ("text", "github"):
+        out = io.StringIO()
+        lines = LineOutput(out, fmt)
+        for piece in pieces:
+            assert lines.write(piece) == len(piece)
+        lines.close()
+        assert out.getvalue() == escape.output("".join(pieces), fmt)
+        assert out.getvalue().count("\n") == "".join(pieces).count("\n")
