@@ -112,11 +112,11 @@ def image_packages(
 
 def vulnerability(name: str, version: str, span: Span, image: bool = False) -> PDict | None:
     """What the known-vulnerable table says about an exact version (None when fine)."""
-    from packaging.version import InvalidVersion, Version
-
     floor = knowledge.image_floor(name) if image else knowledge.vulnerable_floor(name)
     if floor is None or "fixed" not in floor:
         return None
+    from packaging.version import InvalidVersion, Version
+
     try:
         v = Version(version)
         if v >= Version(str(floor["fixed"])):
