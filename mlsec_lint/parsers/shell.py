@@ -13,10 +13,16 @@ Offsets are indexes into the input string; callers map them to lines and columns
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _REDIRECT_START = set("<>")
+_OP_START = frozenset("&|;()\n")
+_SPECIAL = frozenset(" \t\n;|()&\\'\"$`<>")
+"""Characters a word's scan must look at one by one: ends of words, quotes, escapes,
+substitutions, and ``<``/``>`` (``&`` after them is part of a redirection)."""
+_ORDINARY = re.compile("[^" + re.escape("".join(sorted(_SPECIAL))) + "]+")
 _WRAPPERS = {
     "exec",
     "nohup",
@@ -113,7 +119,9 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
             while i < n and src[i] != "\n":
                 i += 1
             continue
-        op = next((o for o in _OPERATORS if src.startswith(o, i)), None)
+        op = None
+        if c in _OP_START:
+            op = next((o for o in _OPERATORS if src.startswith(o, i)), None)
         if op is not None:
             if op == "&" and src.startswith("&>", i):
                 op = None  # redirection &>file
@@ -128,6 +136,12 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
         dynamic = False
         while i < n:
             c = src[i]
+            if c not in _SPECIAL:  # a run of ordinary characters
+                m = _ORDINARY.match(src, i)
+                assert m is not None
+                buf.append(m.group())
+                i = m.end()
+                continue
             if c in " \t\n;|()" or (
                 c == "&" and not src.startswith("&>", i) and not (buf and buf[-1] in "<>")
             ):

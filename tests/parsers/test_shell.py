@@ -49,3 +49,22 @@ def test_stdout_redirection_is_recorded() -> None:
     for src, redirected in cases.items():
         (cmd,) = split_commands(src)
         assert cmd.stdout_redirected is redirected, src
+
+
+def test_words_mix_runs_of_plain_text_with_quotes_and_escapes() -> None:
+    """Plain characters are read in runs; quotes, escapes, substitutions and the ``&`` of
+    a redirection still end or extend the word where they are."""
+    toks = tokenize("abc'd e'f\\ g$(h i)j cmd 2>&1 x>&y a&b ab&&cd tail")
+    words = [(t.text, t.start, t.end) for t in toks if not isinstance(t, str)]
+    assert words == [
+        ("abcd ef g$(h i)j", 0, 19),
+        ("cmd", 20, 23),
+        ("2>&1", 24, 28),
+        ("x>&y", 29, 33),
+        ("a", 34, 35),
+        ("b", 36, 37),
+        ("ab", 38, 40),
+        ("cd", 42, 44),
+        ("tail", 45, 49),
+    ]
+    assert [t for t in toks if isinstance(t, str)] == ["&", "&&"]
