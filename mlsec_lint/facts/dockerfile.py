@@ -96,9 +96,7 @@ def shell_commands(inst: dparser.Instruction) -> Iterator[tuple[Command, OffsetM
 
 
 def _span(omap: OffsetMap, base: int, word: Word) -> Span:
-    line, col = omap.position(base + word.start)
-    eline, ecol = omap.position(base + max(word.start, word.end - 1))
-    return Span(line, col, eline, ecol + 1)
+    return omap.span(base + word.start, base + word.end)
 
 
 def _env_pairs(inst: dparser.Instruction) -> Iterator[tuple[str, str, Span, Span]]:

@@ -16,6 +16,8 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from mlsec_lint.model import Span
+
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _REDIRECT_START = set("<>")
 _OP_START = frozenset("&|;()\n")
@@ -385,3 +387,16 @@ class OffsetMap:
         if i < 0:
             return (self._lines[0], self._cols[0]) if self._lines else (1, 1)
         return self._lines[i], self._cols[i] + (offset - self._starts[i])
+
+    def span(self, start: int, end: int) -> Span:
+        """The span of the characters ``[start, end)`` (at least the first one)."""
+        last = max(start, end - 1)
+        starts = self._starts
+        i = bisect.bisect_right(starts, start) - 1
+        if i < 0 or (i + 1 < len(starts) and last >= starts[i + 1]):
+            line, col = self.position(start)
+            eline, ecol = self.position(last)
+            return Span(line, col, eline, ecol + 1)
+        # one fragment holds the whole range (a word on one line)
+        line, col0, offset = self._lines[i], self._cols[i], starts[i]
+        return Span(line, col0 + start - offset, line, col0 + last - offset + 1)
