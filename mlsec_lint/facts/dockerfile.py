@@ -283,24 +283,22 @@ def _copy(inst: dparser.Instruction, session: shellsession.Session) -> None:
     if "from" in inst.flags:
         return
     if inst.exec_form is not None:
-        items = [(w.text, inst.span_of(w.start, w.end)) for w in exec_words(inst)]
+        items, offset = exec_words(inst), 0  # offsets in ``inst.args``
     else:
-        words = [t for t in tokenize(inst.rest) if isinstance(t, Word)]
-        items = [
-            (w.text, inst.span_of(inst.rest_offset + w.start, inst.rest_offset + w.end))
-            for w in words
-        ]
+        items = [t for t in tokenize(inst.rest) if isinstance(t, Word)]
+        offset = inst.rest_offset
     if len(items) < 2 or inst.heredocs:
         return
-    sources = [dparser.substitute(t, session.variables) for t, _ in items[:-1]]
-    dest_raw = dparser.substitute(items[-1][0], session.variables)
+    sources = [dparser.substitute(w.text, session.variables) for w in items[:-1]]
+    dest_raw = dparser.substitute(items[-1].text, session.variables)
     dest = posixpath.normpath(posixpath.join(session.workdir or "/", dest_raw))
     if inst.keyword == "ADD":
         checksum = None
         if "checksum" in inst.flags:
             checksum = (inst.flags["checksum"], inst.flag_spans["checksum"])
-        for (_raw, span), src in zip(items[:-1], sources, strict=True):
+        for w, src in zip(items[:-1], sources, strict=True):
             if "://" in src or src.startswith("git@"):
+                span = inst.span_of(offset + w.start, offset + w.end)
                 shelldownloads.add_download(session, src, span, dest_raw, checksum)
     local = [s for s in sources if "://" not in s and not s.startswith("git@")]
     if not local:

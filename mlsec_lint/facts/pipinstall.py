@@ -311,6 +311,8 @@ def from_install_command(
 
 def expand(text: str, variables: dict[str, str]) -> str:
     """Expand ``$VAR``, ``${VAR}`` and ``${VAR:-default}`` with known values only."""
+    if "$" not in text:
+        return text
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(4)

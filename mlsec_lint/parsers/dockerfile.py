@@ -108,6 +108,8 @@ def substitute(text: str, variables: dict[str, str], keep_undefined: bool = Fals
     With ``keep_undefined`` a variable without a value (an ``ARG`` without default, set
     only with ``--build-arg``) stays as written, so the result is recognisably dynamic.
     """
+    if "$" not in text:
+        return text
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(4)
