@@ -8,7 +8,6 @@ build context. ``RUN`` shells are analysed by :mod:`mlsec_lint.facts.shellcmds`.
 
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
 from collections.abc import Iterator
@@ -316,7 +315,26 @@ def _copy(inst: dparser.Instruction, session: shellsession.Session) -> None:
 
 def _run(inst: dparser.Instruction, session: shellsession.Session) -> None:
     for commands, omap, base in run_shells(inst):
-        shellcmds.run_script(session, commands, functools.partial(_span, omap, base))
+        shellcmds.run_script(session, commands, _SpanMemo(omap, base))
+
+
+class _SpanMemo:
+    """The span of a word of one shell, computed once (a word is looked up by the
+    command fact and again by the installer that reads it)."""
+
+    __slots__ = ("_base", "_omap", "_spans")
+
+    def __init__(self, omap: OffsetMap, base: int) -> None:
+        self._omap = omap
+        self._base = base
+        self._spans: dict[tuple[int, int], Span] = {}
+
+    def __call__(self, word: Word) -> Span:
+        key = (word.start, word.end)
+        span = self._spans.get(key)
+        if span is None:
+            span = self._spans[key] = _span(self._omap, self._base, word)
+        return span
 
 
 def _effective_user(
