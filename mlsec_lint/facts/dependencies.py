@@ -46,11 +46,11 @@ def dependency_fact(
 ) -> Fact:
     """A ``dependency`` fact; ``info`` is a precomputed analysis (conda, Poetry, Pipfile)."""
     if info is not None:
-        name, head, tail = _spec_fields(info, text, dynamic)
+        name, head, vulnerable = _spec_fields(info, text, dynamic)
     elif len(text) <= MAX_MEMO_SPEC:
-        name, head, tail = _text_fields(text, dynamic)
+        name, head, vulnerable = _text_fields(text, dynamic)
     else:
-        name, head, tail = _spec_fields(_spec_info(text), text, dynamic)
+        name, head, vulnerable = _spec_fields(_spec_info(text), text, dynamic)
     data = PDict(span)
     put = data.put
     for key, value in head:
@@ -62,8 +62,11 @@ def dependency_fact(
     put("locked", False, span, span)
     put("library", False, span, span)
     put("dev", False, span, span)
-    for key, value in tail:
-        put(key, vulnerability_of(value, span) if key == "vulnerable" else value, span, span)
+    tier = knowledge.framework_tier(name)  # configuration can add frameworks
+    if tier is not None:
+        put("framework_tier", tier, span, span)
+    if vulnerable is not None:
+        put("vulnerable", vulnerability_of(vulnerable, span), span, span)
     for key, value in (flags or {}).items():
         put(key, value, span, span)
     put("context", PDict(span), span, span)
@@ -77,17 +80,20 @@ _Fields = tuple[tuple[str, Any], ...]
 
 
 @functools.lru_cache(maxsize=8192)
-def _text_fields(text: str, dynamic: bool) -> tuple[str, _Fields, _Fields]:
+def _text_fields(text: str, dynamic: bool) -> tuple[str, _Fields, _Fields | None]:
     """:func:`_spec_fields` of a requirement text: the same packages recur across a
     repository's install lines and requirements files, and positions come later."""
     return _spec_fields(_spec_info(text), text, dynamic)
 
 
-def _spec_fields(info: dict[str, Any], text: str, dynamic: bool) -> tuple[str, _Fields, _Fields]:
-    """The normalised name, and the fields of a ``dependency`` fact that come from the
-    requirement itself, without positions: those before the install context (``name`` …
-    ``unpinned_reason``, ``extras`` as a tuple) and after it (``framework_tier``, the
-    ``vulnerable`` fields)."""
+def _spec_fields(
+    info: dict[str, Any], text: str, dynamic: bool
+) -> tuple[str, _Fields, _Fields | None]:
+    """What a ``dependency`` fact takes from the requirement itself, without positions:
+    the normalised name, the fields before the install context (``name`` …
+    ``unpinned_reason``, ``extras`` as a tuple) and the ``vulnerable`` fields (None when
+    the version is not known to be vulnerable). The data tables it reads are fixed; the
+    framework tier, which configuration can extend, is looked up per fact."""
     raw_name = str(info.get("name") or text)
     if info.get("kind") == "conda":
         name = knowledge.conda_to_pypi(raw_name)
@@ -108,16 +114,11 @@ def _spec_fields(info: dict[str, Any], text: str, dynamic: bool) -> tuple[str, _
     head.append(("pinned", bool(info.get("pinned")) or dynamic))
     head.append(("dynamic", dynamic))
     head.append(("unpinned_reason", info.get("reason", "")))
-    tail: list[tuple[str, Any]] = []
-    tier = knowledge.framework_tier(name)
-    if tier is not None:
-        tail.append(("framework_tier", tier))
     version = info.get("version")
+    vulnerable = None
     if isinstance(version, str) and not dynamic:
-        vuln = vulnerable_fields(name, version)
-        if vuln is not None:
-            tail.append(("vulnerable", vuln))
-    return name, tuple(head), tuple(tail)
+        vulnerable = vulnerable_fields(name, version)
+    return name, tuple(head), vulnerable
 
 
 MAX_LISTED_SPEC = 4096

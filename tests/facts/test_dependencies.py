@@ -86,3 +86,18 @@ def test_image_facts_of_one_reference_keep_their_own_positions() -> None:
     assert a.data["stage"] == "0" and "stage" not in b.data and "placeholder" not in b.data
     assert (a.data["origin"], b.data["origin"]) == ("dockerfile", "kubernetes")
     assert a.data.vspan["tag"] == a_span and b.data.vspan["tag"] == b_span
+
+
+def test_framework_tier_follows_frameworks_added_by_configuration() -> None:
+    """The analysis of a text is remembered; the tier, which configuration extends, is not."""
+    from mlsec_lint import knowledge
+
+    span = Span(1, 1, 1, 20)
+    knowledge.reset_frameworks()
+    try:
+        assert "framework_tier" not in dependency_fact("acme-serve==1.0", span, "a", "pip").data
+        knowledge.extend_frameworks(["acme_serve"])
+        assert dependency_fact("acme-serve==1.0", span, "a", "pip").data["framework_tier"] == 1
+    finally:
+        knowledge.reset_frameworks()
+    assert "framework_tier" not in dependency_fact("acme-serve==1.0", span, "a", "pip").data
