@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.facts import Fact, record
@@ -40,6 +42,34 @@ def image_fact(
     ref: str, span: Span, path: str, origin: str, key: str = "", **extra: object
 ) -> Fact:
     """An ``image`` fact: the parsed reference plus what the image table knows about it."""
+    fields, placeholder, version = _image_knowledge(ref)
+    if placeholder:
+        extra = {**extra, "placeholder": True}
+    data = record(span, **fields, origin=origin, **extra)
+    for k in [k for k, v in data.items() if v is None]:
+        del data[k]
+    if version is not None:
+        data.put("version", version[0], span, span)
+        if version[1] is not None:
+            data.put("component", version[1], span, span)
+            if version[2] is not None:
+                from mlsec_lint.facts.dependencies import vulnerability_of
+
+                data.put("vulnerable", vulnerability_of(version[2], span), span, span)
+    return Fact("image", path, data, span, key or f"image/{ref}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _image_knowledge(
+    ref: str,
+) -> tuple[
+    dict[str, object],
+    bool,
+    tuple[str, str | None, tuple[tuple[str, Any], ...] | None] | None,
+]:
+    """What an image fact says about ``ref`` wherever it is written (one image recurs across
+    a repository's files): the fields from the reference and the image table, whether it
+    is a placeholder, and (version, component, vulnerable fields) for versioned tags."""
     img = knowledge.parse_image(ref)
     fam = knowledge.image_family(ref)
     tag = img.tag
@@ -50,47 +80,35 @@ def image_fact(
         or (tag_l.startswith(_MUTABLE_PREFIXES) and not _RELEASE_ON_BRANCH.match(tag_l))
     )
     placeholder = tag_l in _PLACEHOLDER_TAGS or bool(_PLACEHOLDER_NAME.search(ref[:512]))
-    if placeholder:
-        extra = {**extra, "placeholder": True}
-    data = record(
-        span,
-        image=ref,
-        registry=img.registry,
-        repository=img.repository,
-        name=img.match_name,
-        tag=tag,
-        digest=img.digest,
-        untagged=tag is None and img.digest is None,
-        mutable_tag=mutable,
-        dynamic=img.dynamic or placeholder,
-        ml=bool(fam and fam.ml),
-        family=fam.family if fam else None,
-        server=fam.server if fam else None,
-        origin=origin,
-        **extra,
-    )
-    for k in [k for k, v in data.items() if v is None]:
-        del data[k]
-    _image_version(data, ref, span)
-    return Fact("image", path, data, span, key or f"image/{ref}")
+    fields: dict[str, object] = {
+        "image": ref,
+        "registry": img.registry,
+        "repository": img.repository,
+        "name": img.match_name,
+        "tag": tag,
+        "digest": img.digest,
+        "untagged": tag is None and img.digest is None,
+        "mutable_tag": mutable,
+        "dynamic": img.dynamic or placeholder,
+        "ml": bool(fam and fam.ml),
+        "family": fam.family if fam else None,
+        "server": fam.server if fam else None,
+    }
+    return fields, placeholder, _image_version(ref)
 
 
-def _image_version(data: PDict, ref: str, span: Span) -> None:
-    """``version`` from the tag; ``component`` and ``vulnerable`` for images whose tag is
-    the version of what they ship (``data/vulnerable.yaml``)."""
-    from mlsec_lint.facts.dependencies import vulnerability
+def _image_version(ref: str) -> tuple[str, str | None, tuple[tuple[str, Any], ...] | None] | None:
+    """``version`` from the tag; ``component`` and the ``vulnerable`` fields for images whose
+    tag is the version of what they ship (``data/vulnerable.yaml``)."""
+    from mlsec_lint.facts.dependencies import vulnerable_fields
 
     version = knowledge.image_version(ref)
     if version is None:
-        return
-    data.put("version", version, span, span)
+        return None
     floor = knowledge.image_floor(ref)
     if floor is None:
-        return
-    data.put("component", str(floor.get("component", "")), span, span)
-    vuln = vulnerability(ref, version, span, image=True)
-    if vuln is not None:
-        data.put("vulnerable", vuln, span, span)
+        return version, None, None
+    return version, str(floor.get("component", "")), vulnerable_fields(ref, version, image=True)
 
 
 def env_facts_from_k8s(env: PList, path: str, owner_key: str, origin: str) -> Iterator[Fact]:

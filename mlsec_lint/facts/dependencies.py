@@ -17,6 +17,7 @@ This module builds the facts and reads requirements files; specifiers are classi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -44,50 +45,80 @@ def dependency_fact(
     info: dict[str, Any] | None = None,
 ) -> Fact:
     """A ``dependency`` fact; ``info`` is a precomputed analysis (conda, Poetry, Pipfile)."""
-    if info is None:
-        info = _spec_info(text)
+    if info is not None:
+        name, head, vulnerable = _spec_fields(info, text, dynamic)
+    elif len(text) <= MAX_MEMO_SPEC:
+        name, head, vulnerable = _text_fields(text, dynamic)
+    else:
+        name, head, vulnerable = _spec_fields(_spec_info(text), text, dynamic)
+    data = PDict(span)
+    put = data.put
+    for key, value in head:
+        put(key, list(value) if key == "extras" else value, span, span)
+    put("hashes", list(hashes), span, span)
+    put("hashed", bool(hashes), span, span)
+    put("origin", origin, span, span)
+    put("installer", installer, span, span)
+    put("locked", False, span, span)
+    put("library", False, span, span)
+    put("dev", False, span, span)
+    tier = knowledge.framework_tier(name)  # configuration can add frameworks
+    if tier is not None:
+        put("framework_tier", tier, span, span)
+    if vulnerable is not None:
+        put("vulnerable", vulnerability_of(vulnerable, span), span, span)
+    for key, value in (flags or {}).items():
+        put(key, value, span, span)
+    put("context", PDict(span), span, span)
+    return Fact("dependency", path, data, span, f"dependency/{name}")
+
+
+MAX_MEMO_SPEC = 512
+"""Requirement texts up to this length are analysed once per scan process."""
+
+_Fields = tuple[tuple[str, Any], ...]
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_fields(text: str, dynamic: bool) -> tuple[str, _Fields, _Fields | None]:
+    """:func:`_spec_fields` of a requirement text: the same packages recur across a
+    repository's install lines and requirements files, and positions come later."""
+    return _spec_fields(_spec_info(text), text, dynamic)
+
+
+def _spec_fields(
+    info: dict[str, Any], text: str, dynamic: bool
+) -> tuple[str, _Fields, _Fields | None]:
+    """What a ``dependency`` fact takes from the requirement itself, without positions:
+    the normalised name, the fields before the install context (``name`` …
+    ``unpinned_reason``, ``extras`` as a tuple) and the ``vulnerable`` fields (None when
+    the version is not known to be vulnerable). The data tables it reads are fixed; the
+    framework tier, which configuration can extend, is looked up per fact."""
     raw_name = str(info.get("name") or text)
     if info.get("kind") == "conda":
         name = knowledge.conda_to_pypi(raw_name)
     else:
         name = knowledge.normalize_package(raw_name)
-    data = PDict(span)
-
-    def put(key: str, value: Any) -> None:
-        data.put(key, value, span, span)
-
-    put("name", name)
-    put("spec", info["raw"])
-    put("kind", info.get("kind"))
+    head: list[tuple[str, Any]] = [
+        ("name", name),
+        ("spec", info["raw"]),
+        ("kind", info.get("kind")),
+    ]
     for key in ("specifier", "version", "url", "vcs_ref", "marker", "channel", "build"):
         if info.get(key) is not None:
-            put(key, info[key])
+            head.append((key, info[key]))
     if info.get("kind") == "conda" and knowledge.normalize_package(raw_name) != name:
-        put("conda_name", knowledge.normalize_package(raw_name))
+        head.append(("conda_name", knowledge.normalize_package(raw_name)))
     if info.get("extras"):
-        put("extras", list(info["extras"]))
-    put("pinned", bool(info.get("pinned")) or dynamic)
-    put("dynamic", dynamic)
-    put("unpinned_reason", info.get("reason", ""))
-    put("hashes", list(hashes))
-    put("hashed", bool(hashes))
-    put("origin", origin)
-    put("installer", installer)
-    put("locked", False)
-    put("library", False)
-    put("dev", False)
-    tier = knowledge.framework_tier(name)
-    if tier is not None:
-        put("framework_tier", tier)
+        head.append(("extras", tuple(info["extras"])))
+    head.append(("pinned", bool(info.get("pinned")) or dynamic))
+    head.append(("dynamic", dynamic))
+    head.append(("unpinned_reason", info.get("reason", "")))
     version = info.get("version")
+    vulnerable = None
     if isinstance(version, str) and not dynamic:
-        vuln = vulnerability(name, version, span)
-        if vuln is not None:
-            data.put("vulnerable", vuln, span, span)
-    for key, value in (flags or {}).items():
-        put(key, value)
-    data.put("context", PDict(span), span, span)
-    return Fact("dependency", path, data, span, f"dependency/{name}")
+        vulnerable = vulnerable_fields(name, version)
+    return name, tuple(head), vulnerable
 
 
 MAX_LISTED_SPEC = 4096
@@ -112,11 +143,27 @@ def image_packages(
 
 def vulnerability(name: str, version: str, span: Span, image: bool = False) -> PDict | None:
     """What the known-vulnerable table says about an exact version (None when fine)."""
-    from packaging.version import InvalidVersion, Version
+    fields = vulnerable_fields(name, version, image)
+    return None if fields is None else vulnerability_of(fields, span)
 
+
+def vulnerability_of(fields: tuple[tuple[str, Any], ...], span: Span) -> PDict:
+    """The ``vulnerable`` tree of :func:`vulnerable_fields`, at ``span``."""
+    d = PDict(span)
+    for k, value in fields:
+        d.put(k, value, span, span)
+    return d
+
+
+def vulnerable_fields(
+    name: str, version: str, image: bool = False
+) -> tuple[tuple[str, Any], ...] | None:
+    """The fields of :func:`vulnerability`, without positions (None when fine)."""
     floor = knowledge.image_floor(name) if image else knowledge.vulnerable_floor(name)
     if floor is None or "fixed" not in floor:
         return None
+    from packaging.version import InvalidVersion, Version
+
     try:
         v = Version(version)
         if v >= Version(str(floor["fixed"])):
@@ -124,15 +171,12 @@ def vulnerability(name: str, version: str, span: Span, image: bool = False) -> P
         critical = "critical_below" in floor and v < Version(str(floor["critical_below"]))
     except InvalidVersion:
         return None
-    d = PDict(span)
-    for k, value in (
+    return (
         ("fixed", str(floor["fixed"])),
         ("why", floor.get("why", "")),
         ("advisories", ", ".join(floor.get("advisories") or []) or "none listed"),
         ("critical", critical),
-    ):
-        d.put(k, value, span, span)
-    return d
+    )
 
 
 def index_fact(

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_ARCHIVES = (".whl", ".tar.gz", ".zip")
 _WHEEL = re.compile(
     r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._]*)-(?P<version>[0-9][^-]*)(-.*)?\.(whl|tar\.gz|zip|tar\.bz2)$"
 )
@@ -50,7 +51,54 @@ def _spec_info_of(t: str) -> dict[str, Any]:
     return _analyse_spec(t)
 
 
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_PLAIN_SPEC = re.compile(
+    rf"(?P<name>{_NAME})(?:\[(?P<extras>{_NAME}(?:,{_NAME})*)\])?"
+    r"(?:(?P<op>==|!=|<=|>=|<|>)(?P<v>[0-9]+(?:\.[0-9]+)*)|~=(?P<cv>[0-9]+(?:\.[0-9]+)+))?"
+)
+"""The common requirement forms (``torch``, ``torch==2.1.0``, ``uvicorn[standard]>=0.30``),
+where a hand reading is exactly what ``packaging`` reports: one name, plain extras, at most
+one specifier whose version is dotted numbers, no blanks, marker or URL."""
+
+
+MAX_PLAIN_SPEC = 256
+"""Longer requirements are left to ``packaging``."""
+
+
+def _plain_spec(t: str) -> dict[str, Any] | None:
+    """The analysis of a requirement in a common form, without ``packaging`` (its import
+    and parser are a large share of a scan of many small Dockerfiles); None for the rest."""
+    if len(t) > MAX_PLAIN_SPEC or t.endswith(_ARCHIVES):  # ``x.whl`` is a path
+        return None
+    m = _PLAIN_SPEC.fullmatch(t)
+    if m is None:
+        return None
+    extras = m.group("extras")
+    info: dict[str, Any] = {
+        "raw": t,
+        "kind": "pep508",
+        "name": m.group("name"),
+        "extras": sorted(set(extras.split(","))) if extras else [],
+        "marker": None,
+    }
+    op, version = (m.group("op"), m.group("v")) if m.group("op") else ("~=", m.group("cv"))
+    if version is None:
+        info.update(specifier="", pinned=False, reason="no version specifier")
+    elif op == "==":
+        info.update(specifier=op + version, pinned=True, version=version, reason="")
+    else:
+        spec = op + version
+        info.update(
+            specifier=spec, pinned=False, reason=f"'{spec}' is a range, not an exact version"
+        )
+    return info
+
+
 def _analyse_spec(t: str) -> dict[str, Any]:
+    return _plain_spec(t) or _general_spec(t)
+
+
+def _general_spec(t: str) -> dict[str, Any]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     info: dict[str, Any] = {"raw": t}
@@ -75,9 +123,7 @@ def _analyse_spec(t: str) -> dict[str, Any]:
         return info
     if "://" in t and not re.match(r"^[\w.-]+(\[[^\]]*\])?\s*@", t):
         return _url_info(t, None, info)
-    if "://" not in t and (
-        t.startswith((".", "/", "~", "file:")) or t.endswith((".whl", ".tar.gz", ".zip"))
-    ):
+    if "://" not in t and (t.startswith((".", "/", "~", "file:")) or t.endswith(_ARCHIVES)):
         info.update(kind="path", name=_file_name(t) or t, pinned=True, reason="")
         wheel = _WHEEL.match(_file_name(t) or "")
         if wheel:

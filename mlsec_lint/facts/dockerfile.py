@@ -8,7 +8,6 @@ build context. ``RUN`` shells are analysed by :mod:`mlsec_lint.facts.shellcmds`.
 
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
 from collections.abc import Iterator
@@ -96,9 +95,7 @@ def shell_commands(inst: dparser.Instruction) -> Iterator[tuple[Command, OffsetM
 
 
 def _span(omap: OffsetMap, base: int, word: Word) -> Span:
-    line, col = omap.position(base + word.start)
-    eline, ecol = omap.position(base + max(word.start, word.end - 1))
-    return Span(line, col, eline, ecol + 1)
+    return omap.span(base + word.start, base + word.end)
 
 
 def _env_pairs(inst: dparser.Instruction) -> Iterator[tuple[str, str, Span, Span]]:
@@ -285,24 +282,22 @@ def _copy(inst: dparser.Instruction, session: shellsession.Session) -> None:
     if "from" in inst.flags:
         return
     if inst.exec_form is not None:
-        items = [(w.text, inst.span_of(w.start, w.end)) for w in exec_words(inst)]
+        items, offset = exec_words(inst), 0  # offsets in ``inst.args``
     else:
-        words = [t for t in tokenize(inst.rest) if isinstance(t, Word)]
-        items = [
-            (w.text, inst.span_of(inst.rest_offset + w.start, inst.rest_offset + w.end))
-            for w in words
-        ]
+        items = [t for t in tokenize(inst.rest) if isinstance(t, Word)]
+        offset = inst.rest_offset
     if len(items) < 2 or inst.heredocs:
         return
-    sources = [dparser.substitute(t, session.variables) for t, _ in items[:-1]]
-    dest_raw = dparser.substitute(items[-1][0], session.variables)
+    sources = [dparser.substitute(w.text, session.variables) for w in items[:-1]]
+    dest_raw = dparser.substitute(items[-1].text, session.variables)
     dest = posixpath.normpath(posixpath.join(session.workdir or "/", dest_raw))
     if inst.keyword == "ADD":
         checksum = None
         if "checksum" in inst.flags:
             checksum = (inst.flags["checksum"], inst.flag_spans["checksum"])
-        for (_raw, span), src in zip(items[:-1], sources, strict=True):
+        for w, src in zip(items[:-1], sources, strict=True):
             if "://" in src or src.startswith("git@"):
+                span = inst.span_of(offset + w.start, offset + w.end)
                 shelldownloads.add_download(session, src, span, dest_raw, checksum)
     local = [s for s in sources if "://" not in s and not s.startswith("git@")]
     if not local:
@@ -320,7 +315,26 @@ def _copy(inst: dparser.Instruction, session: shellsession.Session) -> None:
 
 def _run(inst: dparser.Instruction, session: shellsession.Session) -> None:
     for commands, omap, base in run_shells(inst):
-        shellcmds.run_script(session, commands, functools.partial(_span, omap, base))
+        shellcmds.run_script(session, commands, _SpanMemo(omap, base))
+
+
+class _SpanMemo:
+    """The span of a word of one shell, computed once (a word is looked up by the
+    command fact and again by the installer that reads it)."""
+
+    __slots__ = ("_base", "_omap", "_spans")
+
+    def __init__(self, omap: OffsetMap, base: int) -> None:
+        self._omap = omap
+        self._base = base
+        self._spans: dict[tuple[int, int], Span] = {}
+
+    def __call__(self, word: Word) -> Span:
+        key = (word.start, word.end)
+        span = self._spans.get(key)
+        if span is None:
+            span = self._spans[key] = _span(self._omap, self._base, word)
+        return span
 
 
 def _effective_user(

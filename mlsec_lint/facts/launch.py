@@ -402,6 +402,26 @@ def from_dockerfile(df: Any, path: str) -> list[Fact]:
     root = chain[0]
     base = root.base if root.base.lower() != "scratch" else None
     img = image_default(base) if base else None
+    entry: dparser.Instruction | None = None
+    cmd: dparser.Instruction | None = None
+    for stage in chain:
+        for inst in stage.instructions:
+            if inst.keyword == "ENTRYPOINT":
+                entry = inst
+            elif inst.keyword == "CMD":
+                cmd = inst
+    image_span = root.base_span
+    if entry is not None:
+        command = _instruction_words(entry)
+        args = _instruction_words(cmd) if cmd is not None and entry.exec_form is not None else []
+        argv = command + args
+    elif cmd is not None:
+        argv = _effective_argv([], _instruction_words(cmd), img, image_span)
+    else:
+        argv = _effective_argv([], [], img, image_span)
+    if not any("$" in a.text for a in argv) and next(run_argv(argv, {}, "none"), None) is None:
+        # without a variable in the command line the environment cannot make it a launch
+        return []
     env: Env = {}
     if img is not None:
         for name, value in img.env.items():
@@ -409,8 +429,6 @@ def from_dockerfile(df: Any, path: str) -> list[Fact]:
     variables: Env = {
         k: EnvVar(k, v, root.base_span, root.base_span) for k, v in df.global_args.items()
     }
-    entry: dparser.Instruction | None = None
-    cmd: dparser.Instruction | None = None
     for stage in chain:
         for inst in stage.instructions:
             if inst.keyword in ("ENV", "ARG"):
@@ -427,19 +445,6 @@ def from_dockerfile(df: Any, path: str) -> list[Fact]:
                         # when a shell-form CMD refers to it
                         var = variables[name]
                         env[name] = EnvVar(name, var.value, var.span, var.kspan, "arg")
-            elif inst.keyword == "ENTRYPOINT":
-                entry = inst
-            elif inst.keyword == "CMD":
-                cmd = inst
-    image_span = root.base_span
-    if entry is not None:
-        command = _instruction_words(entry)
-        args = _instruction_words(cmd) if cmd is not None and entry.exec_form is not None else []
-        argv = command + args
-    elif cmd is not None:
-        argv = _effective_argv([], _instruction_words(cmd), img, image_span)
-    else:
-        argv = _effective_argv([], [], img, image_span)
     context = PDict(df.stages[-1].from_instruction.span)
     site = Site(
         path,

@@ -138,10 +138,9 @@ def _identify(words: list[Arg]) -> tuple[ServerSpec, int, str] | None:
     return spec, i, prog
 
 
-def parse_command(words: list[Arg], env: Env, style: str) -> Launch | None:
-    """A server start command, or None when ``words`` start something else."""
-    env = dict(env)
-    words = _strip(words, env)
+def _parse_stripped(words: list[Arg], env: Env, style: str) -> Launch | None:
+    """A server start command, or None when ``words`` start something else; ``words``
+    have their wrappers stripped, and their assignments are in ``env`` (a copy)."""
     words = [_expand_arg(w, env, style) for w in words]
     found = _identify(words)
     if found is None:
@@ -208,11 +207,12 @@ def run_argv(words: list[Arg], env: Env, style: str, depth: int = 0) -> Iterator
     """Launches started by one argv: a server command or a shell running a script."""
     if not words:
         return
-    probe = _strip(list(words), dict(env))
+    stripped_env = dict(env)
+    probe = _strip(list(words), stripped_env)
     script = _script_of(probe)
     if script is not None and depth < 4:
         yield from run_script(script.inner(), env, depth + 1, outer=style)
         return
-    launch = parse_command(words, env, style)
+    launch = _parse_stripped(probe, stripped_env, style)
     if launch is not None:
         yield launch

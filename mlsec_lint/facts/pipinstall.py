@@ -95,6 +95,8 @@ _INDEX_OPTIONS = {
     "-f": "--find-links",
     "--find-links": "--find-links",
 }
+_PYTHON = re.compile(r"python[0-9.]*")
+_PIP = re.compile(r"pip[0-9.]*")
 _UNSAFE_STRATEGIES = ("unsafe-best-match", "unsafe-first-match", "unsafe-any-match")
 
 
@@ -115,7 +117,7 @@ def pip_command(argv: Sequence[str]) -> tuple[str, str, int] | None:
     i = 1
     if prog == "pip-sync":
         return ("pip", "sync", 1)
-    if re.fullmatch(r"python[0-9.]*", prog):
+    if _PYTHON.fullmatch(prog):
         # python -m pip install …
         while i < len(argv) and argv[i].startswith("-") and argv[i] != "-m":
             i += 1
@@ -127,7 +129,7 @@ def pip_command(argv: Sequence[str]) -> tuple[str, str, int] | None:
     if prog == "uv" and i < len(argv) and argv[i] == "pip":
         i += 1
         prog = "uv"
-    elif not re.fullmatch(r"pip[0-9.]*", prog):
+    elif not _PIP.fullmatch(prog):
         return None
     while i < len(argv) and argv[i].startswith("-"):
         i += 2 if argv[i] in ("--python", "-p", "--cache-dir", "--log", "--directory") else 1
@@ -307,6 +309,8 @@ def from_install_command(
 
 def expand(text: str, variables: dict[str, str]) -> str:
     """Expand ``$VAR``, ``${VAR}`` and ``${VAR:-default}`` with known values only."""
+    if "$" not in text:
+        return text
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(4)

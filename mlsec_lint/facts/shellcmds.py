@@ -55,6 +55,7 @@ from mlsec_lint.tree import PDict, PList
 _SHELL_C = re.compile(r"^-[a-zA-Z]*c[a-zA-Z]*$")
 # a script that is the output of a download: "$(curl …)", `wget -O- …`, <(curl …)
 _FETCHED_SCRIPT = re.compile(r"(\$\(|`|<\()\s*(curl|wget)\b")
+_PIP_PROGRAM = re.compile(r"pip[0-9.]*|python[0-9.]*|uv|pip-sync")
 _RUN_WRAPPERS = {"conda", "mamba", "micromamba", "poetry", "pipenv", "pdm", "pixi"}
 _RUN_WRAPPER_VALUE = {"-n", "--name", "-p", "--prefix", "-e", "--environment", "--cwd"}
 
@@ -144,7 +145,7 @@ def _command(
         _printed_variables(words, span_of, data)
     session.facts.append(fact)
     handler = _HANDLERS.get(program)
-    if handler is None and re.fullmatch(r"(pip[0-9.]*|python[0-9.]*|uv|pip-sync)", program):
+    if handler is None and _PIP_PROGRAM.fullmatch(program):
         handler = _pip
     if handler is not None:
         handler(session, shell, words, span_of, data, previous)

@@ -51,6 +51,7 @@ _PIP_CONFIG_KEYS = {
     "pre": "--pre",
 }
 _TRUTHY = {"1", "true", "yes", "on", "allow"}
+_PYTHON = re.compile(r"python[0-9.]*")
 
 
 def _assignment(
@@ -124,6 +125,8 @@ def _index_env(
 
 def index_env_facts(name: str, value: str, span: Span, path: str, origin: str) -> list[Fact]:
     """``package-index`` facts of one environment assignment (Dockerfile ``ENV``/``ARG``)."""
+    if name not in INDEX_ENV:
+        return []
     session = Session(path, origin, "env")
     word = Word(f"{name}={value}", 0, 1)
     _index_env(session, name, value, word, lambda _w: span, {})
@@ -150,7 +153,7 @@ def _pip(
         return
     cmd = parse_pip_install(words, shell.variables)
     if cmd is None:
-        if re.fullmatch(r"python[0-9.]*", _base(argv[0])):
+        if _PYTHON.fullmatch(_base(argv[0])):
             _python_c(session, words, span_of, data)
         return
     first = span_of(words[0])

@@ -40,6 +40,7 @@ KNOWN = {
 }
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
 _DIRECTIVES = ("syntax", "escape", "check")
+_WORD = re.compile(r"\S+")
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
 _VAR = re.compile(
     r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
@@ -68,9 +69,7 @@ class Instruction(Struct):
 
     def span_of(self, start: int, end: int) -> Span:
         """Span of ``args[start:end]``."""
-        line, col = self.args_map.position(start)
-        eline, ecol = self.args_map.position(max(start, end - 1))
-        return Span(line, col, eline, ecol + 1)
+        return self.args_map.span(start, end)
 
     def rest_span(self) -> Span:
         return self.span_of(self.rest_offset, len(self.args)) if self.rest else self.span
@@ -105,6 +104,8 @@ def substitute(text: str, variables: dict[str, str], keep_undefined: bool = Fals
     With ``keep_undefined`` a variable without a value (an ``ARG`` without default, set
     only with ``--build-arg``) stays as written, so the result is recognisably dynamic.
     """
+    if "$" not in text:
+        return text
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(4)
@@ -163,8 +164,8 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
             continue
         start_line = i + 1
         indent = len(raw) - len(raw.lstrip())
-        m = re.match(r"(\S+)", raw[indent:])
-        word = m.group(1) if m else ""
+        m = _WORD.match(raw, indent)
+        word = m.group(0) if m else ""
         keyword = word.upper()
         args_map = OffsetMap()
         parts: list[str] = []
@@ -333,11 +334,12 @@ _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 def exec_words(inst: Instruction) -> list[Word]:
     """Words of an exec-form instruction with offsets into ``inst.args``."""
-    import json
-
+    # the strings of a JSON array of strings are found in order, one per item: their
+    # values are the items the parser decoded
+    decoded = inst.exec_form or []
     out = []
-    for m in _JSON_STRING.finditer(inst.rest):
-        text = json.loads(m.group(0))
+    for i, m in enumerate(_JSON_STRING.finditer(inst.rest)):
+        text = decoded[i] if i < len(decoded) else json.loads(m.group(0))
         start = inst.rest_offset + m.start()
         out.append(Word(text, start, inst.rest_offset + m.end(), quoted=True))
     return out

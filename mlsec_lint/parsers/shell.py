@@ -13,11 +13,18 @@ Offsets are indexes into the input string; callers map them to lines and columns
 from __future__ import annotations
 
 import bisect
+import re
 
+from mlsec_lint.model import Span
 from mlsec_lint.records import Struct, field
 
 _OPERATORS = ("&&", "||", ";;", ";", "|", "&", "(", ")", "\n")
 _REDIRECT_START = set("<>")
+_OP_START = frozenset("&|;()\n")
+_SPECIAL = frozenset(" \t\n;|()&\\'\"$`<>")
+"""Characters a word's scan must look at one by one: ends of words, quotes, escapes,
+substitutions, and ``<``/``>`` (``&`` after them is part of a redirection)."""
+_ORDINARY = re.compile("[^" + re.escape("".join(sorted(_SPECIAL))) + "]+")
 _WRAPPERS = {
     "exec",
     "nohup",
@@ -112,7 +119,9 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
             while i < n and src[i] != "\n":
                 i += 1
             continue
-        op = next((o for o in _OPERATORS if src.startswith(o, i)), None)
+        op = None
+        if c in _OP_START:
+            op = next((o for o in _OPERATORS if src.startswith(o, i)), None)
         if op is not None:
             if op == "&" and src.startswith("&>", i):
                 op = None  # redirection &>file
@@ -127,6 +136,12 @@ def tokenize(src: str, strict: bool = False) -> list[Word | str]:
         dynamic = False
         while i < n:
             c = src[i]
+            if c not in _SPECIAL:  # a run of ordinary characters
+                m = _ORDINARY.match(src, i)
+                assert m is not None
+                buf.append(m.group())
+                i = m.end()
+                continue
             if c in " \t\n;|()" or (
                 c == "&" and not src.startswith("&>", i) and not (buf and buf[-1] in "<>")
             ):
@@ -370,3 +385,16 @@ class OffsetMap:
         if i < 0:
             return (self._lines[0], self._cols[0]) if self._lines else (1, 1)
         return self._lines[i], self._cols[i] + (offset - self._starts[i])
+
+    def span(self, start: int, end: int) -> Span:
+        """The span of the characters ``[start, end)`` (at least the first one)."""
+        last = max(start, end - 1)
+        starts = self._starts
+        i = bisect.bisect_right(starts, start) - 1
+        if i < 0 or (i + 1 < len(starts) and last >= starts[i + 1]):
+            line, col = self.position(start)
+            eline, ecol = self.position(last)
+            return Span(line, col, eline, ecol + 1)
+        # one fragment holds the whole range (a word on one line)
+        line, col0, offset = self._lines[i], self._cols[i], starts[i]
+        return Span(line, col0 + start - offset, line, col0 + last - offset + 1)

@@ -53,3 +53,51 @@ def test_requirements_file_facts() -> None:
     )
     assert [f.kind for f in facts] == ["package-index", "dependency", "dependency-manifest"]
     assert facts[1].data["hashed"] is True and facts[1].anchor.line == 2
+
+
+def test_facts_of_one_requirement_text_keep_their_own_positions_and_lists() -> None:
+    """The analysis of a text is shared between its facts; positions and lists are not."""
+    a_span, b_span = Span(1, 1, 1, 20), Span(7, 3, 7, 22)
+    a = dependency_fact("torch[cuda]==1.13.0", a_span, "a/Dockerfile", "pip-install")
+    b = dependency_fact("torch[cuda]==1.13.0", b_span, "b/Dockerfile", "pip-install")
+    assert a.data["extras"] == b.data["extras"] == ["cuda"]
+    assert a.data["extras"] is not b.data["extras"]
+    a.data["extras"].append("x")
+    assert dependency_fact("torch[cuda]==1.13.0", a_span, "c", "pip").data["extras"] == ["cuda"]
+    for fact, span in ((a, a_span), (b, b_span)):
+        assert fact.data.vspan["name"] == span and fact.data.vspan["extras"] == span
+        assert fact.data["vulnerable"].span == span and fact.data["vulnerable"]["fixed"] == "2.6.0"
+    assert a.data["vulnerable"] is not b.data["vulnerable"]
+
+
+def test_image_facts_of_one_reference_keep_their_own_positions() -> None:
+    from mlsec_lint.facts.common import image_fact
+
+    ref = "pytorch/torchserve:0.8.0-cpu"
+    a_span, b_span = Span(1, 6, 1, 34), Span(3, 6, 3, 34)
+    a = image_fact(ref, a_span, "a/Dockerfile", "dockerfile", stage="0")
+    b = image_fact(ref, b_span, "b.yaml", "kubernetes", placeholder=None)
+    assert a.data["version"] == b.data["version"] == "0.8.0"
+    assert (
+        a.data["vulnerable"]["critical"] is True
+        and a.data["vulnerable"] is not b.data["vulnerable"]
+    )
+    assert a.data["vulnerable"].span == a_span and b.data["vulnerable"].span == b_span
+    assert a.data["stage"] == "0" and "stage" not in b.data and "placeholder" not in b.data
+    assert (a.data["origin"], b.data["origin"]) == ("dockerfile", "kubernetes")
+    assert a.data.vspan["tag"] == a_span and b.data.vspan["tag"] == b_span
+
+
+def test_framework_tier_follows_frameworks_added_by_configuration() -> None:
+    """The analysis of a text is remembered; the tier, which configuration extends, is not."""
+    from mlsec_lint import knowledge
+
+    span = Span(1, 1, 1, 20)
+    knowledge.reset_frameworks()
+    try:
+        assert "framework_tier" not in dependency_fact("acme-serve==1.0", span, "a", "pip").data
+        knowledge.extend_frameworks(["acme_serve"])
+        assert dependency_fact("acme-serve==1.0", span, "a", "pip").data["framework_tier"] == 1
+    finally:
+        knowledge.reset_frameworks()
+    assert "framework_tier" not in dependency_fact("acme-serve==1.0", span, "a", "pip").data

@@ -322,3 +322,15 @@ def test_dockerfile_arg_fills_shell_form_but_is_not_runtime_env() -> None:
     (server,) = servers("Dockerfile", text)
     assert server.data["bind"] == "0.0.0.0"
     assert server.data["auth"] is False and "env" not in server.data
+
+
+def test_dockerfile_launch_environment_with_and_without_variables_in_the_command() -> None:
+    """The environment is read whenever the command can start a server: a server named
+    through a variable, and a literal command whose settings come from ``ENV``."""
+    named = "FROM python:3.11\nENV SERVER=vllm\nCMD $SERVER serve org/m --host 0.0.0.0\n"
+    (server,) = servers("Dockerfile", named)
+    assert server.data["argv"][:3] == ["vllm", "serve", "org/m"]
+    literal = 'FROM python:3.11\nENV VLLM_API_KEY=k\nCMD ["vllm", "serve", "org/m"]\n'
+    (server,) = servers("Dockerfile", literal)
+    assert server.data["sources"]["api_key"] == "env" and server.data["auth"] is True
+    assert servers("Dockerfile", 'FROM python:3.11\nENV A=1\nCMD ["python", "app.py"]\n') == []

@@ -49,3 +49,44 @@ def test_stdout_redirection_is_recorded() -> None:
     for src, redirected in cases.items():
         (cmd,) = split_commands(src)
         assert cmd.stdout_redirected is redirected, src
+
+
+def test_words_mix_runs_of_plain_text_with_quotes_and_escapes() -> None:
+    """Plain characters are read in runs; quotes, escapes, substitutions and the ``&`` of
+    a redirection still end or extend the word where they are."""
+    toks = tokenize("abc'd e'f\\ g$(h i)j cmd 2>&1 x>&y a&b ab&&cd tail")
+    words = [(t.text, t.start, t.end) for t in toks if not isinstance(t, str)]
+    assert words == [
+        ("abcd ef g$(h i)j", 0, 19),
+        ("cmd", 20, 23),
+        ("2>&1", 24, 28),
+        ("x>&y", 29, 33),
+        ("a", 34, 35),
+        ("b", 36, 37),
+        ("ab", 38, 40),
+        ("cd", 42, 44),
+        ("tail", 45, 49),
+    ]
+    assert [t for t in toks if isinstance(t, str)] == ["&", "&&"]
+
+
+def test_offset_map_span_agrees_with_positions() -> None:
+    """``span`` is the two positions of a range's first and last characters."""
+    import random
+
+    from mlsec_lint.model import Span
+
+    rnd = random.Random(7)
+    for _ in range(300):
+        m = OffsetMap()
+        offset = rnd.randint(0, 3)
+        for line in range(1, rnd.randint(1, 5) + 1):
+            m.add(offset, line * 2, rnd.randint(1, 9))
+            offset += rnd.randint(0, 6)
+        for _ in range(20):
+            start = rnd.randint(0, offset + 3)
+            end = start + rnd.randint(-1, 8)
+            line, col = m.position(start)
+            eline, ecol = m.position(max(start, end - 1))
+            assert m.span(start, end) == Span(line, col, eline, ecol + 1), (start, end)
+    assert OffsetMap().span(0, 3) == Span(1, 1, 1, 2)
