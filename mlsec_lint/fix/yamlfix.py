@@ -12,6 +12,7 @@ the intended place.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -313,6 +314,14 @@ def _walk(node: Any, parent: Any) -> Iterator[tuple[Any, Any]]:
 
 
 # ------------------------------------------------------------------ verification
+@functools.lru_cache(maxsize=8)
+def _load_before(text: str) -> list[Any]:
+    """:func:`_load_all` of a text fixes start from, remembered: a report proves each
+    finding's fix on its own, so the same file is the starting point of many (the
+    result is only read)."""
+    return _load_all(text)
+
+
 def _load_all(text: str) -> list[Any]:
     """The documents of ``text`` as plain data, read by the scanner's own YAML reader
     (libyaml when nesting is shallow, bounded otherwise): a fix is checked against the
@@ -383,7 +392,7 @@ def verify(before: str, after: str, plans: list[FixPlan], old: list[Any] | None 
                 pass  # YAML flow style, not JSON
             else:
                 raise Unfixable("the fixed file would not be valid JSON; not written")
-    old = old if old is not None else _load_all(before)
+    old = old if old is not None else _load_before(before)
     new = _load_all(after)
     if len(old) != len(new):
         raise Unfixable("the fix would change the number of documents")

@@ -356,7 +356,8 @@ def _result_order(r: dict[str, Any]) -> tuple[str, int, int, str]:
 def report(scan: Scan, out: TextIO, opts: ReportOptions) -> None:
     doc = build(scan, opts)
     if len(doc["runs"][0]["results"]) > 5000:
-        json.dump(doc, out, ensure_ascii=False, separators=(",", ":"))
+        # dumps, not dump: only a one-shot encoding without indentation runs in C
+        out.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
     else:
         json.dump(doc, out, ensure_ascii=False, indent=2)
     out.write("\n")
