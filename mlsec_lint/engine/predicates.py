@@ -27,7 +27,16 @@ from typing import Any
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.model import Span
-from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve
+from mlsec_lint.tree import (
+    MISSING,
+    UNKNOWN,
+    Hit,
+    key_path,
+    lookup,
+    parse_path,
+    resolve_keys,
+    resolve_segs,
+)
 
 Cond = Callable[[Any, Any], "list[Hit] | None"]
 """(current value, fact root) -> witnesses, or None when the condition does not hold."""
@@ -256,9 +265,14 @@ def _resolver(path: str) -> Callable[[Any, Any], list[Hit]]:
         segs = parse_path(path[6:] if from_root else path)
     except ValueError as exc:
         raise RuleSyntaxError(str(exc)) from None
+    keys = key_path(segs)
+    if keys:  # plain keys: no per-call look-up of the path's form
+        if from_root:
+            return lambda node, root: resolve_keys(root, keys)
+        return lambda node, root: resolve_keys(node, keys)
     if from_root:
-        return lambda node, root: resolve(root, segs)
-    return lambda node, root: resolve(node, segs)
+        return lambda node, root: resolve_segs(root, segs)
+    return lambda node, root: resolve_segs(node, segs)
 
 
 def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
