@@ -186,6 +186,28 @@ class _Hints:
         self.name_lines = _naming_lines(text)
         self.pem = "PRIVATE KEY-----" in text  # what every _PEM_BEGIN match holds
 
+    def part(self, lines: Sequence[str], start: int, naming: Sequence[int]) -> _Hints:
+        """The hints of ``lines``, lines ``start``… of the text these hints are of
+        (``naming``: :attr:`name_lines` sorted): what the whole text rules out, the part
+        does not hold; the rest is searched again in the part alone."""
+        part = _Hints.__new__(_Hints)
+        text = "\n".join(lines) if self.tokens or self.auth or self.pem else ""
+        hint_of = _hint_of()
+        part.tokens = tuple(
+            p for p in self.tokens if (hint := hint_of[p]) is None or hint.search(text)
+        )
+        part.auth = self.auth and _AUTH_HINT.search(text) is not None
+        part.pem = self.pem and "PRIVATE KEY-----" in text
+        first = bisect.bisect_left(naming, start)
+        last = bisect.bisect_left(naming, start + len(lines))
+        part.name_lines = {i - start for i in naming[first:last]}
+        return part
+
+
+@functools.lru_cache(maxsize=1)
+def _hint_of() -> dict[re.Pattern[str], re.Pattern[str] | None]:
+    return dict(_token_hints())
+
 
 def _naming_lines(text: str) -> set[int]:
     """The lines (from 0) of ``text`` that hold one of :func:`_name_terms` once upper
@@ -204,6 +226,22 @@ def _naming_lines(text: str) -> set[int]:
     return found
 
 
+_FIELD_NAME = re.compile(r"""(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+(?=["']?\]?[ \t]*(?:=|:(?!//)))""")
+"""A run of the characters of a name followed by what follows the name in an
+``_ASSIGN`` match: the name of every match ends one (found in linear time)."""
+
+
+def _names_a_field(head: str) -> bool:
+    """Whether the name of a field assigned on ``head`` may be a credential name (as
+    :func:`_naming_lines` reads it): without one, ``_ASSIGN`` finds nothing to mask."""
+    terms = _name_terms()
+    for m in _FIELD_NAME.finditer(head):
+        folded = m.group().upper().translate(_FOLDED)
+        if any(term in folded for term in terms):
+            return True
+    return False
+
+
 def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values (``hints``: what the text
     of which ``line`` is line ``index`` (from 0) may hold; by default, anything)."""
@@ -218,7 +256,8 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
         out += [m.span() for m in pattern.finditer(line)]
     head = line[:MAX_MATCH_CHARS]
     if names and ("=" in head or ":" in head or " " in head):
-        for m in _ASSIGN.finditer(head):
+        # _ASSIGN backtracks in every word: tried where a field name may be a credential
+        for m in _ASSIGN.finditer(head) if _names_a_field(head) else ():
             group = "qv" if m.group("qv") is not None else "v"
             value = m.group(group)
             if (
@@ -276,10 +315,29 @@ _HINTS_FROM = 4
 def mask_lines(lines: Sequence[str]) -> list[str]:
     """Masked copies of a file's lines, with the context a single line lacks: the
     ``value:`` after ``name: <credential name>`` and the body of a PEM private key."""
+    return _masked(lines, _Hints(lines) if len(lines) > _HINTS_FROM else None)
+
+
+def mask_texts(texts: Iterable[str]) -> dict[str, str]:
+    """Each distinct text of ``texts`` and its :func:`mask_text` copy. The messages of a
+    scan are many short texts: the searches of :class:`_Hints` are made once over all of
+    them instead of the search for every token format in each."""
+    distinct = list(dict.fromkeys(texts))
+    split = [text.split("\n") for text in distinct]
+    whole = _Hints([line for lines in split for line in lines])
+    naming = sorted(whole.name_lines)
+    out: dict[str, str] = {}
+    start = 0
+    for text, lines in zip(distinct, split, strict=True):
+        out[text] = "\n".join(_masked(lines, whole.part(lines, start, naming)))
+        start += len(lines)
+    return out
+
+
+def _masked(lines: Sequence[str], hints: _Hints | None) -> list[str]:
     out = []
     credential_name_at = -10
     in_key = False
-    hints = _Hints(lines) if len(lines) > _HINTS_FROM else None
     quiet = hints is not None and not hints.tokens and not hints.auth
     pem = hints is None or hints.pem
     for i, line in enumerate(lines):
@@ -332,9 +390,6 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
     """
     findings = list(findings)
     masked: dict[str, list[str]] = {}
-    # messages and lines repeat across findings: each distinct one is masked once
-    line_memo: dict[str, str] = {}
-    text_memo: dict[str, str] = {}
     for path in {f.path for f in findings}:
         src = sources.get(path)
         if src is None:
@@ -346,19 +401,29 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         if lines != original:
             masked[path] = lines
             sources[path] = dataclasses.replace(src, text="\n".join(lines), _lines=lines)
+    # each finding's line re-cut from its masked file, or its own line masked
+    recut: list[str | None] = []
     for f in findings:
         lines_ = masked.get(f.path)
         if lines_ is not None and 1 <= f.span.line <= len(lines_):
-            f.source_line = excerpt(lines_[f.span.line - 1], f.span.col)
+            recut.append(excerpt(lines_[f.span.line - 1], f.span.col))
         else:
-            line = line_memo.get(f.source_line)
-            if line is None:
-                line = line_memo[f.source_line] = mask_line(f.source_line)
+            recut.append(None)
+    # a line without a line break is masked as a text as mask_line masks it
+    texts = mask_texts(
+        [
+            *(f.message for f in findings),
+            *(f.source_line for f, r in zip(findings, recut, strict=True) if r is None),
+        ]
+    )
+    for f, line in zip(findings, recut, strict=True):
+        if line is not None:
             f.source_line = line
-        message = text_memo.get(f.message)
-        if message is None:
-            message = text_memo[f.message] = mask_text(f.message)
-        f.message = message
+        elif "\n" not in f.source_line:
+            f.source_line = texts[f.source_line]
+        else:
+            f.source_line = mask_line(f.source_line)
+        f.message = texts[f.message]
 
 
 def redact_notices(notices: list[Notice]) -> list[Notice]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,3 +146,50 @@ def test_real_paths_resolve_links_like_the_standard_library(tmp_path: Path) -> N
     for p in ("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."):
         path = str(tmp_path / p)
         assert real(path) == os.path.realpath(path), p
+
+
+def _freezes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of frozen objects each time the scan evaluates facts."""
+    import gc
+
+    from mlsec_lint.engine.evaluate import Evaluator
+    from mlsec_lint.model import Finding
+
+    seen: list[int] = []
+    run = Evaluator.run
+
+    def spy(self: Evaluator, *args: Any) -> list[Finding]:
+        seen.append(gc.get_freeze_count())
+        return run(self, *args)
+
+    monkeypatch.setattr(Evaluator, "run", spy)
+    return seen
+
+
+def test_facts_are_kept_out_of_full_collections_while_evaluated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nRUN pip install torch\n", "utf-8")
+    seen = _freezes(monkeypatch)
+    assert gc.get_freeze_count() == 0
+    found, _ = _scan(tmp_path)
+    assert found and seen and seen[0] > 0  # frozen while the rules ran
+    assert gc.get_freeze_count() == 0  # and given back when the scan ended
+
+
+def test_a_callers_frozen_objects_stay_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nRUN pip install torch\n", "utf-8")
+    seen = _freezes(monkeypatch)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        found, _ = _scan(tmp_path)
+        assert found and seen == [frozen] and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
