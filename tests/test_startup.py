@@ -80,6 +80,8 @@ def test_one_file_scans_import_only_what_they_use(tmp_path: Path) -> None:
     )
     for name in ("serve.py", "Dockerfile"):
         assert _imported(tmp_path, "scan", name, watch=NOT_FOR_ONE_FILE) == set(), name
+    # version bounds of rules are parsed when a version meets them
+    assert _imported(tmp_path, "scan", "serve.py", watch=("packaging.version",)) == set()
 
 
 def test_a_directory_walk_still_honours_gitignore(tmp_path: Path) -> None:

@@ -224,6 +224,27 @@ def _vcmp(fn: Callable[[Any, Any], bool]) -> Callable[[Any], Callable[[Any], boo
     return make
 
 
+def _lazy_vcmp(fn: Callable[[Any, Any], bool]) -> Callable[[Any], Callable[[Any], bool]]:
+    """A version comparison whose bound is parsed when it first meets a version (for
+    built-in rules, whose bounds the test suite checks): ``packaging`` is imported only
+    by a scan that compares versions."""
+
+    def make(arg: Any) -> Callable[[Any], bool]:
+        bound: list[Any] = []
+
+        def test(v: Any) -> bool:
+            ver = _version(v) if _as_text(v) is not None else None
+            if ver is None:
+                return False
+            if not bound:
+                bound.append(_version(arg))
+            return bound[0] is not None and fn(ver, bound[0])
+
+        return test
+
+    return make
+
+
 def _negate(make: Callable[[Any], Callable[[Any], bool]]) -> Callable[[Any], Callable[[Any], bool]]:
     def neg(arg: Any) -> Callable[[Any], bool]:
         inner = make(arg)
@@ -292,6 +313,10 @@ def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
 _LAZY_OPS: dict[str, Callable[[Any], Callable[[Any], bool]]] = {
     "regex": _lazy_regex,
     "not-regex": _negate(_lazy_regex),
+    "version-lt": _lazy_vcmp(lambda a, b: a < b),
+    "version-le": _lazy_vcmp(lambda a, b: a <= b),
+    "version-gt": _lazy_vcmp(lambda a, b: a > b),
+    "version-ge": _lazy_vcmp(lambda a, b: a >= b),
 }
 
 
@@ -299,7 +324,8 @@ def compile_condition(spec: Any, lazy_regex: bool = False) -> Cond:
     """Compile a condition mapping; raises :class:`RuleSyntaxError` on a bad spec.
 
     With ``lazy_regex`` a regular expression is compiled when it first tests a value
-    (and an invalid one raises then): for conditions whose syntax is already checked."""
+    (and an invalid one raises then), and a version bound is parsed when it first meets
+    a version: for conditions whose syntax is already checked."""
     if not isinstance(spec, dict) or not spec:
         raise RuleSyntaxError(f"a condition must be a non-empty mapping, got {spec!r}")
     combos = [k for k in spec if k in COMBINATORS]

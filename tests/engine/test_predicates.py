@@ -100,3 +100,16 @@ def test_lazy_regexes_compile_when_first_used() -> None:
         eager = compile_condition({"any": [{"path": "name", op: "^to"}]})
         assert (lazy(doc, doc) is not None) is (eager(doc, doc) is not None) is want
         assert lazy({"name": 3}, {}) == eager({"name": 3}, {})
+
+
+@pytest.mark.parametrize("op", ["version-lt", "version-le", "version-gt", "version-ge"])
+@pytest.mark.parametrize("value", ["2.5.1", "2.6", "2.6.0", "3", "x.y", "", 2, None, UNKNOWN])
+def test_lazy_version_bounds_compare_as_eager_ones(op: str, value: Any) -> None:
+    doc = {"version": value}
+    spec = {"path": "version", op: "2.6"}
+    lazy = compile_condition(spec, lazy_regex=True)
+    assert (lazy(doc, doc) is None) is (compile_condition(spec)(doc, doc) is None)
+    # a bound that is no version: refused when compiled eagerly, never matches lazily
+    with pytest.raises(RuleSyntaxError):
+        compile_condition({"path": "version", op: "not a version"})
+    assert compile_condition({"path": "version", op: "nope"}, lazy_regex=True)(doc, doc) is None
