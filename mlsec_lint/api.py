@@ -467,7 +467,7 @@ def _scan(options: ScanOptions) -> Scan:
     # requirements files included with -r/-c count whatever their name
     if any(_named_requirements(f) for fa in analyses for f in fa.facts if f.kind in _NAMING):
         real = RealPaths()
-        read = {real(t.abspath) for t in targets}
+        read = _RealPathSet([t.abspath for t in targets], real)
         here = os.path.abspath(options.base or os.getcwd())
         roots = set(scanned_roots(paths, here, real))
         pending = _included(analyses, sources, read, roots, here, real)
@@ -822,6 +822,29 @@ class RealPaths:
         return os.path.realpath(full) if os.path.islink(full) else full
 
 
+class _RealPathSet:
+    """The real paths of some files, resolved when first asked about: most files that
+    requirements files include are named like requirements files, and need none."""
+
+    __slots__ = ("_paths", "_real", "_resolved")
+
+    def __init__(self, paths: Sequence[str], real: Callable[[str], str]) -> None:
+        self._paths = paths
+        self._real = real
+        self._resolved: set[str] | None = None
+
+    def _set(self) -> set[str]:
+        if self._resolved is None:
+            self._resolved = {self._real(p) for p in self._paths}
+        return self._resolved
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._set()
+
+    def add(self, path: str) -> None:
+        self._set().add(path)
+
+
 def _inside(path: str, roots: set[str]) -> bool:
     parent = os.path.dirname(path)
     while True:
@@ -836,7 +859,7 @@ def _inside(path: str, roots: set[str]) -> bool:
 def _included(
     analyses: Sequence[FileAnalysis],
     sources: Mapping[str, Source],
-    known: set[str],
+    known: set[str] | _RealPathSet,
     roots: set[str],
     base: str,
     real: Callable[[str], str] = os.path.realpath,
@@ -858,10 +881,11 @@ def _included(
                 if not path or "$" in path or "://" in path:
                     continue
                 abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
+                if name_kind(abspath) is not None:  # discovery's to pick (or not)
+                    continue
                 resolved = real(abspath)
                 if (
                     resolved in known
-                    or name_kind(abspath) is not None  # discovery's to pick (or not)
                     or not _inside(resolved, roots)
                     or not os.path.isfile(resolved)
                 ):

@@ -193,3 +193,27 @@ def test_a_callers_frozen_objects_stay_frozen(
         assert found and seen == [frozen] and gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_includes_named_like_requirements_files_need_no_real_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "requirements.txt").write_text("-r requirements-dev.txt\n", encoding="utf-8")
+    (tmp_path / "requirements-dev.txt").write_text("torch\n", encoding="utf-8")
+    resolved: list[str] = []
+    real = api.RealPaths.__call__
+
+    def spy(self: api.RealPaths, path: str) -> str:
+        resolved.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(api.RealPaths, "__call__", spy)
+    found, scanned = _scan(tmp_path)
+    assert ("MLS-DEP-001", "requirements-dev.txt", 1) in found and scanned == 2
+    # discovery picks the include by its name: no file needed its real path
+    assert not [p for p in resolved if p.endswith(".txt")]
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n", encoding="utf-8")
+    (tmp_path / "base.txt").write_text("torch\n", encoding="utf-8")
+    found, scanned = _scan(tmp_path)
+    assert ("MLS-DEP-001", "base.txt", 1) in found and scanned == 3
+    assert any(p.endswith("base.txt") for p in resolved)
