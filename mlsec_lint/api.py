@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from mlsec_lint.analyze import analyze
-from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind, scanned_roots
+from mlsec_lint.discovery import (
+    RealPaths,
+    Target,
+    discover,
+    find_repo_root,
+    name_kind,
+    scanned_roots,
+)
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
@@ -801,25 +808,6 @@ def _finish(f: Finding, scan_: Scan) -> None:
     )
     path = scan_.relpath(f.path) or f.path
     f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
-
-
-class RealPaths:
-    """``os.path.realpath`` for many files of few directories: each directory is
-    resolved once, and a file costs one ``lstat`` (is it a link itself?)."""
-
-    def __init__(self) -> None:
-        self.dirs: dict[str, str] = {}
-
-    def __call__(self, path: str) -> str:
-        path = os.path.abspath(path)
-        directory, name = os.path.split(path)
-        if not name:
-            return os.path.realpath(path)
-        real_dir = self.dirs.get(directory)
-        if real_dir is None:
-            real_dir = self.dirs[directory] = os.path.realpath(directory)
-        full = os.path.join(real_dir, name)
-        return os.path.realpath(full) if os.path.islink(full) else full
 
 
 class _RealPathSet:

@@ -11,6 +11,7 @@ import pytest
 
 from mlsec_lint import api
 from mlsec_lint.api import ScanOptions, scan
+from mlsec_lint.discovery import RealPaths
 
 
 def _scan(root: Path, *paths: str) -> tuple[set[tuple[str, str, int]], int]:
@@ -142,8 +143,14 @@ def test_real_paths_resolve_links_like_the_standard_library(tmp_path: Path) -> N
     (tmp_path / "d" / "f.txt").write_text("x", encoding="utf-8")
     (tmp_path / "link").symlink_to(tmp_path / "d")
     (tmp_path / "d" / "g.txt").symlink_to(tmp_path / "d" / "f.txt")
-    real = api.RealPaths()
-    for p in ("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."):
+    (tmp_path / "d" / "e").mkdir()
+    (tmp_path / "d" / "e" / "up").symlink_to("..")  # relative, to a directory above
+    (tmp_path / "chain").symlink_to("link")  # a link to a link
+    real = RealPaths()
+    for p in (
+        *("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."),
+        *("d/e/up/f.txt", "d/e/up/e/up/g.txt", "chain/e/up/f.txt", "chain/gone/x", "d/e"),
+    ):
         path = str(tmp_path / p)
         assert real(path) == os.path.realpath(path), p
 
@@ -201,13 +208,13 @@ def test_includes_named_like_requirements_files_need_no_real_paths(
     (tmp_path / "requirements.txt").write_text("-r requirements-dev.txt\n", encoding="utf-8")
     (tmp_path / "requirements-dev.txt").write_text("torch\n", encoding="utf-8")
     resolved: list[str] = []
-    real = api.RealPaths.__call__
+    real = RealPaths.__call__
 
-    def spy(self: api.RealPaths, path: str) -> str:
+    def spy(self: RealPaths, path: str) -> str:
         resolved.append(path)
         return real(self, path)
 
-    monkeypatch.setattr(api.RealPaths, "__call__", spy)
+    monkeypatch.setattr(RealPaths, "__call__", spy)
     found, scanned = _scan(tmp_path)
     assert ("MLS-DEP-001", "requirements-dev.txt", 1) in found and scanned == 2
     # discovery picks the include by its name: no file needed its real path
