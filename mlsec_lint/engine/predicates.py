@@ -432,6 +432,8 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
         for name, arg in ops.items()
     ]
     plain = _plain_keys(path)
+    if plain is not None and all(isinstance(k, str) for k in plain[0]):
+        return _key_leaf(plain[0], plain[1], tests)
     if plain is not None:
         # a path of plain keys: test the value by direct lookup and build a Hit (with its
         # span) only for a match; most tests fail, and this is the hot loop of a scan
@@ -457,6 +459,28 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
         return None
 
     return leaf
+
+
+def _key_leaf(keys: tuple[str, ...], from_root: bool, tests: list[Callable[[Any], bool]]) -> Cond:
+    """A leaf on a path of mapping keys (the usual one): the value is looked up once,
+    tested, and the witness built from the mapping that holds it, only for a match."""
+    *parents, last = keys
+
+    def key_leaf(node: Any, root: Any) -> list[Hit] | None:
+        holder = root if from_root else node
+        for key in parents:
+            if not isinstance(holder, dict) or key not in holder:
+                return None
+            holder = holder[key]
+        if not isinstance(holder, dict) or last not in holder:
+            return None
+        value = holder[last]
+        for t in tests:
+            if not t(value):
+                return None
+        return [Hit(value, None, holder, last)]
+
+    return key_leaf
 
 
 def compile_select(spec: Any) -> Cond | None:
