@@ -117,10 +117,108 @@ def _token_hints() -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
     return tuple((p, _hint(p.pattern)) for p in _token_patterns())
 
 
-def _tokens_in(text: str) -> tuple[re.Pattern[str], ...]:
-    """The token patterns that may match on some line of ``text``: a file searched once
-    per format instead of every line once per format."""
-    return tuple(p for p, hint in _token_hints() if hint is None or hint.search(text))
+def _tokens_in(
+    text: str, among: Sequence[re.Pattern[str]] | None = None
+) -> tuple[re.Pattern[str], ...]:
+    """The token patterns (of ``among``, by default all) that may match on some line of
+    ``text``: a file searched once per format instead of every line once per format, and
+    first for the text every match of a format holds (``Q~``, ``_live_``), which a
+    search for a string finds faster than the pattern does."""
+    hint_of = _hint_of()
+    found = []
+    folded: str | None = None
+    for pattern in _token_patterns() if among is None else among:
+        hint = hint_of[pattern]
+        if hint is not None:
+            needed = _literal_of(hint.pattern)
+            if needed is not None:
+                literal, caseless = needed
+                haystack = text
+                if caseless:
+                    if folded is None:
+                        folded = text.translate(_CASELESS).lower()
+                    haystack = folded
+                if literal not in haystack:
+                    continue
+            if hint.search(text) is None:
+                continue
+        found.append(pattern)
+    return tuple(found)
+
+
+_CASELESS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+"""The characters other than ASCII letters that a case-insensitive pattern matches an
+ASCII letter with, and which lower() does not turn into it (the Kelvin sign it does)."""
+_SPECIAL = frozenset(".^$*+?{}[]|()")
+_CLASS_ESCAPES = frozenset("dDsSwWbBAZ")
+_LITERAL_CHARS = 2
+"""A shorter literal rules out too few texts to be worth a search."""
+
+
+@functools.lru_cache(maxsize=64)
+def _literal_of(pattern: str) -> tuple[str, bool] | None:
+    """The longest text every match of ``pattern`` holds, read from its top level (plain
+    characters and escaped punctuation; a group, a class, a repetition or an anchor ends
+    a run), and whether it holds it in any case; None when there is none, an
+    alternative at the top level, an escape it cannot read or flags other than ``i``."""
+    flags = knowledge.GLOBAL_FLAGS.match(pattern)
+    if flags is not None and set(flags.group(1)) - {"i"}:
+        return None
+    caseless = flags is not None
+    body = pattern[flags.end() :] if flags is not None else pattern
+    runs: list[str] = []
+    run: list[str] = []
+    depth, i = 0, 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            escaped = body[i + 1 : i + 2]
+            if escaped.isalnum() and escaped not in _CLASS_ESCAPES:
+                return None  # \x41, \1, \N{…}: more than one character
+            if depth == 0 and escaped and not escaped.isalnum():
+                run.append(escaped)
+            else:
+                runs.append("".join(run))
+                run = []
+            i += 2
+        elif c == "[":
+            runs.append("".join(run))
+            run = []
+            i = _class_end(body, i) + 1
+        elif c in "*+?{":
+            if run:
+                run.pop()  # the repeated character may be absent or not adjacent
+            runs.append("".join(run))
+            run = []
+            i = body.find("}", i) + 1 or len(body) if c == "{" else i + 1
+        elif c in _SPECIAL:
+            if c == "|" and depth == 0:
+                return None
+            depth += 1 if c == "(" else -1 if c == ")" else 0
+            runs.append("".join(run))
+            run = []
+            i += 1
+        else:
+            if depth == 0:
+                run.append(c)
+            i += 1
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    if len(best) < _LITERAL_CHARS or (caseless and not best.isascii()):
+        return None
+    return (best.lower() if caseless else best), caseless
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index of the ``]`` closing the class that opens at ``start``."""
+    i = start + 1
+    if pattern[i : i + 1] == "^":
+        i += 1
+    if pattern[i : i + 1] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
 
 
 @functools.lru_cache(maxsize=1)
@@ -192,10 +290,7 @@ class _Hints:
         does not hold; the rest is searched again in the part alone."""
         part = _Hints.__new__(_Hints)
         text = "\n".join(lines) if self.tokens or self.auth or self.pem else ""
-        hint_of = _hint_of()
-        part.tokens = tuple(
-            p for p in self.tokens if (hint := hint_of[p]) is None or hint.search(text)
-        )
+        part.tokens = _tokens_in(text, self.tokens) if self.tokens else ()
         part.auth = self.auth and _AUTH_HINT.search(text) is not None
         part.pem = self.pem and "PRIVATE KEY-----" in text
         first = bisect.bisect_left(naming, start)

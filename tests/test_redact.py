@@ -307,3 +307,69 @@ def test_assignments_are_searched_only_where_a_field_may_name_a_credential(line:
         m.setattr(redact, "_names_a_field", lambda head: True)
         everywhere = redact._ranges(line)
     assert redact._ranges(line) == everywhere
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        ("ab*c", None),
+        ("a{2,3}bcd", ("bcd", False)),
+        (r"x\.y\d+zz", ("x.y", False)),
+        ("(ab|cd)ef", ("ef", False)),
+        ("ab|cd", None),
+        (r"\x41bc", None),
+        ("(?i)AbC=", ("abc=", True)),
+        ("(?x)abc", None),
+        ("a+?bc", ("bc", False)),
+        (r"[\]x(]yz", ("yz", False)),
+        ("ab(?:c)?de", ("ab", False)),
+        ("(?i)Straße", None),
+    ],
+)
+def test_the_text_every_match_of_a_pattern_holds(
+    pattern: str, literal: tuple[str, bool] | None
+) -> None:
+    from mlsec_lint.redact import _literal_of
+
+    assert _literal_of(pattern) == literal
+
+
+def _hint_patterns() -> list[str]:
+    from mlsec_lint.redact import _token_hints
+
+    return [h.pattern for _, h in _token_hints() if h is not None]
+
+
+@pytest.mark.parametrize("pattern", [*_hint_patterns(), "a{2,3}bcd", r"x\.y\d+zz", "(?i)kiss="])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_match_of_a_hint_holds_its_literal(pattern: str, data: st.DataObject) -> None:
+    import re
+
+    from mlsec_lint.redact import _CASELESS, _literal_of
+
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    needed = _literal_of(pattern)
+    if needed is not None:
+        literal, caseless = needed
+        assert literal in (text.translate(_CASELESS).lower() if caseless else text)
+
+
+def test_token_formats_are_ruled_out_as_by_their_hints() -> None:
+    from mlsec_lint.redact import _token_hints, _tokens_in
+
+    account = "AccountKey=" + "Q" * 86 + "=="
+    texts = [
+        "nothing at all",
+        f"x {HF} y {OPENAI}",
+        f"conn = '{account}'",
+        account.upper(),
+        "\u212accountkey=" + "q" * 86,  # the Kelvin sign matches k in any case
+        "A" + "c" * 2 + "ount\u212aey=1",
+        "abc1Q~" + "x" * 32,
+        "rk_live_" + "9" * 24,
+    ]
+    for text in texts:
+        expected = tuple(p for p, h in _token_hints() if h is None or h.search(text))
+        assert _tokens_in(text) == expected, text
