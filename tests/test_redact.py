@@ -309,53 +309,6 @@ def test_assignments_are_searched_only_where_a_field_may_name_a_credential(line:
     assert redact._ranges(line) == everywhere
 
 
-@pytest.mark.parametrize(
-    ("pattern", "literal"),
-    [
-        ("ab*c", None),
-        ("a{2,3}bcd", ("bcd", False)),
-        (r"x\.y\d+zz", ("x.y", False)),
-        ("(ab|cd)ef", ("ef", False)),
-        ("ab|cd", None),
-        (r"\x41bc", None),
-        ("(?i)AbC=", ("abc=", True)),
-        ("(?x)abc", None),
-        ("a+?bc", ("bc", False)),
-        (r"[\]x(]yz", ("yz", False)),
-        ("ab(?:c)?de", ("ab", False)),
-        ("(?i)Straße", None),
-    ],
-)
-def test_the_text_every_match_of_a_pattern_holds(
-    pattern: str, literal: tuple[str, bool] | None
-) -> None:
-    from mlsec_lint.redact import _literal_of
-
-    assert _literal_of(pattern) == literal
-
-
-def _hint_patterns() -> list[str]:
-    from mlsec_lint.redact import _token_hints
-
-    return [h.pattern for _, h in _token_hints() if h is not None]
-
-
-@pytest.mark.parametrize("pattern", [*_hint_patterns(), "a{2,3}bcd", r"x\.y\d+zz", "(?i)kiss="])
-@settings(max_examples=40, deadline=None)
-@given(data=st.data())
-def test_every_match_of_a_hint_holds_its_literal(pattern: str, data: st.DataObject) -> None:
-    import re
-
-    from mlsec_lint.redact import _CASELESS, _literal_of
-
-    text = data.draw(st.from_regex(pattern))
-    assert re.search(pattern, text)
-    needed = _literal_of(pattern)
-    if needed is not None:
-        literal, caseless = needed
-        assert literal in (text.translate(_CASELESS).lower() if caseless else text)
-
-
 def test_token_formats_are_ruled_out_as_by_their_hints() -> None:
     from mlsec_lint.redact import _token_hints, _tokens_in
 

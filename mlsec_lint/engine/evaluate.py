@@ -10,6 +10,7 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.engine.literals import may_match
 from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
@@ -218,7 +219,10 @@ class ValueTest:
     def _test(self, value: Any) -> bool:
         if self.kind == "re":
             text = _as_text(value)
-            return text is not None and any(re.search(p, text) for p in self.items)
+            # a pattern whose literal the text lacks is never compiled nor run
+            return text is not None and any(
+                may_match(p, text) and re.search(p, text) for p in self.items
+            )
         return any(CLASSIFIERS[name](value) for name in self.items)
 
 

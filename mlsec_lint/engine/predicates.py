@@ -26,6 +26,7 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.engine.literals import may_match
 from mlsec_lint.model import Span
 from mlsec_lint.tree import (
     MISSING,
@@ -121,14 +122,15 @@ def _op_regex(arg: Any) -> Callable[[Any], bool]:
 
 
 def _lazy_regex(arg: Any) -> Callable[[Any], bool]:
-    """``regex`` compiled the first time it tests a value (for built-in rules, whose
-    patterns the test suite compiles; most of them never meet a value in a short scan)."""
+    """``regex`` compiled the first time it tests a value that holds its literal (see
+    :mod:`mlsec_lint.engine.literals`), for built-in rules, whose patterns the test
+    suite compiles: most of them never meet such a value in a short scan."""
     pattern = str(arg)
     compiled: list[re.Pattern[str]] = []
 
     def test(v: Any) -> bool:
         s = _as_text(v)
-        if s is None:
+        if s is None or not may_match(pattern, s):
             return False
         if not compiled:
             compiled.append(re.compile(pattern))
