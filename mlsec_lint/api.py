@@ -400,7 +400,8 @@ def _keep_facts() -> None:
     """Keep every object of the scan so far out of the collector's full passes: the
     facts, their sources and analyses live until the scan ends and are released by
     reference counting, so a full pass over them (~70 ms for 600 files, more as the
-    repository grows) finds nothing. Later objects are collected as usual."""
+    repository grows) finds nothing while they are resolved and evaluated. Later
+    objects are collected as usual."""
     import gc
 
     if gc.get_freeze_count() == 0:  # see scan: a caller's frozen objects stay frozen
@@ -491,6 +492,7 @@ def _scan(options: ScanOptions) -> Scan:
     kustomized = _build_overlays(targets, options, sources, analyses, result) if targets else None
     if options.progress is not None:
         options.progress("resolving", done, total)
+    _keep_facts()  # every file but the Python files is read: resolved, then evaluated
     facts: list[Fact] = [f for fa in analyses for f in fa.facts]
     index: list[VersionIndex] = []
     # requirements files that BentoML service code installs (resolved, not evaluated here)
@@ -513,7 +515,6 @@ def _scan(options: ScanOptions) -> Scan:
     # every cross-file pass has run: the other files' findings first, then (lean) only
     # what suppressions read is kept of their facts, before the Python files are read
     strings: dict[str, str] = {}
-    _keep_facts()
     raw: list[Finding] = _shared_strings(evaluator.run(facts, line_of), strings)
     if lean:
         facts = _for_suppressions(facts)
