@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlsec_lint import knowledge
+from mlsec_lint.engine.literals import may_match, required_literal
 from mlsec_lint.tree import UNKNOWN
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback", "localhost.localdomain"}
@@ -189,7 +190,22 @@ def is_credential_name(value: Any) -> bool:
 
 def is_credential_value(value: Any) -> bool:
     s = _s(value)
-    return s is not None and knowledge.credential_value_kind(s) is not None
+    return s is not None and _may_hold_token(s) and knowledge.credential_value_kind(s) is not None
+
+
+def _may_hold_token(text: str) -> bool:
+    """False only when no credential format matches ``text``: a format is ruled out by
+    the text all its matches hold (``hf_``, ``T3BlbkFJ``), one without such a text by its
+    own pattern. Most values hold none, and the one pattern of all formats (the largest
+    the rules use) is then never compiled."""
+    for v in knowledge.table("credentials")["value_patterns"]:
+        pattern = str(v["regex"])
+        if not may_match(pattern, text):
+            continue
+        if required_literal(pattern) is None and re.search(pattern, text) is None:
+            continue
+        return True
+    return False
 
 
 def is_placeholder(value: Any) -> bool:
