@@ -69,3 +69,40 @@ def test_a_pattern_may_match_only_where_its_literal_is(
     assert may_match(pattern, text) is possible
     if not possible:
         assert re.search(pattern, text) is None
+
+
+def _rule_patterns() -> list[str]:
+    """Every regular expression of the built-in rules' conditions and of the
+    credential tables."""
+    from typing import Any
+
+    from mlsec_lint import knowledge
+    from mlsec_lint.engine.rules import builtin_rules
+
+    found: set[str] = set()
+
+    def walk(spec: Any) -> None:
+        if isinstance(spec, dict):
+            for key, value in spec.items():
+                if key in ("regex", "not-regex") and isinstance(value, str):
+                    found.add(value)
+                walk(value)
+        elif isinstance(spec, list):
+            for item in spec:
+                walk(item)
+
+    for rule in builtin_rules():
+        walk(rule.when_spec)
+    data = knowledge.table("credentials")
+    found.update(str(v["regex"]) for v in data["value_patterns"])
+    found.update(str(p) for p in data["placeholders"])
+    return sorted(found)
+
+
+@pytest.mark.parametrize("pattern", _rule_patterns())
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_every_rule_pattern_may_match_where_it_matches(pattern: str, data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    assert may_match(pattern, text)
