@@ -188,5 +188,7 @@ def test_a_credential_value_is_recognised_as_by_its_formats(
     token = data.draw(st.from_regex(pattern, fullmatch=True))
     noise = data.draw(st.text(max_size=20))
     for text in (token, f"{noise} {token} {noise}", noise):
-        assert is_credential_value(text) is (knowledge.credential_value_kind(text) is not None)
+        holds = knowledge.credential_value_kind(text) is not None
+        assert is_credential_value(text) is holds
+        assert c._may_hold_token(text) or not holds  # never rules out a token
     assert is_credential_value(token)
