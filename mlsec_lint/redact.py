@@ -28,7 +28,7 @@ import bisect
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -42,30 +42,62 @@ MAX_MATCH_CHARS = 20_000
 """Characters of a line searched for credentials; the rest of a longer line is masked
 only where it holds a known token format."""
 
+
+class _Lazy:
+    """A regular expression compiled when first used: most texts need few of these, and
+    a one-file scan imports this module only to mask its findings."""
+
+    __slots__ = ("_compile", "_compiled")
+
+    def __init__(self, compile_: Callable[[], re.Pattern[str]]) -> None:
+        self._compile = compile_
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def rx(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = self._compile()
+        return self._compiled
+
+
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]{0,100}"
-_ASSIGN = re.compile(
-    rf"""(?P<name>{_NAME})["']?\]?[ \t]*(?:=|:(?!//))[ \t]*"""
-    r"""(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s"'`,;(){}\[\]<>]{1,4000}))"""
+_ASSIGN = _Lazy(
+    lambda: re.compile(
+        rf"""(?P<name>{_NAME})["']?\]?[ \t]*(?:=|:(?!//))[ \t]*"""
+        r"""(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s"'`,;(){}\[\]<>]{1,4000}))"""
+    )
 )
-_DOCKER_ENV = re.compile(
-    rf"(?i)^[ \t]*(?:ENV|ARG)[ \t]+(?P<name>{_NAME})[ \t]+(?P<v>[^\s=][^\s]{{0,4000}})[ \t]*$"
+_DOCKER_ENV = _Lazy(
+    lambda: re.compile(
+        rf"(?i)^[ \t]*(?:ENV|ARG)[ \t]+(?P<name>{_NAME})[ \t]+(?P<v>[^\s=][^\s]{{0,4000}})[ \t]*$"
+    )
 )
-_OPTION = re.compile(
-    r"""--(?P<name>[A-Za-z][A-Za-z0-9-]{0,60})(?:=|[ \t]+|["'][ \t]*,[ \t]*["']?)"""
-    r"""(?P<v>[^\s"',\]\[]{1,4000})"""
+_OPTION = _Lazy(
+    lambda: re.compile(
+        r"""--(?P<name>[A-Za-z][A-Za-z0-9-]{0,60})(?:=|[ \t]+|["'][ \t]*,[ \t]*["']?)"""
+        r"""(?P<v>[^\s"',\]\[]{1,4000})"""
+    )
 )
-_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]{1,200}:(?P<v>[^\s@/]{1,500})@")
-_AUTH_HEADER = re.compile(
-    r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
-    r"(?:bearer|basic|token|bot)[ \t]+(?P<v>[^\s\"',;]{1,4000})"
+_URL_PASSWORD = _Lazy(
+    lambda: re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]{1,200}:(?P<v>[^\s@/]{1,500})@")
 )
-_ENV_NAME = re.compile(r"""^[ \t]*(?:-[ \t]+)?name:[ \t]*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)""")
-_ENV_VALUE = re.compile(
-    r"""^[ \t]*value:[ \t]*(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s#]{1,4000}))"""
+_AUTH_HEADER = _Lazy(
+    lambda: re.compile(
+        r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
+        r"(?:bearer|basic|token|bot)[ \t]+(?P<v>[^\s\"',;]{1,4000})"
+    )
 )
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END [A-Z ]{0,40}PRIVATE KEY-----")
-_CODE_CHAIN = re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
+_ENV_NAME = _Lazy(
+    lambda: re.compile(r"""^[ \t]*(?:-[ \t]+)?name:[ \t]*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)""")
+)
+_ENV_VALUE = _Lazy(
+    lambda: re.compile(
+        r"""^[ \t]*value:[ \t]*(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s#]{1,4000}))"""
+    )
+)
+_PEM_BEGIN = _Lazy(lambda: re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----"))
+_PEM_END = _Lazy(lambda: re.compile(r"-----END [A-Z ]{0,40}PRIVATE KEY-----"))
+_CODE_CHAIN = _Lazy(lambda: re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+"))
 """``self.api_key``, ``args.token``: code, not a value."""
 
 
@@ -159,9 +191,11 @@ def mask_value(value: str) -> str:
     return value[:keep] + MASK * (len(value) - keep)
 
 
-_REFERENCE = re.compile(
-    r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.{0,4000}\)|\{\{.{0,4000}\}\}|<[^<>]{0,200}>"
-    r"|%\(?[A-Za-z_]+\)?s?|x+|X+|\*+|\.+|-+|_+"
+_REFERENCE = _Lazy(
+    lambda: re.compile(
+        r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.{0,4000}\)|\{\{.{0,4000}\}\}|<[^<>]{0,200}>"
+        r"|%\(?[A-Za-z_]+\)?s?|x+|X+|\*+|\.+|-+|_+"
+    )
 )
 """Values that refer to a secret instead of holding one (``${TOKEN}``, ``<your-key>``)."""
 _NON_SECRETS = frozenset({"true", "false", "yes", "no", "none", "null", "empty", "0", "1"})
@@ -175,7 +209,7 @@ def _secret(value: str) -> bool:
     return (
         bool(v)
         and v.lower() not in _NON_SECRETS
-        and _REFERENCE.fullmatch(v) is None
+        and _REFERENCE.rx.fullmatch(v) is None
         and v not in _public_defaults()
     )
 
@@ -247,7 +281,9 @@ def _naming_lines(text: str) -> set[int]:
     return found
 
 
-_FIELD_NAME = re.compile(r"""(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+(?=["']?\]?[ \t]*(?:=|:(?!//)))""")
+_FIELD_NAME = _Lazy(
+    lambda: re.compile(r"""(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+(?=["']?\]?[ \t]*(?:=|:(?!//)))""")
+)
 """A run of the characters of a name followed by what follows the name in an
 ``_ASSIGN`` match: the name of every match ends one (found in linear time)."""
 
@@ -256,7 +292,7 @@ def _names_a_field(head: str) -> bool:
     """Whether the name of a field assigned on ``head`` may be a credential name (as
     :func:`_naming_lines` reads it): without one, ``_ASSIGN`` finds nothing to mask."""
     terms = _name_terms()
-    for m in _FIELD_NAME.finditer(head):
+    for m in _FIELD_NAME.rx.finditer(head):
         folded = m.group().upper().translate(_FOLDED)
         if any(term in folded for term in terms):
             return True
@@ -278,7 +314,7 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
     head = line[:MAX_MATCH_CHARS]
     if names and ("=" in head or ":" in head or " " in head):
         # _ASSIGN backtracks in every word: tried where a field name may be a credential
-        for m in _ASSIGN.finditer(head) if _names_a_field(head) else ():
+        for m in _ASSIGN.rx.finditer(head) if _names_a_field(head) else ():
             group = "qv" if m.group("qv") is not None else "v"
             value = m.group(group)
             if (
@@ -288,23 +324,25 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
             ):
                 continue
             end = m.end(group)
-            if group == "v" and (head[end : end + 1] in ("(", "[") or _CODE_CHAIN.fullmatch(value)):
+            if group == "v" and (
+                head[end : end + 1] in ("(", "[") or _CODE_CHAIN.rx.fullmatch(value)
+            ):
                 continue  # a call, a subscript or an attribute: code, not a literal
             out.append((m.start(group), end))
-        m2 = _DOCKER_ENV.match(head)
+        m2 = _DOCKER_ENV.rx.match(head)
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
     if names and "--" in head:
-        for m in _OPTION.finditer(head):
+        for m in _OPTION.rx.finditer(head):
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):
                 out.append(m.span("v"))
     if auth and (":" in head or "=" in head):
-        for m in _AUTH_HEADER.finditer(head):
+        for m in _AUTH_HEADER.rx.finditer(head):
             if _secret(m.group("v")):
                 out.append(m.span("v"))
     if "://" in head:
-        for m in _URL_PASSWORD.finditer(head):
+        for m in _URL_PASSWORD.rx.finditer(head):
             if _secret(m.group("v")):
                 out.append(m.span("v"))
     return out
@@ -367,22 +405,22 @@ def _masked(lines: Sequence[str], hints: _Hints | None) -> list[str]:
         # headers, can hold only a URL password
         ranges = _ranges(line, hints, i) if named or not quiet or "://" in line else []
         if in_key:
-            if _PEM_END.search(line):
+            if _PEM_END.rx.search(line):
                 in_key = False
             else:
                 stripped = line.strip()
                 if stripped:
                     start = line.index(stripped)
                     ranges.append((start, start + len(stripped)))
-        elif pem and _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+        elif pem and _PEM_BEGIN.rx.search(line) and not _PEM_END.rx.search(line):
             in_key = True
         # a `name:` line only matters when it names a credential or follows one closely
         near = named or i - credential_name_at <= 3
-        m = _ENV_NAME.match(line) if near else None
+        m = _ENV_NAME.rx.match(line) if near else None
         if m:
             credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
         elif near and i - credential_name_at <= 3:
-            v = _ENV_VALUE.match(line)
+            v = _ENV_VALUE.rx.match(line)
             if v:
                 group = "qv" if v.group("qv") is not None else "v"
                 if _secret(v.group(group)):
