@@ -326,3 +326,28 @@ def test_token_formats_are_ruled_out_as_by_their_hints() -> None:
     for text in texts:
         expected = tuple(p for p, h in _token_hints() if h is None or h.search(text))
         assert _tokens_in(text) == expected, text
+
+
+_QUIET_LINES = st.sampled_from(
+    [
+        "filler: 1",
+        "  - name: HF_TOKEN",
+        "  - name: MODEL_ID",
+        f"    value: {PASSWORD}",
+        "    value: meta-llama/Llama-3.1-8B",
+        f"dbPassword = '{PASSWORD}'",
+        f"url: https://user:{PASSWORD}@host/x",
+        "see https://example.com/docs",
+        "    valueFrom: {secretKeyRef: {name: s}}",
+        "",
+        "# a comment about the key",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_QUIET_LINES, min_size=5, max_size=30))
+def test_a_text_without_tokens_is_masked_as_line_by_line(lines: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as m:
+        expected = _masked_line_by_line(lines, m)
+    assert mask_lines(lines) == expected
