@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from mlsec_lint.analyze import analyze
-from mlsec_lint.discovery import Target, discover, find_repo_root, name_kind, scanned_roots
+from mlsec_lint.discovery import (
+    RealPaths,
+    Target,
+    discover,
+    find_repo_root,
+    name_kind,
+    scanned_roots,
+)
 from mlsec_lint.engine.evaluate import Evaluator
 from mlsec_lint.engine.rules import Rule, load_ruleset, matches_selector
 from mlsec_lint.errors import MlsecLintError
@@ -333,13 +340,15 @@ def _ordered_map(
     context = multiprocessing.get_context("fork")
     # the workers inherit the parent's objects; kept out of their garbage collections,
     # those pages stay shared instead of being copied into every worker
+    thawed = gc.get_freeze_count() == 0  # else frozen until the scan ends (see scan)
     gc.freeze()
     _release_free_memory()
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             yield from pool.map(fn, items, chunksize=chunk)
     finally:
-        gc.unfreeze()
+        if thawed:
+            gc.unfreeze()
 
 
 def _release_free_memory() -> None:
@@ -363,9 +372,12 @@ def scan(options: ScanOptions) -> Scan:
     # analysis leaves no cycles; a test checks it for Python): collecting young objects
     # less often saves a tenth of a Python scan, and keeping the facts of files already
     # read out of the collections (frozen as each file is taken, see ``_scan``) saves
-    # the older generations' passes over everything read so far.
+    # the older generations' passes over everything read so far. What the scan froze is
+    # given back at its end, unless the caller had frozen objects: those it leaves as
+    # they are (and the scan then freezes nothing).
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], _GC_THRESHOLD), *threshold[1:])
+    thawed = gc.get_freeze_count() == 0
     if options.overlay:
         _OVERLAY.update(options.overlay)
     try:
@@ -373,7 +385,8 @@ def scan(options: ScanOptions) -> Scan:
     finally:
         _OVERLAY.clear()
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if thawed:
+            gc.unfreeze()
 
 
 _GC_THRESHOLD = 10_000
@@ -382,6 +395,7 @@ _GC_THRESHOLD = 10_000
 def _scan(options: ScanOptions) -> Scan:
     import gc
 
+    freeze = gc.get_freeze_count() == 0  # a caller's frozen objects: see scan
     all_rules = (
         list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
     )
@@ -409,7 +423,8 @@ def _scan(options: ScanOptions) -> Scan:
         result.notices.extend(fa.notices)
         result.files_scanned += 1
         result.files_by_kind[fa.kind] = result.files_by_kind.get(fa.kind, 0) + 1
-        gc.freeze()  # kept to the end of the scan: out of the collector's passes
+        if freeze:
+            gc.freeze()  # kept to the end of the scan: out of the collector's passes
 
     paths = list(options.paths)
     _check_paths_exist(paths, options.base)
@@ -449,7 +464,7 @@ def _scan(options: ScanOptions) -> Scan:
     # requirements files included with -r/-c count whatever their name
     if any(_named_requirements(f) for fa in analyses for f in fa.facts if f.kind in _NAMING):
         real = RealPaths()
-        read = {real(t.abspath) for t in targets}
+        read = _RealPathSet([t.abspath for t in targets], real)
         here = os.path.abspath(options.base or os.getcwd())
         roots = set(scanned_roots(paths, here, real))
         pending = _included(analyses, sources, read, roots, here, real)
@@ -784,23 +799,27 @@ def _finish(f: Finding, scan_: Scan) -> None:
     f.fingerprint = finding_fingerprint(f.rule_id, path, f.key, text)
 
 
-class RealPaths:
-    """``os.path.realpath`` for many files of few directories: each directory is
-    resolved once, and a file costs one ``lstat`` (is it a link itself?)."""
+class _RealPathSet:
+    """The real paths of some files, resolved when first asked about: most files that
+    requirements files include are named like requirements files, and need none."""
 
-    def __init__(self) -> None:
-        self.dirs: dict[str, str] = {}
+    __slots__ = ("_paths", "_real", "_resolved")
 
-    def __call__(self, path: str) -> str:
-        path = os.path.abspath(path)
-        directory, name = os.path.split(path)
-        if not name:
-            return os.path.realpath(path)
-        real_dir = self.dirs.get(directory)
-        if real_dir is None:
-            real_dir = self.dirs[directory] = os.path.realpath(directory)
-        full = os.path.join(real_dir, name)
-        return os.path.realpath(full) if os.path.islink(full) else full
+    def __init__(self, paths: Sequence[str], real: Callable[[str], str]) -> None:
+        self._paths = paths
+        self._real = real
+        self._resolved: set[str] | None = None
+
+    def _set(self) -> set[str]:
+        if self._resolved is None:
+            self._resolved = {self._real(p) for p in self._paths}
+        return self._resolved
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._set()
+
+    def add(self, path: str) -> None:
+        self._set().add(path)
 
 
 def _inside(path: str, roots: set[str]) -> bool:
@@ -817,7 +836,7 @@ def _inside(path: str, roots: set[str]) -> bool:
 def _included(
     analyses: Sequence[FileAnalysis],
     sources: Mapping[str, Source],
-    known: set[str],
+    known: set[str] | _RealPathSet,
     roots: set[str],
     base: str,
     real: Callable[[str], str] = os.path.realpath,
@@ -839,10 +858,11 @@ def _included(
                 if not path or "$" in path or "://" in path:
                     continue
                 abspath = os.path.normpath(os.path.join(os.path.dirname(src.abspath), path))
+                if name_kind(abspath) is not None:  # discovery's to pick (or not)
+                    continue
                 resolved = real(abspath)
                 if (
                     resolved in known
-                    or name_kind(abspath) is not None  # discovery's to pick (or not)
                     or not _inside(resolved, roots)
                     or not os.path.isfile(resolved)
                 ):

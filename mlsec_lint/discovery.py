@@ -203,7 +203,46 @@ class Target(Struct, frozen=True):
     explicit: bool
 
 
+class RealPaths:
+    """``os.path.realpath`` for many files of few directories: each directory is
+    resolved once, from its resolved parent, and a file or directory costs one ``lstat``
+    (is it a link itself?)."""
+
+    def __init__(self) -> None:
+        self.dirs: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        path = os.path.abspath(path)
+        directory, name = os.path.split(path)
+        if not name:
+            return os.path.realpath(path)
+        full = os.path.join(self._directory(directory), name)
+        return os.path.realpath(full) if os.path.islink(full) else full
+
+    def _directory(self, directory: str) -> str:
+        real = self.dirs.get(directory)
+        if real is None:
+            parent, name = os.path.split(directory)
+            if not name:  # the root
+                real = os.path.realpath(directory)
+            else:
+                full = os.path.join(self._directory(parent), name)
+                real = os.path.realpath(full) if os.path.islink(full) else full
+            self.dirs[directory] = real
+        return real
+
+
 def display_path(abspath: str, base: str) -> str:
+    if (
+        os.sep == "/"
+        and abspath.startswith(base)
+        and abspath[len(base) : len(base) + 1] == "/"
+        and base != "/"
+        and not abspath.startswith("//")
+        and abspath == os.path.normpath(abspath)
+        and base == os.path.normpath(base)
+    ):
+        return abspath[len(base) + 1 :]  # below the base: what relpath finds, without it
     rel = os.path.relpath(abspath, base)
     if rel.startswith(".."):
         rel = abspath
@@ -416,13 +455,14 @@ def discover(
             break
         cur = os.path.dirname(cur)
 
+    real_path = RealPaths()  # many files named in few directories (a pre-commit run)
     for raw in paths:
         abspath = os.path.normpath(os.path.join(base, raw))
         display = display_path(abspath, base)
         if not os.path.lexists(abspath):
             notices.append(Notice(display, "not-found", "no such file or directory", "error"))
             continue
-        real = os.path.realpath(abspath)
+        real = real_path(abspath)
         if real != abspath and not _within(real, repo_root):
             notices.append(
                 Notice(

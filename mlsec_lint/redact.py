@@ -27,11 +27,12 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import Any
 
 from mlsec_lint import knowledge
+from mlsec_lint.engine.literals import caseless_text, required_literal
 from mlsec_lint.model import Finding, Notice
 from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.source import excerpt
@@ -41,30 +42,62 @@ MAX_MATCH_CHARS = 20_000
 """Characters of a line searched for credentials; the rest of a longer line is masked
 only where it holds a known token format."""
 
+
+class _Lazy:
+    """A regular expression compiled when first used: most texts need few of these, and
+    a one-file scan imports this module only to mask its findings."""
+
+    __slots__ = ("_compile", "_compiled")
+
+    def __init__(self, compile_: Callable[[], re.Pattern[str]]) -> None:
+        self._compile = compile_
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def rx(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = self._compile()
+        return self._compiled
+
+
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]{0,100}"
-_ASSIGN = re.compile(
-    rf"""(?P<name>{_NAME})["']?\]?[ \t]*(?:=|:(?!//))[ \t]*"""
-    r"""(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s"'`,;(){}\[\]<>]{1,4000}))"""
+_ASSIGN = _Lazy(
+    lambda: re.compile(
+        rf"""(?P<name>{_NAME})["']?\]?[ \t]*(?:=|:(?!//))[ \t]*"""
+        r"""(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s"'`,;(){}\[\]<>]{1,4000}))"""
+    )
 )
-_DOCKER_ENV = re.compile(
-    rf"(?i)^[ \t]*(?:ENV|ARG)[ \t]+(?P<name>{_NAME})[ \t]+(?P<v>[^\s=][^\s]{{0,4000}})[ \t]*$"
+_DOCKER_ENV = _Lazy(
+    lambda: re.compile(
+        rf"(?i)^[ \t]*(?:ENV|ARG)[ \t]+(?P<name>{_NAME})[ \t]+(?P<v>[^\s=][^\s]{{0,4000}})[ \t]*$"
+    )
 )
-_OPTION = re.compile(
-    r"""--(?P<name>[A-Za-z][A-Za-z0-9-]{0,60})(?:=|[ \t]+|["'][ \t]*,[ \t]*["']?)"""
-    r"""(?P<v>[^\s"',\]\[]{1,4000})"""
+_OPTION = _Lazy(
+    lambda: re.compile(
+        r"""--(?P<name>[A-Za-z][A-Za-z0-9-]{0,60})(?:=|[ \t]+|["'][ \t]*,[ \t]*["']?)"""
+        r"""(?P<v>[^\s"',\]\[]{1,4000})"""
+    )
 )
-_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]{1,200}:(?P<v>[^\s@/]{1,500})@")
-_AUTH_HEADER = re.compile(
-    r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
-    r"(?:bearer|basic|token|bot)[ \t]+(?P<v>[^\s\"',;]{1,4000})"
+_URL_PASSWORD = _Lazy(
+    lambda: re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]{1,200}:(?P<v>[^\s@/]{1,500})@")
 )
-_ENV_NAME = re.compile(r"""^[ \t]*(?:-[ \t]+)?name:[ \t]*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)""")
-_ENV_VALUE = re.compile(
-    r"""^[ \t]*value:[ \t]*(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s#]{1,4000}))"""
+_AUTH_HEADER = _Lazy(
+    lambda: re.compile(
+        r"(?i)\b(?:authorization|proxy-authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
+        r"(?:bearer|basic|token|bot)[ \t]+(?P<v>[^\s\"',;]{1,4000})"
+    )
 )
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END [A-Z ]{0,40}PRIVATE KEY-----")
-_CODE_CHAIN = re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+")
+_ENV_NAME = _Lazy(
+    lambda: re.compile(r"""^[ \t]*(?:-[ \t]+)?name:[ \t]*["']?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)""")
+)
+_ENV_VALUE = _Lazy(
+    lambda: re.compile(
+        r"""^[ \t]*value:[ \t]*(?:(?P<q>["'])(?P<qv>[^"'\n]{1,4000})(?P=q)|(?P<v>[^\s#]{1,4000}))"""
+    )
+)
+_PEM_BEGIN = _Lazy(lambda: re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----"))
+_PEM_END = _Lazy(lambda: re.compile(r"-----END [A-Z ]{0,40}PRIVATE KEY-----"))
+_CODE_CHAIN = _Lazy(lambda: re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+"))
 """``self.api_key``, ``args.token``: code, not a value."""
 
 
@@ -117,10 +150,33 @@ def _token_hints() -> tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...]
     return tuple((p, _hint(p.pattern)) for p in _token_patterns())
 
 
-def _tokens_in(text: str) -> tuple[re.Pattern[str], ...]:
-    """The token patterns that may match on some line of ``text``: a file searched once
-    per format instead of every line once per format."""
-    return tuple(p for p, hint in _token_hints() if hint is None or hint.search(text))
+def _tokens_in(
+    text: str, among: Sequence[re.Pattern[str]] | None = None
+) -> tuple[re.Pattern[str], ...]:
+    """The token patterns (of ``among``, by default all) that may match on some line of
+    ``text``: a file searched once per format instead of every line once per format, and
+    first for the text every match of a format holds (``Q~``, ``_live_``), which a
+    search for a string finds faster than the pattern does."""
+    hint_of = _hint_of()
+    found = []
+    folded: str | None = None
+    for pattern in _token_patterns() if among is None else among:
+        hint = hint_of[pattern]
+        if hint is not None:
+            needed = required_literal(hint.pattern)
+            if needed is not None:
+                literal, caseless = needed
+                haystack = text
+                if caseless:
+                    if folded is None:
+                        folded = caseless_text(text)
+                    haystack = folded
+                if literal not in haystack:
+                    continue
+            if hint.search(text) is None:
+                continue
+        found.append(pattern)
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=1)
@@ -135,9 +191,11 @@ def mask_value(value: str) -> str:
     return value[:keep] + MASK * (len(value) - keep)
 
 
-_REFERENCE = re.compile(
-    r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.{0,4000}\)|\{\{.{0,4000}\}\}|<[^<>]{0,200}>"
-    r"|%\(?[A-Za-z_]+\)?s?|x+|X+|\*+|\.+|-+|_+"
+_REFERENCE = _Lazy(
+    lambda: re.compile(
+        r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.{0,4000}\)|\{\{.{0,4000}\}\}|<[^<>]{0,200}>"
+        r"|%\(?[A-Za-z_]+\)?s?|x+|X+|\*+|\.+|-+|_+"
+    )
 )
 """Values that refer to a secret instead of holding one (``${TOKEN}``, ``<your-key>``)."""
 _NON_SECRETS = frozenset({"true", "false", "yes", "no", "none", "null", "empty", "0", "1"})
@@ -151,7 +209,7 @@ def _secret(value: str) -> bool:
     return (
         bool(v)
         and v.lower() not in _NON_SECRETS
-        and _REFERENCE.fullmatch(v) is None
+        and _REFERENCE.rx.fullmatch(v) is None
         and v not in _public_defaults()
     )
 
@@ -186,6 +244,25 @@ class _Hints:
         self.name_lines = _naming_lines(text)
         self.pem = "PRIVATE KEY-----" in text  # what every _PEM_BEGIN match holds
 
+    def part(self, lines: Sequence[str], start: int, naming: Sequence[int]) -> _Hints:
+        """The hints of ``lines``, lines ``start``… of the text these hints are of
+        (``naming``: :attr:`name_lines` sorted): what the whole text rules out, the part
+        does not hold; the rest is searched again in the part alone."""
+        part = _Hints.__new__(_Hints)
+        text = "\n".join(lines) if self.tokens or self.auth or self.pem else ""
+        part.tokens = _tokens_in(text, self.tokens) if self.tokens else ()
+        part.auth = self.auth and _AUTH_HINT.search(text) is not None
+        part.pem = self.pem and "PRIVATE KEY-----" in text
+        first = bisect.bisect_left(naming, start)
+        last = bisect.bisect_left(naming, start + len(lines))
+        part.name_lines = {i - start for i in naming[first:last]}
+        return part
+
+
+@functools.lru_cache(maxsize=1)
+def _hint_of() -> dict[re.Pattern[str], re.Pattern[str] | None]:
+    return dict(_token_hints())
+
 
 def _naming_lines(text: str) -> set[int]:
     """The lines (from 0) of ``text`` that hold one of :func:`_name_terms` once upper
@@ -204,6 +281,24 @@ def _naming_lines(text: str) -> set[int]:
     return found
 
 
+_FIELD_NAME = _Lazy(
+    lambda: re.compile(r"""(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+(?=["']?\]?[ \t]*(?:=|:(?!//)))""")
+)
+"""A run of the characters of a name followed by what follows the name in an
+``_ASSIGN`` match: the name of every match ends one (found in linear time)."""
+
+
+def _names_a_field(head: str) -> bool:
+    """Whether the name of a field assigned on ``head`` may be a credential name (as
+    :func:`_naming_lines` reads it): without one, ``_ASSIGN`` finds nothing to mask."""
+    terms = _name_terms()
+    for m in _FIELD_NAME.rx.finditer(head):
+        folded = m.group().upper().translate(_FOLDED)
+        if any(term in folded for term in terms):
+            return True
+    return False
+
+
 def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tuple[int, int]]:
     """Character ranges of ``line`` holding credential values (``hints``: what the text
     of which ``line`` is line ``index`` (from 0) may hold; by default, anything)."""
@@ -218,7 +313,8 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
         out += [m.span() for m in pattern.finditer(line)]
     head = line[:MAX_MATCH_CHARS]
     if names and ("=" in head or ":" in head or " " in head):
-        for m in _ASSIGN.finditer(head):
+        # _ASSIGN backtracks in every word: tried where a field name may be a credential
+        for m in _ASSIGN.rx.finditer(head) if _names_a_field(head) else ():
             group = "qv" if m.group("qv") is not None else "v"
             value = m.group(group)
             if (
@@ -228,23 +324,25 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
             ):
                 continue
             end = m.end(group)
-            if group == "v" and (head[end : end + 1] in ("(", "[") or _CODE_CHAIN.fullmatch(value)):
+            if group == "v" and (
+                head[end : end + 1] in ("(", "[") or _CODE_CHAIN.rx.fullmatch(value)
+            ):
                 continue  # a call, a subscript or an attribute: code, not a literal
             out.append((m.start(group), end))
-        m2 = _DOCKER_ENV.match(head)
+        m2 = _DOCKER_ENV.rx.match(head)
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
     if names and "--" in head:
-        for m in _OPTION.finditer(head):
+        for m in _OPTION.rx.finditer(head):
             name = m.group("name").replace("-", "_")
             if knowledge.is_credential_name(name) and _secret(m.group("v")):
                 out.append(m.span("v"))
     if auth and (":" in head or "=" in head):
-        for m in _AUTH_HEADER.finditer(head):
+        for m in _AUTH_HEADER.rx.finditer(head):
             if _secret(m.group("v")):
                 out.append(m.span("v"))
     if "://" in head:
-        for m in _URL_PASSWORD.finditer(head):
+        for m in _URL_PASSWORD.rx.finditer(head):
             if _secret(m.group("v")):
                 out.append(m.span("v"))
     return out
@@ -276,10 +374,29 @@ _HINTS_FROM = 4
 def mask_lines(lines: Sequence[str]) -> list[str]:
     """Masked copies of a file's lines, with the context a single line lacks: the
     ``value:`` after ``name: <credential name>`` and the body of a PEM private key."""
+    return _masked(lines, _Hints(lines) if len(lines) > _HINTS_FROM else None)
+
+
+def mask_texts(texts: Iterable[str]) -> dict[str, str]:
+    """Each distinct text of ``texts`` and its :func:`mask_text` copy. The messages of a
+    scan are many short texts: the searches of :class:`_Hints` are made once over all of
+    them instead of the search for every token format in each."""
+    distinct = list(dict.fromkeys(texts))
+    split = [text.split("\n") for text in distinct]
+    whole = _Hints([line for lines in split for line in lines])
+    naming = sorted(whole.name_lines)
+    out: dict[str, str] = {}
+    start = 0
+    for text, lines in zip(distinct, split, strict=True):
+        out[text] = "\n".join(_masked(lines, whole.part(lines, start, naming)))
+        start += len(lines)
+    return out
+
+
+def _masked(lines: Sequence[str], hints: _Hints | None) -> list[str]:
     out = []
     credential_name_at = -10
     in_key = False
-    hints = _Hints(lines) if len(lines) > _HINTS_FROM else None
     quiet = hints is not None and not hints.tokens and not hints.auth
     pem = hints is None or hints.pem
     for i, line in enumerate(lines):
@@ -288,22 +405,22 @@ def mask_lines(lines: Sequence[str]) -> list[str]:
         # headers, can hold only a URL password
         ranges = _ranges(line, hints, i) if named or not quiet or "://" in line else []
         if in_key:
-            if _PEM_END.search(line):
+            if _PEM_END.rx.search(line):
                 in_key = False
             else:
                 stripped = line.strip()
                 if stripped:
                     start = line.index(stripped)
                     ranges.append((start, start + len(stripped)))
-        elif pem and _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+        elif pem and _PEM_BEGIN.rx.search(line) and not _PEM_END.rx.search(line):
             in_key = True
         # a `name:` line only matters when it names a credential or follows one closely
         near = named or i - credential_name_at <= 3
-        m = _ENV_NAME.match(line) if near else None
+        m = _ENV_NAME.rx.match(line) if near else None
         if m:
             credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
         elif near and i - credential_name_at <= 3:
-            v = _ENV_VALUE.match(line)
+            v = _ENV_VALUE.rx.match(line)
             if v:
                 group = "qv" if v.group("qv") is not None else "v"
                 if _secret(v.group(group)):
@@ -332,9 +449,6 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
     """
     findings = list(findings)
     masked: dict[str, list[str]] = {}
-    # messages and lines repeat across findings: each distinct one is masked once
-    line_memo: dict[str, str] = {}
-    text_memo: dict[str, str] = {}
     for path in {f.path for f in findings}:
         src = sources.get(path)
         if src is None:
@@ -346,19 +460,29 @@ def redact_scan(sources: dict[str, Any], findings: Iterable[Finding]) -> None:
         if lines != original:
             masked[path] = lines
             sources[path] = replace_fields(src, text="\n".join(lines), _lines=lines)
+    # each finding's line re-cut from its masked file, or its own line masked
+    recut: list[str | None] = []
     for f in findings:
         lines_ = masked.get(f.path)
         if lines_ is not None and 1 <= f.span.line <= len(lines_):
-            f.source_line = excerpt(lines_[f.span.line - 1], f.span.col)
+            recut.append(excerpt(lines_[f.span.line - 1], f.span.col))
         else:
-            line = line_memo.get(f.source_line)
-            if line is None:
-                line = line_memo[f.source_line] = mask_line(f.source_line)
+            recut.append(None)
+    # a line without a line break is masked as a text as mask_line masks it
+    texts = mask_texts(
+        [
+            *(f.message for f in findings),
+            *(f.source_line for f, r in zip(findings, recut, strict=True) if r is None),
+        ]
+    )
+    for f, line in zip(findings, recut, strict=True):
+        if line is not None:
             f.source_line = line
-        message = text_memo.get(f.message)
-        if message is None:
-            message = text_memo[f.message] = mask_text(f.message)
-        f.message = message
+        elif "\n" not in f.source_line:
+            f.source_line = texts[f.source_line]
+        else:
+            f.source_line = mask_line(f.source_line)
+        f.message = texts[f.message]
 
 
 def redact_notices(notices: list[Notice]) -> list[Notice]:

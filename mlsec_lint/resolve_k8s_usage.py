@@ -52,40 +52,49 @@ class Usage(Struct, eq=False):
 
 def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
     usage = Usage()
+    seen: set[tuple[str, str, str, str, bool]] = set()
+
+    def add(kind: str, ns: str, name: str, user: str, model_server: bool) -> None:
+        """:meth:`Usage.add`, with a set instead of its test on the list of users (a
+        namespace's default ServiceAccount has as many users as it has workloads)."""
+        if (kind, ns, name, user, model_server) not in seen:
+            seen.add((kind, ns, name, user, model_server))
+            usage.users[(kind, ns, name)].append((user, model_server))
+
     for pod in pods:
         ms = pod.model_server
         for c in pod.containers + pod.init:
             user = _workload_name(c)
             if c.data.get("component") not in BORROWED_ACCOUNT:
-                usage.add("ServiceAccount", pod.ns, sa_name(c), user, ms)
+                add("ServiceAccount", pod.ns, sa_name(c), user, ms)
             for e in _l(c.data.get("envFrom")):
                 if isinstance(e, dict):
                     for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
                         ref = e.get(key)
                         if isinstance(ref, dict) and ref.get("name"):
-                            usage.add(kind, pod.ns, str(ref["name"]), user, ms)
+                            add(kind, pod.ns, str(ref["name"]), user, ms)
             for e in _l(c.data.get("env")):
                 vf = e.get("valueFrom") if isinstance(e, dict) else None
                 if isinstance(vf, dict):
                     for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
                         ref = vf.get(key)
                         if isinstance(ref, dict) and ref.get("name"):
-                            usage.add(kind, pod.ns, str(ref["name"]), user, ms)
+                            add(kind, pod.ns, str(ref["name"]), user, ms)
             for m in _l(c.data.get("mounts")):
                 if not isinstance(m, dict):
                     continue
                 if m.get("type") == "persistentVolumeClaim" and m.get("claim"):
-                    usage.add("PersistentVolumeClaim", pod.ns, str(m["claim"]), user, ms)
+                    add("PersistentVolumeClaim", pod.ns, str(m["claim"]), user, ms)
                 if m.get("type") in ("configMap", "secret") and m.get("source_name"):
                     kind = "ConfigMap" if m["type"] == "configMap" else "Secret"
-                    usage.add(kind, pod.ns, str(m["source_name"]), user, ms)
+                    add(kind, pod.ns, str(m["source_name"]), user, ms)
     for s in sources:
         claim = s.data.get("claim")
         wl = _d(s.data.get("workload"))
         secret = s.data.get("env_secret")
         if isinstance(secret, str) and secret:
             # Seldon envSecretRefName: the storage initializer's rclone environment
-            usage.add(
+            add(
                 "Secret",
                 ns_of(wl.get("namespace")),
                 secret,
@@ -93,7 +102,7 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
                 True,
             )
         if claim:
-            usage.add(
+            add(
                 "PersistentVolumeClaim",
                 ns_of(wl.get("namespace")),
                 str(claim),
@@ -108,18 +117,19 @@ def _usage(objects: Objects, pods: list[Pod], sources: list[Fact]) -> Usage:
         for ref in _l(_d(obj).get("secrets")):
             if isinstance(ref, dict) and ref.get("name"):
                 for user, ms in users:
-                    usage.add("Secret", ns, str(ref["name"]), user, ms)
+                    add("Secret", ns, str(ref["name"]), user, ms)
     # workloads with volumeClaimTemplates use the claims they template
+    model_owners = {id(p.owner) for p in pods if p.model_server}
     for kind in ("StatefulSet", "ServerConfig"):
         for f in objects.kind(kind):
             ns = ns_of(f.data.get("namespace"))
-            ms = any(p.owner is f and p.model_server for p in pods) or kind == "ServerConfig"
+            ms = id(f) in model_owners or kind == "ServerConfig"
             for hit in lookup(f.data.get("object"), "spec.volumeClaimTemplates[*]"):
                 t = hit.value
                 if isinstance(t, dict):
                     cls = lookup(t, "spec.storageClassName")
                     name = str(cls[0].value) if cls else ""
-                    usage.add("StorageClassTemplate", ns, name, f"{kind}/{f.data.get('name')}", ms)
+                    add("StorageClassTemplate", ns, name, f"{kind}/{f.data.get('name')}", ms)
     return usage
 
 

@@ -303,18 +303,38 @@ def lookup(root: Any, keys: tuple[Any, ...]) -> Any:
     return cur
 
 
+@functools.lru_cache(maxsize=4096)
+def compiled_path(path: str) -> tuple[tuple[Seg, ...], tuple[Any, ...] | None]:
+    """A path's segments and, for a path of plain keys, its keys: one cache lookup by
+    the path string (a tuple of segments costs a hash of each segment per lookup)."""
+    segs = parse_path(path)
+    return segs, key_path(segs)
+
+
 def resolve(root: Any, path: str | tuple[Seg, ...], anchor: Span | None = None) -> list[Hit]:
     """Every value at ``path`` below ``root``; empty when the path does not exist."""
-    segs = parse_path(path) if isinstance(path, str) else path
-    keys = key_path(segs)
+    if isinstance(path, str):
+        segs, keys = compiled_path(path)
+    else:
+        segs, keys = path, key_path(path)
     if keys:  # the common case: plain keys, no wildcard
-        holder: Any = None
-        cur = root
-        for key in keys:
-            if not isinstance(cur, dict) or key not in cur:
-                return []
-            holder, cur = cur, cur[key]
-        return [Hit(cur, None, holder, keys[-1])]
+        return resolve_keys(root, keys)
+    return resolve_segs(root, segs, anchor)
+
+
+def resolve_keys(root: Any, keys: tuple[Any, ...]) -> list[Hit]:
+    """:func:`resolve` of a path of plain keys (``a.b.c``, see :func:`key_path`)."""
+    holder: Any = None
+    cur = root
+    for key in keys:
+        if not isinstance(cur, dict) or key not in cur:
+            return []
+        holder, cur = cur, cur[key]
+    return [Hit(cur, None, holder, keys[-1])]
+
+
+def resolve_segs(root: Any, segs: tuple[Seg, ...], anchor: Span | None = None) -> list[Hit]:
+    """:func:`resolve` of parsed segments, step by step (any kind of segment)."""
     start = Hit(root, getattr(root, "span", anchor or Span(1, 1, 1, 1)))
     current = [start]
     for seg in segs:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlsec_lint import api
 from mlsec_lint.api import ScanOptions, scan
+from mlsec_lint.discovery import RealPaths
 
 
 def _scan(root: Path, *paths: str) -> tuple[set[tuple[str, str, int]], int]:
@@ -141,7 +143,84 @@ def test_real_paths_resolve_links_like_the_standard_library(tmp_path: Path) -> N
     (tmp_path / "d" / "f.txt").write_text("x", encoding="utf-8")
     (tmp_path / "link").symlink_to(tmp_path / "d")
     (tmp_path / "d" / "g.txt").symlink_to(tmp_path / "d" / "f.txt")
-    real = api.RealPaths()
-    for p in ("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."):
+    (tmp_path / "d" / "e").mkdir()
+    (tmp_path / "d" / "e" / "up").symlink_to("..")  # relative, to a directory above
+    (tmp_path / "chain").symlink_to("link")  # a link to a link
+    real = RealPaths()
+    for p in (
+        *("d/f.txt", "link/f.txt", "link/g.txt", "d/missing", "link", "d/../d/f.txt", "."),
+        *("d/e/up/f.txt", "d/e/up/e/up/g.txt", "chain/e/up/f.txt", "chain/gone/x", "d/e"),
+    ):
         path = str(tmp_path / p)
         assert real(path) == os.path.realpath(path), p
+
+
+def _freezes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of frozen objects each time the scan evaluates facts."""
+    import gc
+
+    from mlsec_lint.engine.evaluate import Evaluator
+    from mlsec_lint.model import Finding
+
+    seen: list[int] = []
+    run = Evaluator.run
+
+    def spy(self: Evaluator, *args: Any) -> list[Finding]:
+        seen.append(gc.get_freeze_count())
+        return run(self, *args)
+
+    monkeypatch.setattr(Evaluator, "run", spy)
+    return seen
+
+
+def test_facts_are_kept_out_of_full_collections_while_evaluated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nRUN pip install torch\n", "utf-8")
+    seen = _freezes(monkeypatch)
+    assert gc.get_freeze_count() == 0
+    found, _ = _scan(tmp_path)
+    assert found and seen and seen[0] > 0  # frozen while the rules ran
+    assert gc.get_freeze_count() == 0  # and given back when the scan ended
+
+
+def test_a_callers_frozen_objects_stay_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nRUN pip install torch\n", "utf-8")
+    seen = _freezes(monkeypatch)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        found, _ = _scan(tmp_path)
+        assert found and seen == [frozen] and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_includes_named_like_requirements_files_need_no_real_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "requirements.txt").write_text("-r requirements-dev.txt\n", encoding="utf-8")
+    (tmp_path / "requirements-dev.txt").write_text("torch\n", encoding="utf-8")
+    resolved: list[str] = []
+    real = RealPaths.__call__
+
+    def spy(self: RealPaths, path: str) -> str:
+        resolved.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(RealPaths, "__call__", spy)
+    found, scanned = _scan(tmp_path)
+    assert ("MLS-DEP-001", "requirements-dev.txt", 1) in found and scanned == 2
+    # discovery picks the include by its name: no file needed its real path
+    assert not [p for p in resolved if p.endswith(".txt")]
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n", encoding="utf-8")
+    (tmp_path / "base.txt").write_text("torch\n", encoding="utf-8")
+    found, scanned = _scan(tmp_path)
+    assert ("MLS-DEP-001", "base.txt", 1) in found and scanned == 3
+    assert any(p.endswith("base.txt") for p in resolved)

@@ -240,3 +240,27 @@ def test_configured_exclude_patterns_too_costly_to_match_are_refused(tmp_path: P
         ("--exclude", "exclude-pattern"),
         ("configuration exclude", "exclude-pattern"),
     ]
+
+
+@pytest.mark.parametrize("base", ["/repo", "/repo/sub", "/", "/repo/", "/repo/./sub", "//repo"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/repo/a.py",
+        "/repo/sub/Dockerfile",
+        "/repo",
+        "/repo/",
+        "/repository/x",
+        "/repo/./x",
+        "/repo/sub/../y",
+        "/other/z",
+        "//repo/a",
+        "/a",
+    ],
+)
+def test_display_paths_are_what_relpath_gives(path: str, base: str) -> None:
+    from mlsec_lint.discovery import display_path
+
+    rel = os.path.relpath(path, base)
+    expected = (path if rel.startswith("..") else rel).replace(os.sep, "/")
+    assert display_path(path, base) == expected

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlsec_lint.cli import main
 from mlsec_lint.redact import mask_line, mask_lines, mask_text, mask_value
@@ -257,3 +259,95 @@ def test_lines_that_may_name_a_credential() -> None:
     text = "x = 1\ndbPassword = 2\nhf-token: 3\nname: value\n__init__.Secret.x = 4"
     assert _naming_lines(text) == {1, 2, 4}
     assert _naming_lines("a = 1\nb = 2") == set()
+
+
+_TEXTS = [
+    "plain message without anything",
+    f"Container 'x' holds credentials ('HF_TOKEN'). Also on this line: MLS-K8S-004 ({HF})",
+    f"dbPassword = '{PASSWORD}'",
+    f"settings.api.key = {API_KEY}\nnext line: 1",
+    f"env:\n  - name: MINIO_SECRET_KEY\n    value: {PASSWORD}\n  - name: MODEL_ID\n    value: m",
+    "  -----BEGIN PRIVATE KEY-----\n  MIIEowIBAAKCAQEAz9s7Yq0xLm3Vb\n  -----END PRIVATE KEY-----",
+    f"curl -H 'Proxy-Authorization: Basic {API_KEY}' https://u:{PASSWORD}@h/x",
+    f"--hf-token={HF} and --api-key {API_KEY}",
+    "conn = 'DefaultEndpointsProtocol=https;AccountKey=" + "Q" * 86 + "=='",
+    f"ENV VLLM_API_KEY {API_KEY}",
+    "token: ${HF_TOKEN} key: <your-key> password: changeme",
+    "value: not-after-a-name",
+    "",
+]
+
+
+@pytest.mark.parametrize("cut", range(len(_TEXTS)))
+def test_texts_masked_together_are_masked_as_each_alone(cut: int) -> None:
+    from mlsec_lint.redact import mask_texts
+
+    # every split of the texts into a first and a second batch, repeats included
+    for texts in (_TEXTS[:cut], _TEXTS[cut:], [*_TEXTS[cut:], *_TEXTS[:cut], _TEXTS[cut]]):
+        masked = mask_texts(texts)
+        assert set(masked) == set(texts)
+        assert all(masked[t] == mask_text(t) for t in texts)
+    assert _leaks("\n".join(mask_texts(_TEXTS).values())) == []
+
+
+_FIELD_CHARS = st.sampled_from(
+    [
+        *("a", "Z", "_", "-", ".", "9", " ", "\t", "=", ":", "'", '"', "]", "[", "/", "(", "$"),
+        *("TOKEN", "key", "Pass", "secret", "api", "HF", "auth", "//", "Bearer ", API_KEY),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FIELD_CHARS, max_size=40).map("".join))
+def test_assignments_are_searched_only_where_a_field_may_name_a_credential(line: str) -> None:
+    from mlsec_lint import redact
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(redact, "_names_a_field", lambda head: True)
+        everywhere = redact._ranges(line)
+    assert redact._ranges(line) == everywhere
+
+
+def test_token_formats_are_ruled_out_as_by_their_hints() -> None:
+    from mlsec_lint.redact import _token_hints, _tokens_in
+
+    account = "AccountKey=" + "Q" * 86 + "=="
+    texts = [
+        "nothing at all",
+        f"x {HF} y {OPENAI}",
+        f"conn = '{account}'",
+        account.upper(),
+        "\u212accountkey=" + "q" * 86,  # the Kelvin sign matches k in any case
+        "A" + "c" * 2 + "ount\u212aey=1",
+        "abc1Q~" + "x" * 32,
+        "rk_live_" + "9" * 24,
+    ]
+    for text in texts:
+        expected = tuple(p for p, h in _token_hints() if h is None or h.search(text))
+        assert _tokens_in(text) == expected, text
+
+
+_QUIET_LINES = st.sampled_from(
+    [
+        "filler: 1",
+        "  - name: HF_TOKEN",
+        "  - name: MODEL_ID",
+        f"    value: {PASSWORD}",
+        "    value: meta-llama/Llama-3.1-8B",
+        f"dbPassword = '{PASSWORD}'",
+        f"url: https://user:{PASSWORD}@host/x",
+        "see https://example.com/docs",
+        "    valueFrom: {secretKeyRef: {name: s}}",
+        "",
+        "# a comment about the key",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_QUIET_LINES, min_size=5, max_size=30))
+def test_a_text_without_tokens_is_masked_as_line_by_line(lines: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as m:
+        expected = _masked_line_by_line(lines, m)
+    assert mask_lines(lines) == expected

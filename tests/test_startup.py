@@ -86,6 +86,8 @@ def test_one_file_scans_import_only_what_they_use(tmp_path: Path) -> None:
     )
     assert _imported(tmp_path, "scan", "serve.py", watch=NOT_FOR_ONE_PYTHON_FILE) == set()
     assert _imported(tmp_path, "scan", "Dockerfile", watch=NOT_FOR_ONE_FILE) == set()
+    # version bounds of rules are parsed when a version meets them
+    assert _imported(tmp_path, "scan", "serve.py", watch=("packaging.version",)) == set()
 
 
 def test_a_directory_walk_still_honours_gitignore(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlsec_lint import knowledge
+from mlsec_lint.engine.literals import caseless_text, required_literal
 from mlsec_lint.tree import UNKNOWN
 
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback", "localhost.localdomain"}
@@ -189,7 +190,53 @@ def is_credential_name(value: Any) -> bool:
 
 def is_credential_value(value: Any) -> bool:
     s = _s(value)
-    return s is not None and knowledge.credential_value_kind(s) is not None
+    if s is None:
+        return False
+    if not _FORMATS_SEARCHED[0]:
+        # until a value may hold a token, the one pattern of all formats (the largest
+        # the rules use) is not compiled: most one-file scans never need it
+        if not _may_hold_token(s):
+            return False
+        _FORMATS_SEARCHED[0] = True
+    return knowledge.credential_value_kind(s) is not None
+
+
+_FORMATS_SEARCHED = [False]
+"""Whether a value has been searched for every credential format (the combined pattern
+is compiled then, and one search with it is faster than :func:`_may_hold_token`)."""
+
+
+def _may_hold_token(text: str) -> bool:
+    """False only when no credential format matches ``text``: a format is ruled out by
+    the text all its matches hold (``hf_``, ``T3BlbkFJ``), one without such a text by its
+    own pattern."""
+    literals, caseless, others = _token_prefilter(knowledge.GENERATION[0])
+    if any(literal in text for literal in literals):
+        return True
+    if caseless:
+        folded = caseless_text(text)
+        if any(literal in folded for literal in caseless):
+            return True
+    return any(p.search(text) for p in others)
+
+
+@functools.lru_cache(maxsize=1)
+def _token_prefilter(
+    generation: int,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[re.Pattern[str], ...]]:
+    """The literals of the credential formats (case-sensitive, in any case) and the
+    formats without one, for one generation of the knowledge tables."""
+    literals: list[str] = []
+    caseless: list[str] = []
+    others: list[re.Pattern[str]] = []
+    for v in knowledge.table("credentials")["value_patterns"]:
+        pattern = str(v["regex"])
+        needed = required_literal(pattern)
+        if needed is None:
+            others.append(re.compile(pattern))
+        else:
+            (caseless if needed[1] else literals).append(needed[0])
+    return tuple(literals), tuple(caseless), tuple(others)
 
 
 def is_placeholder(value: Any) -> bool:

@@ -10,12 +10,25 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.engine.literals import may_match
 from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
 from mlsec_lint.engine.rules import Rule
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Finding, FixPlan, Span
 from mlsec_lint.source import excerpt
-from mlsec_lint.tree import MISSING, UNKNOWN, Hit, PDict, lookup, parse_path, resolve, to_plain
+from mlsec_lint.tree import (
+    MISSING,
+    UNKNOWN,
+    Hit,
+    PDict,
+    Seg,
+    compiled_path,
+    lookup,
+    parse_path,
+    resolve,
+    resolve_segs,
+    to_plain,
+)
 
 _PLACEHOLDER = re.compile(r"\{(\$?[^{}\s]+)\}")
 
@@ -42,21 +55,52 @@ def render(
 ) -> str:
     """Fill ``{path}`` (relative to ``node``), ``{$root.path}`` and ``{$value}``; a
     placeholder without a value becomes ``missing``."""
+    out: list[str] = []
+    for piece in _template(template):
+        if isinstance(piece, str):
+            out.append(piece)
+            continue
+        where, keys, segs = piece
+        if where is None:  # {$value}
+            value = witnesses[0].value if witnesses else MISSING
+        else:
+            base = root if where else node
+            if keys is not None:
+                value = lookup(base, keys)
+            else:
+                hits = resolve_segs(base, segs)
+                value = hits[0].value if hits else MISSING
+        out.append((_text(value) if value is not MISSING else "") or missing)
+    return "".join(out)
 
-    def repl(m: re.Match[str]) -> str:
+
+Placeholder = tuple[bool | None, tuple[Any, ...] | None, tuple[Seg, ...]]
+"""A placeholder of a template: from the root (True), the node (False) or the first
+witness's value (None), and its path (keys when plain, segments)."""
+
+
+@functools.lru_cache(maxsize=2048)
+def _template(template: str) -> tuple[str | Placeholder, ...]:
+    """A message template cut into its text and its placeholders (parsed once; a
+    placeholder whose path does not parse stays text)."""
+    pieces: list[str | Placeholder] = []
+    at = 0
+    for m in _PLACEHOLDER.finditer(template):
+        pieces.append(template[at : m.start()])
+        at = m.end()
         name = m.group(1)
         if name == "$value":
-            return (_text(witnesses[0].value) if witnesses else "") or missing
-        base = node
-        if name.startswith("$root."):
-            base, name = root, name[6:]
+            pieces.append((None, None, ()))
+            continue
+        from_root = name.startswith("$root.")
         try:
-            hits = resolve(base, name)
+            segs, keys = compiled_path(name[6:] if from_root else name)
         except ValueError:
-            return m.group(0)
-        return (_text(hits[0].value) if hits else "") or missing
-
-    return _PLACEHOLDER.sub(repl, template)
+            pieces.append(m.group(0))
+            continue
+        pieces.append((from_root, keys, segs))
+    pieces.append(template[at:])
+    return tuple(p for p in pieces if p != "")
 
 
 def locate(rule: Rule, node: Any, anchor: Span, witnesses: Sequence[Hit]) -> Span:
@@ -175,7 +219,10 @@ class ValueTest:
     def _test(self, value: Any) -> bool:
         if self.kind == "re":
             text = _as_text(value)
-            return text is not None and any(re.search(p, text) for p in self.items)
+            # a pattern whose literal the text lacks is never compiled nor run
+            return text is not None and any(
+                may_match(p, text) and re.search(p, text) for p in self.items
+            )
         return any(CLASSIFIERS[name](value) for name in self.items)
 
 

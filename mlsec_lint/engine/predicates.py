@@ -26,8 +26,18 @@ from typing import Any
 
 from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
+from mlsec_lint.engine.literals import may_match
 from mlsec_lint.model import Span
-from mlsec_lint.tree import MISSING, UNKNOWN, Hit, lookup, parse_path, resolve
+from mlsec_lint.tree import (
+    MISSING,
+    UNKNOWN,
+    Hit,
+    key_path,
+    lookup,
+    parse_path,
+    resolve_keys,
+    resolve_segs,
+)
 
 Cond = Callable[[Any, Any], "list[Hit] | None"]
 """(current value, fact root) -> witnesses, or None when the condition does not hold."""
@@ -112,14 +122,15 @@ def _op_regex(arg: Any) -> Callable[[Any], bool]:
 
 
 def _lazy_regex(arg: Any) -> Callable[[Any], bool]:
-    """``regex`` compiled the first time it tests a value (for built-in rules, whose
-    patterns the test suite compiles; most of them never meet a value in a short scan)."""
+    """``regex`` compiled the first time it tests a value that holds its literal (see
+    :mod:`mlsec_lint.engine.literals`), for built-in rules, whose patterns the test
+    suite compiles: most of them never meet such a value in a short scan."""
     pattern = str(arg)
     compiled: list[re.Pattern[str]] = []
 
     def test(v: Any) -> bool:
         s = _as_text(v)
-        if s is None:
+        if s is None or not may_match(pattern, s):
             return False
         if not compiled:
             compiled.append(re.compile(pattern))
@@ -215,6 +226,27 @@ def _vcmp(fn: Callable[[Any, Any], bool]) -> Callable[[Any], Callable[[Any], boo
     return make
 
 
+def _lazy_vcmp(fn: Callable[[Any, Any], bool]) -> Callable[[Any], Callable[[Any], bool]]:
+    """A version comparison whose bound is parsed when it first meets a version (for
+    built-in rules, whose bounds the test suite checks): ``packaging`` is imported only
+    by a scan that compares versions."""
+
+    def make(arg: Any) -> Callable[[Any], bool]:
+        bound: list[Any] = []
+
+        def test(v: Any) -> bool:
+            ver = _version(v) if _as_text(v) is not None else None
+            if ver is None:
+                return False
+            if not bound:
+                bound.append(_version(arg))
+            return bound[0] is not None and fn(ver, bound[0])
+
+        return test
+
+    return make
+
+
 def _negate(make: Callable[[Any], Callable[[Any], bool]]) -> Callable[[Any], Callable[[Any], bool]]:
     def neg(arg: Any) -> Callable[[Any], bool]:
         inner = make(arg)
@@ -256,9 +288,14 @@ def _resolver(path: str) -> Callable[[Any, Any], list[Hit]]:
         segs = parse_path(path[6:] if from_root else path)
     except ValueError as exc:
         raise RuleSyntaxError(str(exc)) from None
+    keys = key_path(segs)
+    if keys:  # plain keys: no per-call look-up of the path's form
+        if from_root:
+            return lambda node, root: resolve_keys(root, keys)
+        return lambda node, root: resolve_keys(node, keys)
     if from_root:
-        return lambda node, root: resolve(root, segs)
-    return lambda node, root: resolve(node, segs)
+        return lambda node, root: resolve_segs(root, segs)
+    return lambda node, root: resolve_segs(node, segs)
 
 
 def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
@@ -278,6 +315,10 @@ def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
 _LAZY_OPS: dict[str, Callable[[Any], Callable[[Any], bool]]] = {
     "regex": _lazy_regex,
     "not-regex": _negate(_lazy_regex),
+    "version-lt": _lazy_vcmp(lambda a, b: a < b),
+    "version-le": _lazy_vcmp(lambda a, b: a <= b),
+    "version-gt": _lazy_vcmp(lambda a, b: a > b),
+    "version-ge": _lazy_vcmp(lambda a, b: a >= b),
 }
 
 
@@ -285,7 +326,8 @@ def compile_condition(spec: Any, lazy_regex: bool = False) -> Cond:
     """Compile a condition mapping; raises :class:`RuleSyntaxError` on a bad spec.
 
     With ``lazy_regex`` a regular expression is compiled when it first tests a value
-    (and an invalid one raises then): for conditions whose syntax is already checked."""
+    (and an invalid one raises then), and a version bound is parsed when it first meets
+    a version: for conditions whose syntax is already checked."""
     if not isinstance(spec, dict) or not spec:
         raise RuleSyntaxError(f"a condition must be a non-empty mapping, got {spec!r}")
     combos = [k for k in spec if k in COMBINATORS]
@@ -392,6 +434,8 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
         for name, arg in ops.items()
     ]
     plain = _plain_keys(path)
+    if plain is not None and all(isinstance(k, str) for k in plain[0]):
+        return _key_leaf(plain[0], plain[1], tests)
     if plain is not None:
         # a path of plain keys: test the value by direct lookup and build a Hit (with its
         # span) only for a match; most tests fail, and this is the hot loop of a scan
@@ -417,6 +461,28 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
         return None
 
     return leaf
+
+
+def _key_leaf(keys: tuple[str, ...], from_root: bool, tests: list[Callable[[Any], bool]]) -> Cond:
+    """A leaf on a path of mapping keys (the usual one): the value is looked up once,
+    tested, and the witness built from the mapping that holds it, only for a match."""
+    *parents, last = keys
+
+    def key_leaf(node: Any, root: Any) -> list[Hit] | None:
+        holder = root if from_root else node
+        for key in parents:
+            if not isinstance(holder, dict) or key not in holder:
+                return None
+            holder = holder[key]
+        if not isinstance(holder, dict) or last not in holder:
+            return None
+        value = holder[last]
+        for t in tests:
+            if not t(value):
+                return None
+        return [Hit(value, None, holder, last)]
+
+    return key_leaf
 
 
 def compile_select(spec: Any) -> Cond | None:

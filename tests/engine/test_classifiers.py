@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlsec_lint.engine import classifiers as c
 from mlsec_lint.tree import UNKNOWN
@@ -166,3 +168,27 @@ def test_sensitive_host_paths() -> None:
 def test_python_truthiness_of_literals(value: object, truthy: bool, falsy: bool) -> None:
     assert c.CLASSIFIERS["python-truthy"](value) is truthy
     assert c.CLASSIFIERS["python-falsy"](value) is falsy
+
+
+def _formats() -> list[str]:
+    from mlsec_lint import knowledge
+
+    return [str(v["regex"]) for v in knowledge.table("credentials")["value_patterns"]]
+
+
+@pytest.mark.parametrize("pattern", _formats())
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_a_credential_value_is_recognised_as_by_its_formats(
+    pattern: str, data: st.DataObject
+) -> None:
+    from mlsec_lint import knowledge
+    from mlsec_lint.engine.classifiers import is_credential_value
+
+    token = data.draw(st.from_regex(pattern, fullmatch=True))
+    noise = data.draw(st.text(max_size=20))
+    for text in (token, f"{noise} {token} {noise}", noise):
+        holds = knowledge.credential_value_kind(text) is not None
+        assert is_credential_value(text) is holds
+        assert c._may_hold_token(text) or not holds  # never rules out a token
+    assert is_credential_value(token)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import discover
-from mlsec_lint.engine.evaluate import Evaluator, ValueTest, _guards, rule_guards
+from mlsec_lint.engine.evaluate import Evaluator, ValueTest, _guards, render, rule_guards
 from mlsec_lint.engine.rules import builtin_rules
 from mlsec_lint.facts import Fact
 from mlsec_lint.resolve import resolve_all
 from mlsec_lint.source import Source, read_source
-from mlsec_lint.tree import UNKNOWN
+from mlsec_lint.tree import UNKNOWN, Hit
 
 from ..conftest import CORPUS, CORPUS_ABSENT, FIXTURES, ROOT
 
@@ -199,3 +200,67 @@ def test_a_fix_whose_placeholder_has_no_value_is_not_offered() -> None:
     node.put("pinned_elsewhere", "2.6.0", span)
     plan = _fix_plan(unguarded, node, node, span, span, ())
     assert plan is not None and "==2.6.0" in str(dict(plan.args)["replacement"])
+
+
+def _render_by_regex(template: str, node: object, root: object, witnesses: list[Hit]) -> str:
+    """Messages as they were rendered before templates were parsed once: a regular
+    expression substitution resolving each placeholder at each call."""
+    from mlsec_lint.engine.evaluate import _PLACEHOLDER, EMPTY_FIELD, _text
+    from mlsec_lint.tree import resolve
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name == "$value":
+            return (_text(witnesses[0].value) if witnesses else "") or EMPTY_FIELD
+        base = node
+        if name.startswith("$root."):
+            base, name = root, name[6:]
+        try:
+            hits = resolve(base, name)
+        except ValueError:
+            return m.group(0)
+        return (_text(hits[0].value) if hits else "") or EMPTY_FIELD
+
+    return _PLACEHOLDER.sub(repl, template)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("image {image} of {$root.kind}", "image vllm:latest of Deployment"),
+        ("ports {ports}, first {ports[0]}, all {ports[*]}", "ports 80, 443, first 80, all 80"),
+        ("{$value} / {missing} / {$root.} / {a..b}", "x / unknown / {$root.} / {a..b}"),
+        ("flag {flag} empty {empty} nested {env.HF_TOKEN}", "flag true empty unknown nested t"),
+        ("{$root} {$rootkind} no placeholder {} { x }", "unknown unknown no placeholder {} { x }"),
+        ("", ""),
+    ],
+)
+def test_templates_render_as_the_placeholder_substitution(template: str, expected: str) -> None:
+    root = {"kind": "Deployment", "spec": {"image": "vllm:latest"}}
+    node = {
+        "image": "vllm:latest",
+        "ports": [80, 443],
+        "flag": True,
+        "empty": "",
+        "env": {"HF_TOKEN": "t"},
+    }
+    witnesses = [Hit("x")]
+    assert render(template, node, root, witnesses) == expected
+    assert render(template, node, root, witnesses) == _render_by_regex(
+        template, node, root, witnesses
+    )
+    assert render("{$value}", node, root, []) == "unknown"
+    assert render("{missing}", node, root, [], missing="") == ""
+
+
+def test_every_rule_message_renders_as_the_placeholder_substitution(base: Path = CORPUS) -> None:
+    facts, _ = _facts(base)
+    for fact in facts:
+        for rule in builtin_rules():
+            if rule.target != fact.kind:
+                continue
+            texts = [rule.message, *(a.note for a in rule.adjust)]
+            for text in texts:
+                assert render(text, fact.data, fact.data, []) == _render_by_regex(
+                    text, fact.data, fact.data, []
+                )

@@ -100,3 +100,41 @@ def test_lazy_regexes_compile_when_first_used() -> None:
         eager = compile_condition({"any": [{"path": "name", op: "^to"}]})
         assert (lazy(doc, doc) is not None) is (eager(doc, doc) is not None) is want
         assert lazy({"name": 3}, {}) == eager({"name": 3}, {})
+
+
+@pytest.mark.parametrize("op", ["version-lt", "version-le", "version-gt", "version-ge"])
+@pytest.mark.parametrize("value", ["2.5.1", "2.6", "2.6.0", "3", "x.y", "", 2, None, UNKNOWN])
+def test_lazy_version_bounds_compare_as_eager_ones(op: str, value: Any) -> None:
+    doc = {"version": value}
+    spec = {"path": "version", op: "2.6"}
+    lazy = compile_condition(spec, lazy_regex=True)
+    assert (lazy(doc, doc) is None) is (compile_condition(spec)(doc, doc) is None)
+    # a bound that is no version: refused when compiled eagerly, never matches lazily
+    with pytest.raises(RuleSyntaxError):
+        compile_condition({"path": "version", op: "not a version"})
+    assert compile_condition({"path": "version", op: "nope"}, lazy_regex=True)(doc, doc) is None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"path": "name", "equals": "torch"},
+        {"path": "items", "exists": True},
+        {"path": "version", "regex": "^2"},
+        {"path": "$root.port", "gt": 8000},
+        {"path": "items.n", "exists": True},  # a key below a list: no value
+        {"path": "name.x", "exists": True},  # below a scalar
+        {"path": "missing", "not-in": ["x"]},
+    ],
+)
+def test_a_leaf_of_mapping_keys_witnesses_what_the_path_resolves_to(spec: dict[str, Any]) -> None:
+    from mlsec_lint.tree import resolve
+
+    hits = compile_condition(spec)(DOC, DOC)
+    path = spec["path"].removeprefix("$root.")
+    found = resolve(DOC, path)[:1]
+    if hits is None:
+        assert not found or not match(spec)
+    else:
+        assert [(h.value, h.span) for h in hits] == [(h.value, h.span) for h in found]
+        assert found and hits[0].span != DOC.span  # the field's own position

@@ -1,5 +1,3 @@
-
-
 def test_the_common_prefix_of_two_texts_is_found_by_halving() -> None:
     import random
 

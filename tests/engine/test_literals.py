@@ -1,0 +1,108 @@
+"""The text every match of a pattern holds: read from the pattern, never missed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlsec_lint.engine.literals import caseless_text, may_match, required_literal
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        ("ab*c", None),
+        ("a{2,3}bcd", ("bcd", False)),
+        (r"x\.y\d+zz", ("x.y", False)),
+        ("(ab|cd)ef", ("ef", False)),
+        ("ab|cd", None),
+        (r"\x41bc", None),
+        ("(?i)AbC=", ("abc=", True)),
+        ("(?x)abc", None),
+        ("a+?bc", ("bc", False)),
+        (r"[\]x(]yz", ("yz", False)),
+        ("ab(?:c)?de", ("ab", False)),
+        ("(?i)Straße", None),
+    ],
+)
+def test_the_text_every_match_of_a_pattern_holds(
+    pattern: str, literal: tuple[str, bool] | None
+) -> None:
+    assert required_literal(pattern) == literal
+
+
+def _hint_patterns() -> list[str]:
+    from mlsec_lint.redact import _token_hints
+
+    return [h.pattern for _, h in _token_hints() if h is not None]
+
+
+@pytest.mark.parametrize("pattern", [*_hint_patterns(), "a{2,3}bcd", r"x\.y\d+zz", "(?i)kiss="])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_match_of_a_hint_holds_its_literal(pattern: str, data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    needed = required_literal(pattern)
+    if needed is not None:
+        literal, caseless = needed
+        assert literal in (caseless_text(text) if caseless else text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "possible"),
+    [
+        (r"^torch\.load$", "torch.load", True),
+        (r"^torch\.load$", "numpy.load", False),
+        ("(?i)^Bearer ", "bearer x", True),
+        ("(?i)^Bearer ", "BEARER x", True),
+        ("(?i)skip", "\u017fkip", True),  # the long s matches s in any case
+        ("a|b", "c", True),  # an alternative: no literal, anything may match
+    ],
+)
+def test_a_pattern_may_match_only_where_its_literal_is(
+    pattern: str, text: str, possible: bool
+) -> None:
+    assert may_match(pattern, text) is possible
+    if not possible:
+        assert re.search(pattern, text) is None
+
+
+def _rule_patterns() -> list[str]:
+    """Every regular expression of the built-in rules' conditions and of the
+    credential tables."""
+    from typing import Any
+
+    from mlsec_lint import knowledge
+    from mlsec_lint.engine.rules import builtin_rules
+
+    found: set[str] = set()
+
+    def walk(spec: Any) -> None:
+        if isinstance(spec, dict):
+            for key, value in spec.items():
+                if key in ("regex", "not-regex") and isinstance(value, str):
+                    found.add(value)
+                walk(value)
+        elif isinstance(spec, list):
+            for item in spec:
+                walk(item)
+
+    for rule in builtin_rules():
+        walk(rule.when_spec)
+    data = knowledge.table("credentials")
+    found.update(str(v["regex"]) for v in data["value_patterns"])
+    found.update(str(p) for p in data["placeholders"])
+    return sorted(found)
+
+
+@pytest.mark.parametrize("pattern", _rule_patterns())
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_every_rule_pattern_may_match_where_it_matches(pattern: str, data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    assert may_match(pattern, text)
