@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsec_lint.errors import MlsecLintError
+from mlsec_lint.records import decode_json
 
 BUNDLE_NAME = "_bundle.json"
 
@@ -95,8 +96,8 @@ def load(directory: Path) -> list[tuple[str, Any]]:
     """The parsed YAML files of ``directory``, through its bundle when that is current."""
     files = read_all(directory)
     try:
-        with open(directory / BUNDLE_NAME, encoding="utf-8") as fh:
-            bundle = json.load(fh)
+        with open(os.path.join(directory, BUNDLE_NAME), "rb") as fh:
+            bundle = decode_json(fh.read())  # ValueError when malformed
         if bundle.get("checksum") == checksum(files):
             return [(str(name), data) for name, data in bundle["files"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -1,4 +1,5 @@
-"""The base of every record type: msgspec's ``Struct`` (see pyproject.toml for why).
+"""The base of every record type: msgspec's ``Struct`` (see pyproject.toml for why), and
+msgspec's JSON decoder for the data bundles (about twice as fast as ``json``'s).
 
 Import ``Struct``, ``field`` and ``replace`` from here, not from msgspec: msgspec reads
 ``typing_extensions`` at import when it is installed, to resolve annotations for its
@@ -29,6 +30,7 @@ def _import_msgspec() -> None:
 _import_msgspec()
 
 from msgspec import Struct, field  # noqa: E402
+from msgspec.json import decode as decode_json  # noqa: E402
 from msgspec.structs import replace  # noqa: E402
 
-__all__ = ["Struct", "field", "replace"]
+__all__ = ["Struct", "decode_json", "field", "replace"]
