@@ -55,13 +55,13 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
 _REQUIREMENTS = re.compile(r"(^|[-_.])(requirements|constraints)([-_.][^/]*)?\.(txt|in|pip)$", re.I)
 _CONDA_ENV = re.compile(r"^(environment|conda|conda[-_]env)([-_.][^/]*)?\.ya?ml$")
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pipfile.lock", "pylock.toml")
-_SHEBANG_SHELLS = re.compile(rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b")
-_DOCKERFILE_DIRECTIVE = re.compile(rb"^#[ \t]*(syntax|escape|check)[ \t]*=", re.I)
-_DOCKERFILE_FROM = re.compile(
-    rb"^[ \t]*FROM[ \t]+(--platform=\S+[ \t]+)?[\w${}./:@-]+([ \t]+AS[ \t]+[\w.-]+)?[ \t]*\r?$",
-    re.I,
+# what only files without a telling name are sniffed with: compiled by re on first use
+_SHEBANG_SHELLS = rb"^#!\s*(/usr)?(/local)?/bin/(env\s+)?(ba|da|a|z|k)?sh\b"
+_DOCKERFILE_DIRECTIVE = rb"^#[ \t]*(syntax|escape|check)[ \t]*="
+_DOCKERFILE_FROM = (
+    rb"^[ \t]*FROM[ \t]+(--platform=\S+[ \t]+)?[\w${}./:@-]+([ \t]+AS[ \t]+[\w.-]+)?[ \t]*\r?$"
 )
-_DOCKERFILE_PREAMBLE = re.compile(rb"^[ \t]*(#.*|ARG[ \t]+\S.*)?$", re.I)
+_DOCKERFILE_PREAMBLE = rb"^[ \t]*(#.*|ARG[ \t]+\S.*)?$"
 _TEMPLATE = re.compile(
     r"\.(ya?ml|json|toml|py|cfg|ini|env|properties)\.(j2|jinja2?|tmpl|template|mustache)$"
 )
@@ -178,20 +178,20 @@ def sniff_kind(abspath: str) -> str | None:
             head = fh.read(2048)
     except OSError:
         return None
-    if _SHEBANG_SHELLS.match(head):
+    if re.match(_SHEBANG_SHELLS, head):
         return "shell"
     return "dockerfile" if _looks_like_dockerfile(head) else None
 
 
 def _looks_like_dockerfile(head: bytes) -> bool:
     head = head.removeprefix(b"\xef\xbb\xbf")
-    if _DOCKERFILE_DIRECTIVE.match(head):
+    if re.match(_DOCKERFILE_DIRECTIVE, head, re.I):
         return True
     lines = head.split(b"\n")
     for line in lines[:-1] if len(lines) > 1 else lines:  # the last one may be cut
-        if _DOCKERFILE_FROM.match(line):
+        if re.match(_DOCKERFILE_FROM, line, re.I):
             return True
-        if not _DOCKERFILE_PREAMBLE.match(line.rstrip(b"\r")):
+        if not re.match(_DOCKERFILE_PREAMBLE, line.rstrip(b"\r"), re.I):
             return False
     return False
 

@@ -151,7 +151,7 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
         when=cond(data["when"]),
         when_spec=data["when"],
         message=str(data["message"]).strip(),
-        select=compile_select(data.get("select")),
+        select=_select(data.get("select"), builtin),
         select_spec=dict(data.get("select") or {}),
         each=_each_path(data.get("each")),
         at=(at,) if isinstance(at, str) else tuple(at),
@@ -165,6 +165,15 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
         builtin=builtin,
         fix=parse_fix(data["fix"], cond) if data.get("fix") is not None else None,
     )
+
+
+def _select(spec: Any, builtin: bool) -> Any:
+    """A rule's ``select`` pre-filter: compiled when first evaluated for a built-in rule
+    (as its condition is: a one-file scan meets few of them), at once for a user's."""
+    if spec is None or not builtin or not isinstance(spec, dict):
+        return compile_select(spec)  # None, a user's rule, or the error for a bad one
+    entries = [{"path": p, "in": v if isinstance(v, list) else [v]} for p, v in spec.items()]
+    return LazyCondition({"all": entries})
 
 
 def _each_path(value: Any) -> str | None:
