@@ -59,7 +59,12 @@ def test_targets_are_judged_from_the_measurements() -> None:
     assert got["single Python file: at least 2x faster than bandit"] == ("1.5x (wall)", False)
     assert got["whole repository: peak memory under 300 MB"] == ("350 MB", False)
     assert got["800 files: peak memory under 300 MB"] == ("250 MB", True)
-    assert got["linear: CPU time per file within 25% across sizes"] == ("1.50x", False)
+    assert got[run.LINEAR_TARGET] == ("1.50x (per file: 10.00 to 10.00 ms)", False)
+    # a cost per file that falls as the repository grows is no worse than linear
+    falling = [(100, run.Timing("whole", "mlsec-lint", 2.0, 50.0, 3, cpu=2.0))]
+    falling.append((800, run.Timing("whole", "mlsec-lint", 9.0, 90.0, 3, cpu=9.0)))
+    got = {t: (m, ok) for t, m, ok in run.targets([fast, slow], [quiet], falling)}
+    assert got[run.LINEAR_TARGET] == ("1.00x (per file: 20.00 to 11.25 ms)", True)
 
 
 def test_a_busy_machine_is_judged_on_cpu_time() -> None:
