@@ -82,6 +82,19 @@ class PDict(dict[Any, Any]):
         if span is not None:
             self.vspan[key] = span
 
+    def put_all(self, fields: Mapping[Any, Any], span: Span) -> None:
+        """``put(key, value, span, span)`` for every field, in one step (the fields of a
+        fact that all point at one place)."""
+        self.update(fields)
+        keys = self.kspan
+        if keys is _NO_SPANS:
+            self.kspan = self.vspan = dict.fromkeys(fields, span)
+            return
+        spans = dict.fromkeys(fields, span)
+        keys.update(spans)
+        if self.vspan is not keys:
+            self.vspan.update(spans)
+
     def field_span(self, key: Any) -> Span:
         """The span of ``key: value``: the whole field when it fits on the key's line,
         otherwise the key alone (block values point at their key)."""
@@ -335,50 +348,70 @@ def resolve_keys(root: Any, keys: tuple[Any, ...]) -> list[Hit]:
 
 def resolve_segs(root: Any, segs: tuple[Seg, ...], anchor: Span | None = None) -> list[Hit]:
     """:func:`resolve` of parsed segments, step by step (any kind of segment)."""
-    start = Hit(root, getattr(root, "span", anchor or Span(1, 1, 1, 1)))
-    current = [start]
-    for seg in segs:
-        nxt: list[Hit] = []
-        for hit in current:
-            nxt.extend(_step(hit.value, seg))
-        if not nxt:
+    if not segs:
+        return [Hit(root, getattr(root, "span", anchor or Span(1, 1, 1, 1)))]
+    values = [root]
+    for seg in segs[:-1]:
+        values = _step_values(values, seg)
+        if not values:
             return []
-        current = nxt
-    return current
+    return _step_hits(values, segs[-1])
+
+
+def values_at(root: Any, segs: tuple[Seg, ...]) -> list[Any]:
+    """The values of :func:`resolve_segs`, without their positions."""
+    values = [root]
+    for seg in segs:
+        values = _step_values(values, seg)
+        if not values:
+            break
+    return values
+
+
+def _step_values(values: list[Any], seg: Seg) -> list[Any]:
+    """The values one segment reaches from each of ``values``, in order."""
+    kind, key = seg.kind, seg.key
+    if kind == "key":
+        return [v[key] for v in values if isinstance(v, dict) and key in v]
+    if kind == "keys":
+        return [x for v in values if isinstance(v, dict) for x in v.values()]
+    if kind == "items":
+        return [x for v in values if isinstance(v, list) for x in v]
+    if kind == "index":
+        return [v[key] for v in values if isinstance(v, list) and -len(v) <= key < len(v)]
+    return []
+
+
+def _step_hits(values: list[Any], seg: Seg) -> list[Hit]:
+    """:func:`_step_values` as hits (the holder and key or index of each value)."""
+    kind, key = seg.kind, seg.key
+    if kind == "key":
+        return [Hit(v[key], None, v, key) for v in values if isinstance(v, dict) and key in v]
+    if kind == "keys":
+        return [Hit(x, None, v, k) for v in values if isinstance(v, dict) for k, x in v.items()]
+    if kind == "items":
+        return [Hit(x, None, v, i) for v in values if isinstance(v, list) for i, x in enumerate(v)]
+    if kind == "index":
+        return [
+            Hit(v[key], None, v, key % len(v))
+            for v in values
+            if isinstance(v, list) and -len(v) <= key < len(v)
+        ]
+    return []
 
 
 def deepest(root: Any, path: str, anchor: Span) -> Span:
     """The span of the deepest existing prefix of ``path`` (for absence findings)."""
     segs = parse_path(path)
     best = getattr(root, "span", anchor)
-    current: list[Hit] = [Hit(root, best)]
+    values = [root]
     for seg in segs:
-        nxt: list[Hit] = []
-        for hit in current:
-            nxt.extend(_step(hit.value, seg))
-        if not nxt:
+        hits = _step_hits(values, seg)
+        if not hits:
             break
-        current = nxt
-        best = nxt[0].span
+        values = [hit.value for hit in hits]
+        best = hits[0].span
     return best
-
-
-def _step(value: Any, seg: Seg) -> Iterator[Hit]:
-    if seg.kind == "key":
-        if isinstance(value, dict) and seg.key in value:
-            yield Hit(value[seg.key], None, value, seg.key)
-    elif seg.kind == "keys":
-        if isinstance(value, dict):
-            for key in value:
-                yield Hit(value[key], None, value, key)
-    elif seg.kind == "items":
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                yield Hit(item, None, value, i)
-    elif seg.kind == "index" and isinstance(value, list):
-        idx = seg.key
-        if -len(value) <= idx < len(value):
-            yield Hit(value[idx], None, value, idx % len(value))
 
 
 def get(root: Any, path: str, default: Any = None) -> Any:

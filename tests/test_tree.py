@@ -6,7 +6,17 @@ import pytest
 
 from mlsec_lint.model import Span
 from mlsec_lint.parsers.yamldoc import load_stream
-from mlsec_lint.tree import UNKNOWN, PDict, deepest, get, parse_path, resolve, to_plain
+from mlsec_lint.tree import (
+    UNKNOWN,
+    PDict,
+    deepest,
+    get,
+    parse_path,
+    resolve,
+    resolve_segs,
+    to_plain,
+    values_at,
+)
 
 
 def _doc() -> PDict:
@@ -81,3 +91,51 @@ def test_shared_span_tables_survive_pickling() -> None:
     copy.put("b", 2, Span(2, 1, 2, 2), Span(2, 4, 2, 5))
     assert copy.kspan == {"a": Span(1, 1, 1, 2), "b": Span(2, 1, 2, 2)}
     assert copy.vspan == {"a": Span(1, 1, 1, 2), "b": Span(2, 4, 2, 5)}
+
+
+def _state(d: PDict) -> tuple[object, ...]:
+    return (
+        list(d.items()),
+        d.span,
+        list(d.kspan.items()),
+        list(d.vspan.items()),
+        d.kspan is d.vspan,
+    )
+
+
+@pytest.mark.parametrize("before", ["empty", "shared", "split"])
+def test_put_all_is_put_of_each_field(before: str) -> None:
+    a, b, s = Span(1, 1, 1, 4), Span(2, 1, 2, 4), Span(3, 1, 3, 9)
+    one, many = PDict(a), PDict(a)
+    for d in (one, many):
+        if before != "empty":
+            d.put("x", 0, a, a if before == "shared" else b)
+    fields = {"y": 1, "x": 2, "z": [3]}
+    for key, value in fields.items():
+        one.put(key, value, s, s)
+    many.put_all(fields, s)
+    assert _state(many) == _state(one)
+    many.put("w", 4, a, b)  # a table of its own: another mapping's is never written
+    assert "w" not in PDict().kspan
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "spec.containers[*].image",
+        "spec.*",
+        "spec.containers[-1].name",
+        "spec.containers[5]",
+        "metadata.*.*",
+        "spec.containers[*].nope",
+        "spec.containers[0]",
+    ],
+)
+def test_values_at_are_the_values_resolve_finds(path: str) -> None:
+    doc = _doc()
+    segs = parse_path(path)
+    hits = resolve_segs(doc, segs)
+    assert values_at(doc, segs) == [h.value for h in hits]
+    assert [h.span for h in hits] == [h.span for h in resolve(doc, path)]
+    if path == "spec.containers[-1].name":
+        assert hits[0].span == Span(8, 7, 8, 14)  # "name: b"

@@ -26,8 +26,8 @@ from mlsec_lint.tree import (
     lookup,
     parse_path,
     resolve,
-    resolve_segs,
     to_plain,
+    values_at,
 )
 
 _PLACEHOLDER = re.compile(r"\{(\$?[^{}\s]+)\}")
@@ -68,8 +68,8 @@ def render(
             if keys is not None:
                 value = lookup(base, keys)
             else:
-                hits = resolve_segs(base, segs)
-                value = hits[0].value if hits else MISSING
+                values = values_at(base, segs)
+                value = values[0] if values else MISSING
         out.append((_text(value) if value is not MISSING else "") or missing)
     return "".join(out)
 

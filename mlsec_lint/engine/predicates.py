@@ -423,6 +423,8 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
                 f"'exists: false' cannot be combined with value operators ({path!r})"
             )
         absent = _plain_keys(path)
+        if absent is not None and all(isinstance(k, str) for k in absent[0]):
+            return _absent_leaf(*absent)
         if absent is not None:
             keys_, top = absent
             return lambda node, root: (
@@ -435,6 +437,8 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
     ]
     plain = _plain_keys(path)
     if plain is not None and all(isinstance(k, str) for k in plain[0]):
+        if list(ops) == ["equals"] and isinstance(_norm(ops["equals"]), str):
+            return _equals_leaf(plain[0], plain[1], _norm(ops["equals"]))
         return _key_leaf(plain[0], plain[1], tests)
     if plain is not None:
         # a path of plain keys: test the value by direct lookup and build a Hit (with its
@@ -483,6 +487,42 @@ def _key_leaf(keys: tuple[str, ...], from_root: bool, tests: list[Callable[[Any]
         return [Hit(value, None, holder, last)]
 
     return key_leaf
+
+
+def _equals_leaf(keys: tuple[str, ...], from_root: bool, want: str) -> Cond:
+    """A key leaf whose one operator is ``equals`` a text (the most common leaf): the
+    comparison inline, ``_norm`` only for a value that is not text."""
+    *parents, last = keys
+
+    def equals_leaf(node: Any, root: Any) -> list[Hit] | None:
+        holder = root if from_root else node
+        for key in parents:
+            if not isinstance(holder, dict) or key not in holder:
+                return None
+            holder = holder[key]
+        if not isinstance(holder, dict) or last not in holder:
+            return None
+        value = holder[last]
+        if value == want if type(value) is str else _norm(value) == want:
+            return [Hit(value, None, holder, last)]
+        return None
+
+    return equals_leaf
+
+
+def _absent_leaf(keys: tuple[str, ...], from_root: bool) -> Cond:
+    """``exists: false`` on a path of mapping keys."""
+    *parents, last = keys
+
+    def absent_leaf(node: Any, root: Any) -> list[Hit] | None:
+        holder = root if from_root else node
+        for key in parents:
+            if not isinstance(holder, dict) or key not in holder:
+                return []
+            holder = holder[key]
+        return None if isinstance(holder, dict) and last in holder else []
+
+    return absent_leaf
 
 
 def compile_select(spec: Any) -> Cond | None:

@@ -51,25 +51,26 @@ def dependency_fact(
         name, head, vulnerable = _text_fields(text, dynamic)
     else:
         name, head, vulnerable = _spec_fields(_spec_info(text), text, dynamic)
-    data = PDict(span)
-    put = data.put
-    for key, value in head:
-        put(key, list(value) if key == "extras" else value, span, span)
-    put("hashes", list(hashes), span, span)
-    put("hashed", bool(hashes), span, span)
-    put("origin", origin, span, span)
-    put("installer", installer, span, span)
-    put("locked", False, span, span)
-    put("library", False, span, span)
-    put("dev", False, span, span)
+    fields = dict(head)
+    if "extras" in fields:
+        fields["extras"] = list(fields["extras"])
+    fields["hashes"] = list(hashes)
+    fields["hashed"] = bool(hashes)
+    fields["origin"] = origin
+    fields["installer"] = installer
+    fields["locked"] = False
+    fields["library"] = False
+    fields["dev"] = False
     tier = knowledge.framework_tier(name)  # configuration can add frameworks
     if tier is not None:
-        put("framework_tier", tier, span, span)
+        fields["framework_tier"] = tier
     if vulnerable is not None:
-        put("vulnerable", vulnerability_of(vulnerable, span), span, span)
-    for key, value in (flags or {}).items():
-        put(key, value, span, span)
-    put("context", PDict(span), span, span)
+        fields["vulnerable"] = vulnerability_of(vulnerable, span)
+    if flags:
+        fields.update(flags)
+    fields["context"] = PDict(span)
+    data = PDict(span)
+    data.put_all(fields, span)
     return Fact("dependency", path, data, span, f"dependency/{name}")
 
 
@@ -150,8 +151,7 @@ def vulnerability(name: str, version: str, span: Span, image: bool = False) -> P
 def vulnerability_of(fields: tuple[tuple[str, Any], ...], span: Span) -> PDict:
     """The ``vulnerable`` tree of :func:`vulnerable_fields`, at ``span``."""
     d = PDict(span)
-    for k, value in fields:
-        d.put(k, value, span, span)
+    d.put_all(dict(fields), span)
     return d
 
 

@@ -138,3 +138,36 @@ def test_a_leaf_of_mapping_keys_witnesses_what_the_path_resolves_to(spec: dict[s
     else:
         assert [(h.value, h.span) for h in hits] == [(h.value, h.span) for h in found]
         assert found and hits[0].span != DOC.span  # the field's own position
+
+
+@pytest.mark.parametrize(
+    ("path", "want"),
+    [
+        ("name", "torch"),
+        ("port", 8081),
+        ("port", "8081"),
+        ("flag", True),
+        ("flag", "true"),
+        ("items", "x"),
+        ("unknown", None),
+        ("nope.deeper", "x"),
+        ("name.x", "torch"),
+    ],
+)
+def test_leaves_of_mapping_keys_agree_with_the_general_leaf(path: str, want: Any) -> None:
+    """``equals`` and ``exists: false`` on keys are compiled to their own functions: they
+    hold exactly where the general leaf (through a list index, the slow path) holds."""
+    doc = load_stream("wrap:\n  - " + "\n    ".join(_LINES)).docs[0].value
+    inner = doc["wrap"][0]
+    for spec, general in (
+        ({"path": path, "equals": want}, {"path": f"wrap[0].{path}", "equals": want}),
+        ({"path": path, "exists": False}, {"path": f"wrap[0].{path}", "exists": False}),
+    ):
+        fast = compile_condition(spec)(inner, inner)
+        slow = compile_condition(general)(doc, doc)
+        assert (fast is None) is (slow is None)
+        if fast:
+            assert [(h.value, h.span) for h in fast] == [(h.value, h.span) for h in slow or []]
+
+
+_LINES = ["name: torch", "port: 8081", "flag: 'true'", "items: [x]", "unknown: null"]
