@@ -70,7 +70,10 @@ def render(
             else:
                 values = values_at(base, segs)
                 value = values[0] if values else MISSING
-        out.append((_text(value) if value is not MISSING else "") or missing)
+        if type(value) is str:  # most placeholders: no conversion
+            out.append(value or missing)
+        else:
+            out.append((_text(value) if value is not MISSING else "") or missing)
     return "".join(out)
 
 
@@ -582,7 +585,15 @@ class Evaluator:
                     if not passes(data):
                         break
                 else:
-                    findings.extend(self.check(rule, fact, line_of))
+                    if rule.each is not None:
+                        findings.extend(self.check(rule, fact, line_of))
+                        continue
+                    # one finding at most: no generator
+                    if rule.select is not None and rule.select(data, data) is None:
+                        continue
+                    finding = self._finding(rule, fact, data, fact.anchor, line_of)
+                    if finding is not None:
+                        findings.append(finding)
         return findings
 
     @staticmethod

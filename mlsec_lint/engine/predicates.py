@@ -352,6 +352,8 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str], lazy: bool) -> 
         if not isinstance(arg, list) or not arg:
             raise RuleSyntaxError(f"{op!r} needs a non-empty list of conditions")
         subs = [compile_condition(s, lazy) for s in arg]
+        if len(subs) == 2:  # the most common shape: no loop
+            return _all2(*subs) if op == "all" else _any2(*subs)
         if op == "all":
 
             def all_(node: Any, root: Any) -> list[Hit] | None:
@@ -403,6 +405,25 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str], lazy: bool) -> 
         return out
 
     return every
+
+
+def _all2(first: Cond, second: Cond) -> Cond:
+    def all2(node: Any, root: Any) -> list[Hit] | None:
+        w = first(node, root)
+        if w is None:
+            return None
+        v = second(node, root)
+        return None if v is None else w + v
+
+    return all2
+
+
+def _any2(first: Cond, second: Cond) -> Cond:
+    def any2(node: Any, root: Any) -> list[Hit] | None:
+        w = first(node, root)
+        return w if w is not None else second(node, root)
+
+    return any2
 
 
 def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:

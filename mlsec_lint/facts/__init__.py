@@ -64,11 +64,17 @@ class FileAnalysis(Struct):
 def record(span: Span, **fields: Any) -> PDict:
     """A fact tree from keyword fields: ``name=value`` or ``name=(value, span)``."""
     d = PDict(span)
+    plain: dict[str, Any] = {}  # fields at ``span``, set together
     for key, value in fields.items():
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Span):
+            if plain:
+                d.put_all(plain, span)
+                plain = {}
             d.put(key, value[0], value[1], value[1])
         else:
-            d.put(key, value, span, span)
+            plain[key] = value
+    if plain:
+        d.put_all(plain, span)
     return d
 
 

@@ -219,10 +219,7 @@ def _command_fact(session: Session, words: Sequence[Word], span_of: SpanOf) -> F
     program = _base(words[0].text)
     data.put("program", program, first, first)
     data.put("argv", argv, first, first.merge(span_of(words[-1])))
-    data.put("origin", session.origin, first, first)
-    data.put("owner", session.owner, first, first)
-    for k, v in session.extra.items():
-        data.put(k, v, first, first)
+    data.put_all({"origin": session.origin, "owner": session.owner, **session.extra}, first)
     data.put("context", PDict(first), first, first)
     return Fact("command", session.path, data, first, session.key(f"command/{program}"))
 

@@ -157,12 +157,14 @@ def _pip(
             _python_c(session, words, span_of, data)
         return
     first = span_of(words[0])
-    _put(data, "tool", cmd.installer, first)
-    _put(data, "action", cmd.action, first)
-    _put(data, "require_hashes", cmd.require_hashes, first)
-    _put(data, "upgrade", cmd.upgrade, first)
-    _put(data, "pre", cmd.pre is not None, first)
-    _put(data, "no_deps", cmd.no_deps, first)
+    fields: dict[str, Any] = {
+        "tool": cmd.installer,
+        "action": cmd.action,
+        "require_hashes": cmd.require_hashes,
+        "upgrade": cmd.upgrade,
+        "pre": cmd.pre is not None,
+        "no_deps": cmd.no_deps,
+    }
     for key, files in (
         ("requirement_files", cmd.requirement_files),
         ("constraint_files", cmd.constraint_files),
@@ -170,16 +172,17 @@ def _pip(
         lst = PList(first)
         for p, w in files:
             lst.push(_file_ref(session, shell, p, span_of(w)), span_of(w))
-        _put(data, key, lst, first)
+        fields[key] = lst
     projects = PList(first)
     for spec in cmd.specs:
         if spec.text.startswith((".", "/")) and not spec.dynamic:
             target = spec.text.split("[", 1)[0]
             projects.push(_file_ref(session, shell, target, span_of(spec.word)), span_of(spec.word))
-    _put(data, "projects", projects, first)
+    fields["projects"] = projects
     manifest = session.key("manifest") if cmd.specs else ""
     if manifest:
-        _put(data, "manifest", manifest, first)
+        fields["manifest"] = manifest
+    data.put_all(fields, first)
     facts = install_facts(cmd, span_of, session.path, session.origin, manifest)
     session.facts.extend(facts)
     deps = [f for f in facts if f.kind == "dependency"]
