@@ -11,6 +11,7 @@ The fact kinds, and the fields each carries, are documented in ``docs/facts.md``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from mlsec_lint.model import Notice, Span
@@ -76,6 +77,17 @@ def record(span: Span, **fields: Any) -> PDict:
     if plain:
         d.put_all(plain, span)
     return d
+
+
+def copy_fields(dst: PDict, keys: Iterable[str], src: Any) -> None:
+    """:func:`copy_field` of each of ``keys`` (the absent ones are skipped)."""
+    if not isinstance(src, dict):
+        return
+    kspans = src.kspan if isinstance(src, PDict) else {}
+    vspans = src.vspan if isinstance(src, PDict) else {}
+    for key in keys:
+        if key in src:
+            dst.put(key, src[key], kspans.get(key), vspans.get(key))
 
 
 def copy_field(dst: PDict, key: str, src: Any, src_key: Any = None) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlsec_lint import knowledge
-from mlsec_lint.facts import Fact, copy_field, hardening, record
+from mlsec_lint.facts import Fact, copy_field, copy_fields, hardening, record
 from mlsec_lint.facts.common import env_facts_from_k8s, image_fact
 from mlsec_lint.facts.k8sobjects import (
     CONTAINER_LISTS,
@@ -276,14 +276,12 @@ def container_fact(
     data.put("source", source, container.span)
     data.put("workload", workload, owner.span)
     data.put("init", init, container.span)
-    for key in CONTAINER_FIELDS:
-        copy_field(data, key, container)
+    copy_fields(data, CONTAINER_FIELDS, container)
     if not isinstance(data.get("name"), str) or not data.get("name"):
         # the name the platform gives an unnamed container, so messages never name ''
         data.put("name", _default_container_name(owner), container.span)
     podinfo = PDict(pod.span)
-    for key in POD_FIELDS:
-        copy_field(podinfo, key, pod)
+    copy_fields(podinfo, POD_FIELDS, pod)
     labels = _merged_labels(unit)
     if labels is not None:
         podinfo.put("labels", labels, labels.span, labels.span)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mlsec_lint.facts.launchargs import align, expand
 
 
@@ -25,3 +27,15 @@ def test_align_skips_quotes_escapes_and_indentation() -> None:
     block = "key: |\n    a b\n    c\n"
     offsets = align("a b\nc\n", block, 6, len(block))
     assert block[offsets[4]] == "c"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "a", "a\n", "\n\n", "ab\ncd\n\nef", "é\nü\n", "x\n" * 5 + "y"]
+)
+def test_file_text_lines_start_where_the_source_says(text: str) -> None:
+    from mlsec_lint.facts.launchargs import FileText
+    from mlsec_lint.source import line_starts
+
+    ft = FileText(text)
+    assert list(ft.starts) == list(line_starts(text))
+    assert ft.offset(len(ft.starts) + 1, 1) == len(text)
