@@ -20,6 +20,7 @@ first witness is where a finding points unless the rule says ``at:``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from mlsec_lint.tree import (
     parse_path,
     resolve_keys,
     resolve_segs,
+    values_at,
 )
 
 Cond = Callable[[Any, Any], "list[Hit] | None"]
@@ -298,6 +300,33 @@ def _resolver(path: str) -> Callable[[Any, Any], list[Hit]]:
     return lambda node, root: resolve_segs(node, segs)
 
 
+def _values_of(path: str) -> Callable[[Any, Any], list[Any]]:
+    """The values :func:`_resolver` finds, in its order, without building their hits
+    (most values a quantifier or a wildcard leaf meets are no witness)."""
+    if path == "$root":
+        return lambda node, root: [root]
+    from_root = path.startswith("$root.")
+    try:
+        segs = parse_path(path[6:] if from_root else path)
+    except ValueError as exc:
+        raise RuleSyntaxError(str(exc)) from None
+    keys = key_path(segs)
+    if keys:
+        return functools.partial(_value_at_keys, keys=keys, from_root=from_root)
+    if from_root:
+        return lambda node, root: values_at(root, segs)
+    return lambda node, root: values_at(node, segs)
+
+
+def _value_at_keys(node: Any, root: Any, keys: tuple[str, ...], from_root: bool) -> list[Any]:
+    cur = root if from_root else node
+    for key in keys:
+        if not isinstance(cur, dict) or key not in cur:
+            return []
+        cur = cur[key]
+    return [cur]
+
+
 def _plain_keys(path: str) -> tuple[tuple[Any, ...], bool] | None:
     """(keys, from the fact root) for a path of keys and list indexes, else None."""
     from_root = path.startswith("$root.")
@@ -382,23 +411,23 @@ def _compile_combinator(spec: dict[str, Any], combos: list[str], lazy: bool) -> 
     if not isinstance(arg, str) or "where" not in spec:
         raise RuleSyntaxError(f"{op!r} needs a path and a 'where' condition")
     get = _resolver(arg)
+    values_of = _values_of(arg)
     where = compile_condition(spec["where"], lazy)
     if op == "some":
 
         def some(node: Any, root: Any) -> list[Hit] | None:
-            for hit in get(node, root):
-                w = where(hit.value, root)
+            for i, value in enumerate(values_of(node, root)):
+                w = where(value, root)
                 if w is not None:
-                    return [*w, hit]
+                    return [*w, get(node, root)[i]]  # the hit of the value that matched
             return None
 
         return some
 
     def every(node: Any, root: Any) -> list[Hit] | None:
-        hits = get(node, root)
         out: list[Hit] = []
-        for hit in hits:
-            w = where(hit.value, root)
+        for value in values_of(node, root):
+            w = where(value, root)
             if w is None:
                 return None
             out.extend(w)
@@ -451,7 +480,8 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
             return lambda node, root: (
                 [] if lookup(root if top else node, keys_) is MISSING else None
             )
-        return lambda node, root: [] if not get(node, root) else None
+        values_of = _values_of(path)
+        return lambda node, root: [] if not values_of(node, root) else None
     tests = [
         (_LAZY_OPS[name] if lazy and name in _LAZY_OPS else VALUE_OPS[name])(arg)
         for name, arg in ops.items()
@@ -476,13 +506,14 @@ def _compile_leaf(spec: dict[str, Any], lazy: bool = False) -> Cond:
             return get(node, root)[:1]
 
         return plain_leaf
+    values_of = _values_of(path)
     if not tests:
-        return lambda node, root: hits[:1] if (hits := get(node, root)) else None
+        return lambda node, root: get(node, root)[:1] if values_of(node, root) else None
 
     def leaf(node: Any, root: Any) -> list[Hit] | None:
-        for hit in get(node, root):
-            if all(t(hit.value) for t in tests):
-                return [hit]
+        for i, value in enumerate(values_of(node, root)):
+            if all(t(value) for t in tests):
+                return [get(node, root)[i]]  # a hit only for the value that matched
         return None
 
     return leaf
