@@ -66,7 +66,7 @@ def render(
         else:
             base = root if where else node
             if keys is not None:
-                value = lookup(base, keys)
+                value = _at_keys(base, keys)
             else:
                 values = values_at(base, segs)
                 value = values[0] if values else MISSING
@@ -77,9 +77,24 @@ def render(
     return "".join(out)
 
 
+def _at_keys(base: Any, keys: tuple[Any, ...]) -> Any:
+    """The value at a path of mapping keys (text) and list indexes (numbers), or
+    :data:`MISSING`: what :func:`~mlsec_lint.tree.values_at` finds first, without lists."""
+    cur = base
+    for key in keys:
+        if type(key) is int:
+            if not isinstance(cur, list) or not -len(cur) <= key < len(cur):
+                return MISSING
+        elif not isinstance(cur, dict) or key not in cur:
+            return MISSING
+        cur = cur[key]
+    return cur
+
+
 Placeholder = tuple[bool | None, tuple[Any, ...] | None, tuple[Seg, ...]]
 """A placeholder of a template: from the root (True), the node (False) or the first
-witness's value (None), and its path (keys when plain, segments)."""
+witness's value (None), and its path (keys and list indexes when it has no wildcard,
+segments)."""
 
 
 @functools.lru_cache(maxsize=2048)
@@ -97,11 +112,12 @@ def _template(template: str) -> tuple[str | Placeholder, ...]:
             continue
         from_root = name.startswith("$root.")
         try:
-            segs, keys = compiled_path(name[6:] if from_root else name)
+            segs, _ = compiled_path(name[6:] if from_root else name)
         except ValueError:
             pieces.append(m.group(0))
             continue
-        pieces.append((from_root, keys, segs))
+        plain = all(seg.kind in ("key", "index") for seg in segs)
+        pieces.append((from_root, tuple(seg.key for seg in segs) if plain else None, segs))
     pieces.append(template[at:])
     return tuple(p for p in pieces if p != "")
 

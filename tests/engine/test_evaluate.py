@@ -233,6 +233,8 @@ def _render_by_regex(template: str, node: object, root: object, witnesses: list[
         ("flag {flag} empty {empty} nested {env.HF_TOKEN}", "flag true empty unknown nested t"),
         ("{$root} {$rootkind} no placeholder {} { x }", "unknown unknown no placeholder {} { x }"),
         ("", ""),
+        # indexes: from the end, out of range, on a mapping with number keys, then a key
+        ("{ports[-1]} {ports[5]} {byint[0]} {items[0].name}", "443 unknown unknown a"),
     ],
 )
 def test_templates_render_as_the_placeholder_substitution(template: str, expected: str) -> None:
@@ -243,6 +245,8 @@ def test_templates_render_as_the_placeholder_substitution(template: str, expecte
         "flag": True,
         "empty": "",
         "env": {"HF_TOKEN": "t"},
+        "byint": {0: "zero"},
+        "items": [{"name": "a"}],
     }
     witnesses = [Hit("x")]
     assert render(template, node, root, witnesses) == expected
