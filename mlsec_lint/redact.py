@@ -102,12 +102,23 @@ _CODE_CHAIN = _Lazy(lambda: re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_]
 
 
 @functools.lru_cache(maxsize=1)
-def _token_patterns() -> tuple[re.Pattern[str], ...]:
+def _token_sources() -> tuple[str, ...]:
+    """The masked token formats, as written (compiled when a text may hold one)."""
     return tuple(
-        re.compile(str(v["regex"]))
+        str(v["regex"])
         for v in knowledge.table("credentials")["value_patterns"]
         if v.get("mask", True)
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _token_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(_compiled(source) for source in _token_sources())
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 _LEADING = re.compile(r"\\b|\(\?<!\[[^\]\\]*\]\)")
@@ -124,6 +135,18 @@ def _hint(pattern: str) -> re.Pattern[str] | None:
     does not compile and gives None). Where the pattern matches on a line, its hint
     matches in the text the line is part of; the hint's leading literal (``hf_``,
     ``sk-``) also makes it a fast scan."""
+    text = _hint_text(pattern)
+    if text is None:
+        return None
+    try:
+        return _compiled(text)
+    except re.error:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _hint_text(pattern: str) -> str | None:
+    """The text of :func:`_hint` (not compiled; None when too short)."""
     flags = knowledge.GLOBAL_FLAGS.match(pattern)
     head = flags.group() if flags else ""
     body = pattern[len(head) :]
@@ -135,10 +158,7 @@ def _hint(pattern: str) -> re.Pattern[str] | None:
         body = body[: context.start()]
     if len(body) < _HINT_CHARS:
         return None
-    try:
-        return re.compile(head + body)
-    except re.error:
-        return None
+    return head + body
 
 
 _HINT_CHARS = 3
@@ -156,14 +176,15 @@ def _tokens_in(
     """The token patterns (of ``among``, by default all) that may match on some line of
     ``text``: a file searched once per format instead of every line once per format, and
     first for the text every match of a format holds (``Q~``, ``_live_``), which a
-    search for a string finds faster than the pattern does."""
-    hint_of = _hint_of()
+    search for a string finds faster than the pattern does. A format and its hint are
+    compiled only when the text holds that literal (every shipped hint compiles: a
+    test checks it)."""
     found = []
     folded: str | None = None
-    for pattern in _token_patterns() if among is None else among:
-        hint = hint_of[pattern]
-        if hint is not None:
-            needed = required_literal(hint.pattern)
+    for source in _token_sources() if among is None else [p.pattern for p in among]:
+        hint_text = _hint_text(source)
+        if hint_text is not None:
+            needed = required_literal(hint_text)
             if needed is not None:
                 literal, caseless = needed
                 haystack = text
@@ -173,9 +194,10 @@ def _tokens_in(
                     haystack = folded
                 if literal not in haystack:
                     continue
-            if hint.search(text) is None:
+            hint = _hint(source)
+            if hint is not None and hint.search(text) is None:
                 continue
-        found.append(pattern)
+        found.append(_compiled(source))
     return tuple(found)
 
 
@@ -257,11 +279,6 @@ class _Hints:
         last = bisect.bisect_left(naming, start + len(lines))
         part.name_lines = {i - start for i in naming[first:last]}
         return part
-
-
-@functools.lru_cache(maxsize=1)
-def _hint_of() -> dict[re.Pattern[str], re.Pattern[str] | None]:
-    return dict(_token_hints())
 
 
 def _naming_lines(text: str) -> set[int]:
