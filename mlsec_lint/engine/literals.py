@@ -91,7 +91,123 @@ def caseless_text(text: str) -> str:
 def may_match(pattern: str, text: str) -> bool:
     """False only when no match of ``pattern`` can be in ``text``."""
     needed = required_literal(pattern)
-    if needed is None:
-        return True
-    literal, caseless = needed
-    return literal in (caseless_text(text) if caseless else text)
+    if needed is not None:
+        literal, caseless = needed
+        if literal not in (caseless_text(text) if caseless else text):
+            return False
+    starts = required_prefixes(pattern)
+    return starts is None or text.startswith(starts)
+
+
+@functools.lru_cache(maxsize=4096)
+def required_prefixes(pattern: str) -> tuple[str, ...] | None:
+    """The texts one of which every text ``pattern`` is found in starts with, for a
+    pattern whose every alternative is anchored at the start (``^(requests|httpx)\\.``:
+    ``requests`` or ``httpx``), read from the leading plain characters of each; None
+    when there is an alternative that is not anchored or starts otherwise (a class, an
+    optional group, flags)."""
+    alternatives = _alternatives(pattern)
+    if alternatives is None:
+        return None
+    found: list[str] = []
+    for alternative in alternatives:
+        starts = _starts(alternative[1:]) if alternative.startswith("^") else None
+        if starts is None:
+            return None
+        found += starts
+    return tuple(dict.fromkeys(found))
+
+
+def _starts(sequence: str) -> list[str] | None:
+    """The texts one of which every match of ``sequence`` starts with, or None."""
+    if sequence.startswith("(?:"):
+        inner = 3
+    elif sequence.startswith("(") and not sequence.startswith("(?"):
+        inner = 1
+    else:
+        text = _leading_text(sequence)
+        return [text] if text else None
+    end = _group_end(sequence)
+    if end is None or sequence[end + 1 : end + 2] in ("?", "*", "{"):
+        return None  # the group may be absent
+    alternatives = _alternatives(sequence[inner:end])
+    if alternatives is None:
+        return None
+    found: list[str] = []
+    for alternative in alternatives:
+        starts = _starts(alternative)
+        if starts is None:
+            return None
+        found += starts
+    return found
+
+
+def _alternatives(pattern: str) -> list[str] | None:
+    """``pattern`` cut at its top-level ``|``; None when its groups do not balance."""
+    out: list[str] = []
+    begin, depth, i = 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "|" and depth == 0:
+            out.append(pattern[begin:i])
+            begin = i + 1
+        i += 1
+    if depth:
+        return None
+    out.append(pattern[begin:])
+    return out
+
+
+def _group_end(pattern: str) -> int | None:
+    """The index of the ``)`` closing the group ``pattern`` starts with."""
+    depth, i = 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def _leading_text(alternative: str) -> str:
+    """The plain characters every match of ``alternative`` starts with."""
+    run: list[str] = []
+    i = 0
+    while i < len(alternative):
+        c = alternative[i]
+        if c == "\\":
+            escaped = alternative[i + 1 : i + 2]
+            if not escaped or escaped.isalnum():
+                break
+            run.append(escaped)
+            i += 2
+            continue
+        if c in "*+?{":
+            if run:
+                run.pop()  # the repeated character may be absent
+            break
+        if c in _SPECIAL:
+            break
+        run.append(c)
+        i += 1
+    return "".join(run)
