@@ -12,7 +12,7 @@ from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.engine.literals import may_match
 from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
-from mlsec_lint.engine.rules import Rule
+from mlsec_lint.engine.rules import Rule, parse_rule
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Finding, FixPlan, Span
 from mlsec_lint.source import excerpt
@@ -363,13 +363,62 @@ def _value_test(spec: dict[str, Any]) -> ValueTest | None:
 
 
 def rule_guards(rule: Rule) -> list[Clause]:
-    """Guards of a rule from its ``select`` and ``when`` (none for ``each`` rules)."""
+    """Guards of a rule from its ``select`` and ``when`` (none for ``each`` rules); a
+    built-in rule's bundle holds them (:func:`encode_guards`)."""
+    if rule.guards is not None:
+        return decode_guards(rule.guards)
     found: list[Clause] = []
     for path, value in (rule.select_spec or {}).items():
         found.extend(_guards({"path": path, "in": value if isinstance(value, list) else [value]}))
     if rule.each is None:
         found.extend(_guards(rule.when_spec))
     return sorted(found, key=_score)
+
+
+def encode_guards(clauses: list[Clause]) -> list[list[list[Any]]]:
+    """Guards as JSON data (tuples as lists, value sets sorted), for a bundle."""
+    out = []
+    for clause in clauses:
+        atoms: list[list[Any]] = []
+        for atom in clause:
+            kind, keys = atom[0], list(atom[1])
+            if kind == "in":
+                atoms.append([kind, keys, sorted(atom[2], key=repr)])
+            elif kind == "has":
+                atoms.append([kind, keys])
+            elif kind == "some":
+                atoms.append([kind, keys, atom[2].kind, list(atom[2].items), atom[3]])
+            else:  # "re" / "is": a test of that kind
+                atoms.append([kind, keys, list(atom[2].items)])
+        out.append(atoms)
+    return out
+
+
+def derived_data(files: list[tuple[str, Any]]) -> dict[str, Any]:
+    """What a bundle of built-in rules holds besides the files (see
+    :data:`mlsec_lint.databundle.DERIVERS`): each rule's index guards, which take a
+    one-file scan longer to derive than to read."""
+    rules = [parse_rule(data, name) for name, data in files]
+    return {"guards": {r.id: encode_guards(rule_guards(r)) for r in rules}}
+
+
+def decode_guards(data: Any) -> list[Clause]:
+    """The guards :func:`encode_guards` wrote."""
+    out: list[Clause] = []
+    for clause in data:
+        atoms: list[Atom] = []
+        for atom in clause:
+            kind, keys = atom[0], tuple(atom[1])
+            if kind == "in":
+                atoms.append((kind, keys, frozenset(atom[2])))
+            elif kind == "has":
+                atoms.append((kind, keys))
+            elif kind == "some":
+                atoms.append((kind, keys, ValueTest(atom[2], atom[3]), atom[4]))
+            else:
+                atoms.append((kind, keys, ValueTest(kind, atom[2])))
+        out.append(tuple(atoms))
+    return out
 
 
 def _atom_holds(data: Any, atom: Atom) -> bool:

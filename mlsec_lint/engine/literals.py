@@ -106,7 +106,7 @@ def required_prefixes(pattern: str) -> tuple[str, ...] | None:
     ``requests`` or ``httpx``), read from the leading plain characters of each; None
     when there is an alternative that is not anchored or starts otherwise (a class, an
     optional group, flags)."""
-    alternatives = _alternatives(pattern)
+    alternatives = _alternatives(pattern) if pattern.startswith("^") else None
     if alternatives is None:
         return None
     found: list[str] = []
