@@ -62,8 +62,8 @@ def read_all(directory: Path) -> list[tuple[str, bytes]]:
         raise MlsecLintError(f"cannot read {directory}: {exc}") from None
     for name, path in listed:
         try:
-            with open(path, "rb") as fh:
-                out.append((name, fh.read()))
+            with open(path, "rb", buffering=0) as fh:  # one read: no buffer needed
+                out.append((name, fh.readall()))
         except OSError as exc:
             raise MlsecLintError(f"cannot read {path}: {exc}") from None
     return out
