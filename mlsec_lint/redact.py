@@ -346,7 +346,9 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
             ):
                 continue  # a call, a subscript or an attribute: code, not a literal
             out.append((m.start(group), end))
-        m2 = _DOCKER_ENV.rx.match(head)
+        # what every _DOCKER_ENV match starts with (no other character folds to these)
+        docker = head.lstrip(" \t")[:3].upper() in ("ENV", "ARG")
+        m2 = _DOCKER_ENV.rx.match(head) if docker else None
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
     if names and "--" in head:
@@ -433,7 +435,7 @@ def _masked(lines: Sequence[str], hints: _Hints | None) -> list[str]:
             in_key = True
         # a `name:` line only matters when it names a credential or follows one closely
         near = named or i - credential_name_at <= 3
-        m = _ENV_NAME.rx.match(line) if near else None
+        m = _ENV_NAME.rx.match(line) if near and "name:" in line else None
         if m:
             credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
         elif near and i - credential_name_at <= 3:
