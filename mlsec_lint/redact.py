@@ -32,7 +32,7 @@ from itertools import accumulate
 from typing import Any
 
 from mlsec_lint import knowledge
-from mlsec_lint.engine.literals import caseless_text, required_literal
+from mlsec_lint.engine.literals import caseless_text, match_starts, required_literal
 from mlsec_lint.model import Finding, Notice
 from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.source import excerpt
@@ -193,6 +193,10 @@ def _tokens_in(
                         folded = caseless_text(text)
                     haystack = folded
                 if literal not in haystack:
+                    continue
+            else:
+                starts = match_starts(hint_text)  # (AKIA|ASIA)…: one of these
+                if starts is not None and not any(s in text for s in starts):
                     continue
             hint = _hint(source)
             if hint is not None and hint.search(text) is None:

@@ -118,6 +118,17 @@ def required_prefixes(pattern: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(found))
 
 
+@functools.lru_cache(maxsize=256)
+def match_starts(pattern: str) -> tuple[str, ...] | None:
+    """The texts one of which every match of ``pattern`` starts with (``(AKIA|ASIA)…``:
+    ``AKIA`` or ``ASIA``), so one of which a text it is found in holds; None when there
+    are none of at least two characters, or flags."""
+    starts = _starts(pattern)
+    if not starts or any(len(s) < _LITERAL_CHARS for s in starts):
+        return None
+    return tuple(dict.fromkeys(starts))
+
+
 def _starts(sequence: str) -> list[str] | None:
     """The texts one of which every match of ``sequence`` starts with, or None."""
     if sequence.startswith("(?:"):

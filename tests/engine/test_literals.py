@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mlsec_lint.engine.literals import (
     caseless_text,
+    match_starts,
     may_match,
     required_literal,
     required_prefixes,
@@ -50,6 +51,8 @@ def _hint_patterns() -> list[str]:
 @given(data=st.data())
 def test_every_match_of_a_hint_holds_its_literal(pattern: str, data: st.DataObject) -> None:
     text = data.draw(st.from_regex(pattern))
+    starts = match_starts(pattern)
+    assert starts is None or any(s in text for s in starts)
     assert re.search(pattern, text)
     needed = required_literal(pattern)
     if needed is not None:
@@ -114,6 +117,21 @@ def test_every_match_of_an_anchored_pattern_has_its_prefix(
     assert may_match(pattern, text)
     if required_prefixes(pattern) is not None:
         assert not may_match(pattern, "z" + text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "starts"),
+    [
+        ("(AKIA|ASIA)[0-9A-Z]{16}", ("AKIA", "ASIA")),
+        ("(gh[pousr]_[a-z]{36}|github_pat_[a-z]{60,})", ("gh", "github_pat_")),
+        ("hf_[a-z]+", ("hf_",)),
+        ("(a|bc)d", None),  # a start too short to rule texts out
+        ("(?i)(abc|def)", None),
+        ("[ab]cd", None),
+    ],
+)
+def test_the_texts_every_match_starts_with(pattern: str, starts: tuple[str, ...] | None) -> None:
+    assert match_starts(pattern) == starts
 
 
 def _rule_patterns() -> list[str]:
