@@ -5,6 +5,7 @@ is compiled at all."""
 from __future__ import annotations
 
 import functools
+import re
 
 from mlsec_lint import knowledge
 
@@ -153,27 +154,28 @@ def _starts(sequence: str) -> list[str] | None:
     return found
 
 
+@functools.cache
+def _structure() -> re.Pattern[str]:
+    """What the structure of a pattern is read from: escapes and classes (skipped
+    whole), parentheses and bars (compiled when first needed)."""
+    return re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|[()|]")
+
+
 def _alternatives(pattern: str) -> list[str] | None:
     """``pattern`` cut at its top-level ``|``; None when its groups do not balance."""
     out: list[str] = []
-    begin, depth, i = 0, 0, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "[":
-            i = _class_end(pattern, i)
-        elif c == "(":
+    begin, depth = 0, 0
+    for m in _structure().finditer(pattern):
+        c = m.group()
+        if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
             if depth < 0:
                 return None
         elif c == "|" and depth == 0:
-            out.append(pattern[begin:i])
-            begin = i + 1
-        i += 1
+            out.append(pattern[begin : m.start()])
+            begin = m.end()
     if depth:
         return None
     out.append(pattern[begin:])
@@ -182,21 +184,15 @@ def _alternatives(pattern: str) -> list[str] | None:
 
 def _group_end(pattern: str) -> int | None:
     """The index of the ``)`` closing the group ``pattern`` starts with."""
-    depth, i = 0, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "[":
-            i = _class_end(pattern, i)
-        elif c == "(":
+    depth = 0
+    for m in _structure().finditer(pattern):
+        c = m.group()
+        if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
             if depth == 0:
-                return i
-        i += 1
+                return m.start()
     return None
 
 
