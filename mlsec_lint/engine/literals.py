@@ -31,11 +31,12 @@ def required_literal(pattern: str) -> tuple[str, bool] | None:
     body = pattern[flags.end() :] if flags is not None else pattern
     runs: list[str] = []
     run: list[str] = []
-    depth, i = 0, 0
-    while i < len(body):
-        c = body[i]
+    depth = 0
+    for m in _pieces().finditer(body):
+        piece = m.group()
+        c = piece[0]
         if c == "\\":
-            escaped = body[i + 1 : i + 2]
+            escaped = piece[1:2]
             if escaped.isalnum() and escaped not in _CLASS_ESCAPES:
                 return None  # \x41, \1, \N{…}: more than one character
             if depth == 0 and escaped and not escaped.isalnum():
@@ -43,28 +44,22 @@ def required_literal(pattern: str) -> tuple[str, bool] | None:
             else:
                 runs.append("".join(run))
                 run = []
-            i += 2
         elif c == "[":
             runs.append("".join(run))
             run = []
-            i = _class_end(body, i) + 1
         elif c in "*+?{":
             if run:
                 run.pop()  # the repeated character may be absent or not adjacent
             runs.append("".join(run))
             run = []
-            i = body.find("}", i) + 1 or len(body) if c == "{" else i + 1
         elif c in _SPECIAL:
             if c == "|" and depth == 0:
                 return None
             depth += 1 if c == "(" else -1 if c == ")" else 0
             runs.append("".join(run))
             run = []
-            i += 1
-        else:
-            if depth == 0:
-                run.append(c)
-            i += 1
+        elif depth == 0:
+            run.extend(piece)
     runs.append("".join(run))
     best = max(runs, key=len)
     if len(best) < _LITERAL_CHARS or (caseless and not best.isascii()):
@@ -72,16 +67,16 @@ def required_literal(pattern: str) -> tuple[str, bool] | None:
     return (best.lower() if caseless else best), caseless
 
 
-def _class_end(pattern: str, start: int) -> int:
-    """The index of the ``]`` closing the class that opens at ``start``."""
-    i = start + 1
-    if pattern[i : i + 1] == "^":
-        i += 1
-    if pattern[i : i + 1] == "]":
-        i += 1
-    while i < len(pattern) and pattern[i] != "]":
-        i += 2 if pattern[i] == "\\" else 1
-    return i
+@functools.cache
+def _pieces() -> re.Pattern[str]:
+    """The pieces :func:`required_literal` reads a pattern in: an escape, a class or a
+    ``{m,n}`` (each whole, to its end when unclosed), one special character, or a run of
+    plain characters (compiled when first needed)."""
+    return re.compile(
+        r"\\.?|\[\^?\]?(?:\\.|[^\]\\])*(?:\]|\\?\Z)|\{[^}]*\}?|[.^$*+?}\]|()]"
+        r"|[^\\\[.^$*+?{}\]|()]+",
+        re.DOTALL,
+    )
 
 
 def caseless_text(text: str) -> str:
