@@ -152,8 +152,9 @@ def _starts(sequence: str) -> list[str] | None:
 @functools.cache
 def _structure() -> re.Pattern[str]:
     """What the structure of a pattern is read from: escapes and classes (skipped
-    whole), parentheses and bars (compiled when first needed)."""
-    return re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|[()|]")
+    whole; a class to the end when unclosed), parentheses and bars (compiled when
+    first needed)."""
+    return re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*(?:\]|\\?\Z)|[()|]", re.DOTALL)
 
 
 def _alternatives(pattern: str) -> list[str] | None:
