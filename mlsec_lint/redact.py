@@ -179,30 +179,70 @@ def _tokens_in(
     search for a string finds faster than the pattern does. A format and its hint are
     compiled only when the text holds that literal (every shipped hint compiles: a
     test checks it)."""
+    formats = _formats()
     found = []
     folded: str | None = None
     for source in _token_sources() if among is None else [p.pattern for p in among]:
-        hint_text = _hint_text(source)
-        if hint_text is not None:
-            needed = required_literal(hint_text)
-            if needed is not None:
-                literal, caseless = needed
+        f = formats[source]
+        if f.hint_text is not None:
+            if f.literal is not None:
                 haystack = text
-                if caseless:
+                if f.caseless:
                     if folded is None:
                         folded = caseless_text(text)
                     haystack = folded
-                if literal not in haystack:
+                if f.literal not in haystack:
                     continue
-            else:
-                starts = match_starts(hint_text)  # (AKIA|ASIA)…: one of these
-                if starts is not None and not any(s in text for s in starts):
-                    continue
-            hint = _hint(source)
+            elif f.starts is not None and not any(s in text for s in f.starts):
+                continue  # (AKIA|ASIA)…: one of these
+            hint = f.hint if f.hint_ready else f.compile_hint()
             if hint is not None and hint.search(text) is None:
                 continue
-        found.append(_compiled(source))
+        found.append(f.pattern if f.pattern is not None else f.compile_pattern())
     return tuple(found)
+
+
+class _Format:
+    """A token format's prefilters, read once; its hint and pattern compiled when a
+    text passes the prefilters before them."""
+
+    __slots__ = (
+        "caseless",
+        "hint",
+        "hint_ready",
+        "hint_text",
+        "literal",
+        "pattern",
+        "source",
+        "starts",
+    )
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.hint_text = _hint_text(source)
+        needed = required_literal(self.hint_text) if self.hint_text is not None else None
+        self.literal: str | None = needed[0] if needed is not None else None
+        self.caseless = needed is not None and needed[1]
+        self.starts = (
+            match_starts(self.hint_text) if self.hint_text is not None and needed is None else None
+        )
+        self.hint_ready = False
+        self.hint: re.Pattern[str] | None = None
+        self.pattern: re.Pattern[str] | None = None
+
+    def compile_hint(self) -> re.Pattern[str] | None:
+        self.hint = _hint(self.source)
+        self.hint_ready = True
+        return self.hint
+
+    def compile_pattern(self) -> re.Pattern[str]:
+        self.pattern = pattern = _compiled(self.source)
+        return pattern
+
+
+@functools.lru_cache(maxsize=1)
+def _formats() -> dict[str, _Format]:
+    return {source: _Format(source) for source in _token_sources()}
 
 
 @functools.lru_cache(maxsize=1)
