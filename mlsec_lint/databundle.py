@@ -13,9 +13,11 @@ files can edit the program), so a CRC is enough and avoids loading OpenSSL at st
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +62,8 @@ def read_all(directory: Path) -> list[tuple[str, bytes]]:
         raise MlsecLintError(f"cannot read {directory}: {exc}") from None
     for name, path in listed:
         try:
-            with open(path, "rb") as fh:
-                out.append((name, fh.read()))
+            with open(path, "rb", buffering=0) as fh:  # one read: no buffer needed
+                out.append((name, fh.readall()))
         except OSError as exc:
             raise MlsecLintError(f"cannot read {path}: {exc}") from None
     return out
@@ -94,15 +96,22 @@ def _parse_yaml(directory: Path, files: list[tuple[str, bytes]]) -> list[tuple[s
 
 def load(directory: Path) -> list[tuple[str, Any]]:
     """The parsed YAML files of ``directory``, through its bundle when that is current."""
+    return load_with_derived(directory)[0]
+
+
+def load_with_derived(directory: Path) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+    """:func:`load`, and what :func:`write` derived from the files when it bundled them
+    (empty when the YAML is read: the caller derives what it needs itself)."""
     files = read_all(directory)
     try:
         with open(os.path.join(directory, BUNDLE_NAME), "rb") as fh:
             bundle = decode_json(fh.read())  # ValueError when malformed
         if bundle.get("checksum") == checksum(files):
-            return [(str(name), data) for name, data in bundle["files"]]
+            derived = bundle.get("derived") or {}
+            return [(str(name), data) for name, data in bundle["files"]], dict(derived)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass  # missing, unreadable or malformed: read the YAML instead
-    return _parse_yaml(directory, files)
+    return _parse_yaml(directory, files), {}
 
 
 def is_current(directory: Path) -> bool:
@@ -113,10 +122,14 @@ def is_current(directory: Path) -> bool:
         return False
 
 
-def write(directory: Path) -> Path:
-    """Rewrite the bundle of ``directory``; returns its path."""
+def write(directory: Path, derive: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Path:
+    """Rewrite the bundle of ``directory``; returns its path. ``derive``: what to
+    compute once from the parsed files and bundle with them (``derived``)."""
     files = read_all(directory)
-    data = {"checksum": checksum(files), "files": _parse_yaml(directory, files)}
+    parsed = _parse_yaml(directory, files)
+    data: dict[str, Any] = {"checksum": checksum(files), "files": parsed}
+    if derive is not None:  # from the data as the bundle gives it (keys sorted)
+        data["derived"] = derive(json.loads(json.dumps(parsed, sort_keys=True)))
     path = directory / BUNDLE_NAME
     path.write_text(
         json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
@@ -131,6 +144,27 @@ def directories() -> list[Path]:
     return [builtin_rules_dir(), DATA_DIR]
 
 
+DERIVERS = {"rules": "mlsec_lint.engine.evaluate:derived_data"}
+"""What is derived from a data directory's files when it is bundled, by directory name:
+the index guards of the built-in rules. Named rather than imported: reading bundles
+must not depend on the rule engine, which reads rules through this module."""
+
+
+def deriver(directory: Path) -> Callable[[list[tuple[str, Any]]], Any] | None:
+    """The function :data:`DERIVERS` names for ``directory`` (None: nothing derived)."""
+    from mlsec_lint.datadirs import builtin_rules_dir
+
+    name = "rules" if directory == builtin_rules_dir() else directory.name
+    target = DERIVERS.get(name)
+    if target is None:
+        return None
+    module, _, attribute = target.partition(":")
+    found: Callable[[list[tuple[str, Any]]], Any] = getattr(
+        importlib.import_module(module), attribute
+    )
+    return found
+
+
 if __name__ == "__main__":  # pragma: no cover - developer entry point
     for d in directories():
-        print(write(d))
+        print(write(d, deriver(d)))

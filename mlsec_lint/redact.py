@@ -32,7 +32,7 @@ from itertools import accumulate
 from typing import Any
 
 from mlsec_lint import knowledge
-from mlsec_lint.engine.literals import caseless_text, required_literal
+from mlsec_lint.engine.literals import caseless_text, match_starts, required_literal
 from mlsec_lint.model import Finding, Notice
 from mlsec_lint.records import replace as replace_fields
 from mlsec_lint.source import excerpt
@@ -102,12 +102,23 @@ _CODE_CHAIN = _Lazy(lambda: re.compile(r"(?<![a-z0-9_])[a-z_][a-z0-9_]*(\.[a-z_]
 
 
 @functools.lru_cache(maxsize=1)
-def _token_patterns() -> tuple[re.Pattern[str], ...]:
+def _token_sources() -> tuple[str, ...]:
+    """The masked token formats, as written (compiled when a text may hold one)."""
     return tuple(
-        re.compile(str(v["regex"]))
+        str(v["regex"])
         for v in knowledge.table("credentials")["value_patterns"]
         if v.get("mask", True)
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _token_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(_compiled(source) for source in _token_sources())
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 _LEADING = re.compile(r"\\b|\(\?<!\[[^\]\\]*\]\)")
@@ -124,6 +135,18 @@ def _hint(pattern: str) -> re.Pattern[str] | None:
     does not compile and gives None). Where the pattern matches on a line, its hint
     matches in the text the line is part of; the hint's leading literal (``hf_``,
     ``sk-``) also makes it a fast scan."""
+    text = _hint_text(pattern)
+    if text is None:
+        return None
+    try:
+        return _compiled(text)
+    except re.error:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _hint_text(pattern: str) -> str | None:
+    """The text of :func:`_hint` (not compiled; None when too short)."""
     flags = knowledge.GLOBAL_FLAGS.match(pattern)
     head = flags.group() if flags else ""
     body = pattern[len(head) :]
@@ -135,10 +158,7 @@ def _hint(pattern: str) -> re.Pattern[str] | None:
         body = body[: context.start()]
     if len(body) < _HINT_CHARS:
         return None
-    try:
-        return re.compile(head + body)
-    except re.error:
-        return None
+    return head + body
 
 
 _HINT_CHARS = 3
@@ -156,27 +176,73 @@ def _tokens_in(
     """The token patterns (of ``among``, by default all) that may match on some line of
     ``text``: a file searched once per format instead of every line once per format, and
     first for the text every match of a format holds (``Q~``, ``_live_``), which a
-    search for a string finds faster than the pattern does."""
-    hint_of = _hint_of()
+    search for a string finds faster than the pattern does. A format and its hint are
+    compiled only when the text holds that literal (every shipped hint compiles: a
+    test checks it)."""
+    formats = _formats()
     found = []
     folded: str | None = None
-    for pattern in _token_patterns() if among is None else among:
-        hint = hint_of[pattern]
-        if hint is not None:
-            needed = required_literal(hint.pattern)
-            if needed is not None:
-                literal, caseless = needed
+    for source in _token_sources() if among is None else [p.pattern for p in among]:
+        f = formats[source]
+        if f.hint_text is not None:
+            if f.literal is not None:
                 haystack = text
-                if caseless:
+                if f.caseless:
                     if folded is None:
                         folded = caseless_text(text)
                     haystack = folded
-                if literal not in haystack:
+                if f.literal not in haystack:
                     continue
-            if hint.search(text) is None:
+            elif f.starts is not None and not any(s in text for s in f.starts):
+                continue  # (AKIA|ASIA)…: one of these
+            hint = f.hint if f.hint_ready else f.compile_hint()
+            if hint is not None and hint.search(text) is None:
                 continue
-        found.append(pattern)
+        found.append(f.pattern if f.pattern is not None else f.compile_pattern())
     return tuple(found)
+
+
+class _Format:
+    """A token format's prefilters, read once; its hint and pattern compiled when a
+    text passes the prefilters before them."""
+
+    __slots__ = (
+        "caseless",
+        "hint",
+        "hint_ready",
+        "hint_text",
+        "literal",
+        "pattern",
+        "source",
+        "starts",
+    )
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.hint_text = _hint_text(source)
+        needed = required_literal(self.hint_text) if self.hint_text is not None else None
+        self.literal: str | None = needed[0] if needed is not None else None
+        self.caseless = needed is not None and needed[1]
+        self.starts = (
+            match_starts(self.hint_text) if self.hint_text is not None and needed is None else None
+        )
+        self.hint_ready = False
+        self.hint: re.Pattern[str] | None = None
+        self.pattern: re.Pattern[str] | None = None
+
+    def compile_hint(self) -> re.Pattern[str] | None:
+        self.hint = _hint(self.source)
+        self.hint_ready = True
+        return self.hint
+
+    def compile_pattern(self) -> re.Pattern[str]:
+        self.pattern = pattern = _compiled(self.source)
+        return pattern
+
+
+@functools.lru_cache(maxsize=1)
+def _formats() -> dict[str, _Format]:
+    return {source: _Format(source) for source in _token_sources()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -259,11 +325,6 @@ class _Hints:
         return part
 
 
-@functools.lru_cache(maxsize=1)
-def _hint_of() -> dict[re.Pattern[str], re.Pattern[str] | None]:
-    return dict(_token_hints())
-
-
 def _naming_lines(text: str) -> set[int]:
     """The lines (from 0) of ``text`` that hold one of :func:`_name_terms` once upper
     case and without ``_``, ``-`` and ``.``, as :func:`knowledge.is_credential_name`
@@ -329,7 +390,9 @@ def _ranges(line: str, hints: _Hints | None = None, index: int = 0) -> list[tupl
             ):
                 continue  # a call, a subscript or an attribute: code, not a literal
             out.append((m.start(group), end))
-        m2 = _DOCKER_ENV.rx.match(head)
+        # what every _DOCKER_ENV match starts with (no other character folds to these)
+        docker = head.lstrip(" \t")[:3].upper() in ("ENV", "ARG")
+        m2 = _DOCKER_ENV.rx.match(head) if docker else None
         if m2 and knowledge.is_credential_name(m2.group("name")) and _secret(m2.group("v")):
             out.append(m2.span("v"))
     if names and "--" in head:
@@ -416,7 +479,7 @@ def _masked(lines: Sequence[str], hints: _Hints | None) -> list[str]:
             in_key = True
         # a `name:` line only matters when it names a credential or follows one closely
         near = named or i - credential_name_at <= 3
-        m = _ENV_NAME.rx.match(line) if near else None
+        m = _ENV_NAME.rx.match(line) if near and "name:" in line else None
         if m:
             credential_name_at = i if knowledge.is_credential_name(m.group("name")) else -10
         elif near and i - credential_name_at <= 3:

@@ -65,3 +65,18 @@ def test_the_shipped_rules_directory_is_copied_intact(tmp_path: Path) -> None:
     copy = tmp_path / "rules"
     shutil.copytree(databundle.directories()[0], copy)
     assert databundle.is_current(copy)
+
+
+def test_derived_data_is_served_only_with_a_current_bundle(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("b: 2\na: 1\n", encoding="utf-8")
+    seen: list[object] = []
+
+    def derive(files: list[tuple[str, object]]) -> dict[str, object]:
+        seen.append(files)
+        return {"n": len(files)}
+
+    databundle.write(tmp_path, derive)
+    assert seen == [[["a.yaml", {"a": 1, "b": 2}]]]  # the data as the bundle holds it
+    assert databundle.load_with_derived(tmp_path) == ([("a.yaml", {"a": 1, "b": 2})], {"n": 1})
+    (tmp_path / "a.yaml").write_text("a: 3\n", encoding="utf-8")
+    assert databundle.load_with_derived(tmp_path) == ([("a.yaml", {"a": 3})], {})

@@ -351,3 +351,33 @@ def test_a_text_without_tokens_is_masked_as_line_by_line(lines: list[str]) -> No
     with pytest.MonkeyPatch.context() as m:
         expected = _masked_line_by_line(lines, m)
     assert mask_lines(lines) == expected
+
+
+_DOCKER_CHARS = st.sampled_from(
+    [
+        " ",
+        "\t",
+        "ENV",
+        "env",
+        "Arg",
+        "ARG",
+        "\u212a",
+        "\u017f",
+        "\u0131",
+        "name:",
+        "=",
+        "x",
+        "HF_TOKEN",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DOCKER_CHARS, max_size=12).map("".join))
+def test_line_patterns_are_tried_only_where_their_start_is(line: str) -> None:
+    from mlsec_lint import redact
+
+    if redact._DOCKER_ENV.rx.match(line):
+        assert line.lstrip(" \t")[:3].upper() in ("ENV", "ARG")
+    if redact._ENV_NAME.rx.match(line):
+        assert "name:" in line

@@ -12,7 +12,7 @@ from mlsec_lint import knowledge
 from mlsec_lint.engine.classifiers import CLASSIFIERS
 from mlsec_lint.engine.literals import may_match
 from mlsec_lint.engine.predicates import VALUE_OPS, _as_text, _norm
-from mlsec_lint.engine.rules import Rule
+from mlsec_lint.engine.rules import Rule, parse_rule
 from mlsec_lint.facts import Fact
 from mlsec_lint.model import Finding, FixPlan, Span
 from mlsec_lint.source import excerpt
@@ -148,6 +148,12 @@ _BOOLEANS = frozenset({"true", "false"})
 def _keys(path: Any) -> tuple[Any, ...] | None:
     if not isinstance(path, str) or path.startswith("$root"):
         return None
+    return _plain_keys(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_keys(path: str) -> tuple[Any, ...] | None:
+    """The keys of a path of plain keys and indexes, else None."""
     try:
         segs = parse_path(path)
     except ValueError:
@@ -161,6 +167,11 @@ def _each_keys(path: Any) -> tuple[tuple[Any, ...], str] | None:
     """``a.b.*`` / ``a.b[*]``: the plain keys of the container and how to iterate it."""
     if not isinstance(path, str) or path.startswith("$root"):
         return None
+    return _container_keys(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _container_keys(path: str) -> tuple[tuple[Any, ...], str] | None:
     try:
         segs = parse_path(path)
     except ValueError:
@@ -275,36 +286,41 @@ def _guards(spec: Any) -> list[Clause]:
         branches = [_guards(child) for child in spec["any"]]
         if not all(branches):
             return []  # a branch with no guard: nothing is implied
+        # each branch's clauses, most selective first (ties in their order)
+        ordered = [
+            sorted(clauses, key=_score) if len(clauses) > 1 else clauses for clauses in branches
+        ]
+        singles = [[_single_path(c) for c in clauses] for clauses in ordered]
         # a path that every branch tests the value of: one memoizable guard (see _Plan)
-        shared = set.intersection(
-            *({p for c in clauses if (p := _single_path(c)) is not None} for clauses in branches)
-        )
+        shared = set.intersection(*({p for p in paths if p is not None} for paths in singles))
         if shared:
             path = min(shared, key=repr)
             best = [
-                min((c for c in clauses if _single_path(c) == path), key=_score)
-                for clauses in branches
+                next(c for c, p in zip(clauses, paths, strict=True) if p == path)
+                for clauses, paths in zip(ordered, singles, strict=True)
             ]
         else:
-            best = [min(clauses, key=_score) for clauses in branches]
+            best = [clauses[0] for clauses in ordered]
         found = [_either(best)]
         # every clause of a branch holds when the branch does: the j-th most selective
         # clause of each branch (its last when it has fewer) is another necessary
         # condition, and one that tests other fields (``kwargs.verify`` as well as
         # ``function``) rules out facts the first let through
-        ordered = [sorted(clauses, key=_score) for clauses in branches]
         for j in range(1, min(_MORE_CLAUSES, max(map(len, ordered)))):
             clause = _either([cs[min(j, len(cs) - 1)] for cs in ordered])
             if clause not in found:
                 found.append(clause)
         return found
-    keys = _keys(spec.get("path"))
-    if keys is None and spec.get("exists") is not False:
-        each = _each_keys(spec.get("path"))
-        test = _value_test(spec)
+    path = spec.get("path")
+    exists = spec.get("exists")
+    if not isinstance(path, str) or exists is False:
+        return []  # a combinator without a guard (``not``, ``some``), or an absence
+    keys = _keys(path)
+    if keys is None:
+        each = _each_keys(path)
+        test = _value_test(spec) if each is not None else None
         if each is not None and test is not None:
             return [(("some", each[0], test, each[1]),)]  # some item passes the test
-    if keys is None or spec.get("exists") is False:
         return []
     if "equals" in spec or "in" in spec:
         values = _scalar_values(spec["equals"] if "equals" in spec else spec["in"])
@@ -313,7 +329,7 @@ def _guards(spec: Any) -> list[Clause]:
     test = _value_test(spec)
     if test is not None:
         return [((test.kind, keys, test),)]
-    if spec.get("exists") is True or any(op in _VALUE_OPS for op in spec):
+    if exists is True or any(op in _VALUE_OPS for op in spec):
         return [(("has", keys),)]  # value operators only hold for values that exist
     return []
 
@@ -366,13 +382,62 @@ def _value_test(spec: dict[str, Any]) -> ValueTest | None:
 
 
 def rule_guards(rule: Rule) -> list[Clause]:
-    """Guards of a rule from its ``select`` and ``when`` (none for ``each`` rules)."""
+    """Guards of a rule from its ``select`` and ``when`` (none for ``each`` rules); a
+    built-in rule's bundle holds them (:func:`encode_guards`)."""
+    if rule.guards is not None:
+        return decode_guards(rule.guards)
     found: list[Clause] = []
     for path, value in (rule.select_spec or {}).items():
         found.extend(_guards({"path": path, "in": value if isinstance(value, list) else [value]}))
     if rule.each is None:
         found.extend(_guards(rule.when_spec))
     return sorted(found, key=_score)
+
+
+def encode_guards(clauses: list[Clause]) -> list[list[list[Any]]]:
+    """Guards as JSON data (tuples as lists, value sets sorted), for a bundle."""
+    out = []
+    for clause in clauses:
+        atoms: list[list[Any]] = []
+        for atom in clause:
+            kind, keys = atom[0], list(atom[1])
+            if kind == "in":
+                atoms.append([kind, keys, sorted(atom[2], key=repr)])
+            elif kind == "has":
+                atoms.append([kind, keys])
+            elif kind == "some":
+                atoms.append([kind, keys, atom[2].kind, list(atom[2].items), atom[3]])
+            else:  # "re" / "is": a test of that kind
+                atoms.append([kind, keys, list(atom[2].items)])
+        out.append(atoms)
+    return out
+
+
+def derived_data(files: list[tuple[str, Any]]) -> dict[str, Any]:
+    """What a bundle of built-in rules holds besides the files (see
+    :data:`mlsec_lint.databundle.DERIVERS`): each rule's index guards, which take a
+    one-file scan longer to derive than to read."""
+    rules = [parse_rule(data, name) for name, data in files]
+    return {"guards": {r.id: encode_guards(rule_guards(r)) for r in rules}}
+
+
+def decode_guards(data: Any) -> list[Clause]:
+    """The guards :func:`encode_guards` wrote."""
+    out: list[Clause] = []
+    for clause in data:
+        atoms: list[Atom] = []
+        for atom in clause:
+            kind, keys = atom[0], tuple(atom[1])
+            if kind == "in":
+                atoms.append((kind, keys, frozenset(atom[2])))
+            elif kind == "has":
+                atoms.append((kind, keys))
+            elif kind == "some":
+                atoms.append((kind, keys, ValueTest(atom[2], atom[3]), atom[4]))
+            else:
+                atoms.append((kind, keys, ValueTest(kind, atom[2])))
+        out.append(tuple(atoms))
+    return out
 
 
 def _atom_holds(data: Any, atom: Atom) -> bool:

@@ -60,6 +60,10 @@ class Rule(Struct, frozen=True):
     builtin: bool = True
     fix: FixSpec | None = None
     """How findings of the rule are fixed (``fix:``; see mlsec_lint.fix.spec)."""
+    guards: Any = None
+    """The index guards of a built-in rule as its bundle holds them (derived from
+    ``select`` and ``when`` when the bundle was written), or None: derived when needed
+    (see mlsec_lint.engine.evaluate.rule_guards)."""
 
     @property
     def help_uri(self) -> str:
@@ -78,10 +82,10 @@ class Rule(Struct, frozen=True):
 rule_files = databundle.yaml_files
 
 
-def parse_rule(data: Any, source: str, builtin: bool = True) -> Rule:
+def parse_rule(data: Any, source: str, builtin: bool = True, guards: Any = None) -> Rule:
     """Build a Rule from a parsed YAML mapping. Raises MlsecLintError with the file name."""
     try:
-        return _parse_rule(data, source, builtin)
+        return _parse_rule(data, source, builtin, guards)
     except (RuleSyntaxError, KeyError, TypeError, ValueError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise MlsecLintError(f"invalid rule {source}: {detail}") from None
@@ -126,7 +130,7 @@ def _user_condition(spec: Any) -> Cond:
         predicates.USER_PATTERNS["limit"] = None
 
 
-def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
+def _parse_rule(data: Any, source: str, builtin: bool, guards: Any = None) -> Rule:
     if not isinstance(data, dict):
         raise ValueError("a rule file must contain a mapping")
     cond: Any = LazyCondition if builtin else _user_condition
@@ -164,6 +168,7 @@ def _parse_rule(data: Any, source: str, builtin: bool) -> Rule:
         source=source,
         builtin=builtin,
         fix=parse_fix(data["fix"], cond) if data.get("fix") is not None else None,
+        guards=guards,
     )
 
 
@@ -233,11 +238,19 @@ def builtin_rules() -> tuple[Rule, ...]:
 
 
 def load_builtin(directory: Path) -> tuple[Rule, ...]:
-    """Rules of a built-in rules directory, through its bundle when that is current."""
+    """Rules of a built-in rules directory, through its bundle when that is current
+    (with the index guards derived when it was written)."""
     base = str(directory)
+    files, derived = databundle.load_with_derived(directory)
+    guards = derived.get("guards") or {}
     return tuple(
-        parse_rule(data, os.path.join(base, *name.split("/")), True)
-        for name, data in databundle.load(directory)
+        parse_rule(
+            data,
+            os.path.join(base, *name.split("/")),
+            True,
+            guards.get(data.get("id")) if isinstance(data, dict) else None,
+        )
+        for name, data in files
     )
 
 

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlsec_lint.engine.literals import caseless_text, may_match, required_literal
+from mlsec_lint.engine.literals import (
+    caseless_text,
+    match_starts,
+    may_match,
+    required_literal,
+    required_prefixes,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,6 +51,8 @@ def _hint_patterns() -> list[str]:
 @given(data=st.data())
 def test_every_match_of_a_hint_holds_its_literal(pattern: str, data: st.DataObject) -> None:
     text = data.draw(st.from_regex(pattern))
+    starts = match_starts(pattern)
+    assert starts is None or any(s in text for s in starts)
     assert re.search(pattern, text)
     needed = required_literal(pattern)
     if needed is not None:
@@ -69,6 +77,61 @@ def test_a_pattern_may_match_only_where_its_literal_is(
     assert may_match(pattern, text) is possible
     if not possible:
         assert re.search(pattern, text) is None
+
+
+_PREFIXED = [
+    (r"^(requests|httpx)\.get", ("requests", "httpx")),
+    (r"^(?:ab?|c\.d)", ("a", "c.d")),
+    (r"^(a\.b|c\d)x", ("a.b", "c")),
+    (r"^(ab|cd)+e", ("ab", "cd")),
+    (r"^(mlflow\.(tracking\.)?Client|openai\.)", ("mlflow.", "openai.")),
+    (r"^(a|b)?c", None),  # the group may be absent
+    (r"^(ab|cd){0,2}e", None),
+    (r"^(ab|cd)\.|x", None),  # an alternative at the top level
+    (r"^(ab|[cd]e)", None),  # an alternative that starts with a class
+    (r"^(ab|(cd|ef))", ("ab", "cd", "ef")),
+    (r"^(a|b)\.x$|^(c|a)y", ("a", "b", "c")),  # every alternative anchored
+    (r"^(boto3|aioboto3)(\.session)?\.(client)", ("boto3", "aioboto3")),
+    (r"^((x|y)?z|w)", None),
+    (r"^(?i:ab|cd)", None),
+    (r"(?m)^(ab|cd)", None),
+    (r"(^|\.)(ab|cd)", None),
+]
+
+
+@pytest.mark.parametrize(("pattern", "prefixes"), _PREFIXED)
+def test_the_texts_an_anchored_pattern_starts_with(
+    pattern: str, prefixes: tuple[str, ...] | None
+) -> None:
+    assert required_prefixes(pattern) == prefixes
+
+
+@pytest.mark.parametrize("pattern", [p for p, _ in _PREFIXED])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_match_of_an_anchored_pattern_has_its_prefix(
+    pattern: str, data: st.DataObject
+) -> None:
+    text = data.draw(st.from_regex(pattern))
+    assert re.search(pattern, text)
+    assert may_match(pattern, text)
+    if required_prefixes(pattern) is not None:
+        assert not may_match(pattern, "z" + text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "starts"),
+    [
+        ("(AKIA|ASIA)[0-9A-Z]{16}", ("AKIA", "ASIA")),
+        ("(gh[pousr]_[a-z]{36}|github_pat_[a-z]{60,})", ("gh", "github_pat_")),
+        ("hf_[a-z]+", ("hf_",)),
+        ("(a|bc)d", None),  # a start too short to rule texts out
+        ("(?i)(abc|def)", None),
+        ("[ab]cd", None),
+    ],
+)
+def test_the_texts_every_match_starts_with(pattern: str, starts: tuple[str, ...] | None) -> None:
+    assert match_starts(pattern) == starts
 
 
 def _rule_patterns() -> list[str]:

@@ -43,3 +43,23 @@ def test_bundle_and_yaml_give_the_same_rules(tmp_path: Path) -> None:
         return (r.id, r.title, r.message, r.docs, r.references, r.severity, r.target)
 
     assert [strip(r) for r in via_bundle] == [strip(r) for r in via_yaml]
+
+
+def test_bundled_guards_are_the_guards_the_rules_imply() -> None:
+    from mlsec_lint.engine.evaluate import rule_guards
+    from mlsec_lint.records import replace
+
+    rules = R.builtin_rules()
+    assert all(r.guards is not None for r in rules), "run: python -m mlsec_lint.databundle"
+    for rule in rules:
+        assert rule_guards(rule) == rule_guards(replace(rule, guards=None)), rule.id
+    assert any(rule_guards(r) for r in rules)
+
+
+def test_a_stale_bundle_gives_no_guards(tmp_path: Path) -> None:
+    copy = tmp_path / "rules"
+    shutil.copytree(datadirs.builtin_rules_dir(), copy)
+    assert all(r.guards is not None for r in R.load_builtin(copy))
+    target = copy / "py" / "MLS-PY-002.yaml"
+    target.write_text(target.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert all(r.guards is None for r in R.load_builtin(copy))
