@@ -4,7 +4,7 @@ Importing a YAML library and parsing ~100 small files costs tens of milliseconds
 start, which a pre-commit hook pays on every commit. Each data directory therefore holds
 a ``_bundle.json`` with the parsed files and a checksum of their bytes. A bundle is used
 only when the checksum matches the files on disk, so an edited rule or table is never
-served stale; otherwise the YAML is read (and ``python -m mlsec_lint.databundle``
+served stale; otherwise the YAML is read (and ``python -m mlsec_lint.bundles``
 rewrites the bundles; a test checks they are current).
 
 The checksum guards against stale data, not against tampering (whoever can edit these
@@ -13,7 +13,6 @@ files can edit the program), so a CRC is enough and avoids loading OpenSSL at st
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import zlib
@@ -142,29 +141,3 @@ def directories() -> list[Path]:
     from mlsec_lint.datadirs import DATA_DIR, builtin_rules_dir
 
     return [builtin_rules_dir(), DATA_DIR]
-
-
-DERIVERS = {"rules": "mlsec_lint.engine.evaluate:derived_data"}
-"""What is derived from a data directory's files when it is bundled, by directory name:
-the index guards of the built-in rules. Named rather than imported: reading bundles
-must not depend on the rule engine, which reads rules through this module."""
-
-
-def deriver(directory: Path) -> Callable[[list[tuple[str, Any]]], Any] | None:
-    """The function :data:`DERIVERS` names for ``directory`` (None: nothing derived)."""
-    from mlsec_lint.datadirs import builtin_rules_dir
-
-    name = "rules" if directory == builtin_rules_dir() else directory.name
-    target = DERIVERS.get(name)
-    if target is None:
-        return None
-    module, _, attribute = target.partition(":")
-    found: Callable[[list[tuple[str, Any]]], Any] = getattr(
-        importlib.import_module(module), attribute
-    )
-    return found
-
-
-if __name__ == "__main__":  # pragma: no cover - developer entry point
-    for d in directories():
-        print(write(d, deriver(d)))

@@ -13,7 +13,7 @@ from mlsec_lint.errors import MlsecLintError
 
 @pytest.mark.parametrize("directory", databundle.directories(), ids=lambda d: d.name)
 def test_bundles_are_current(directory: Path) -> None:
-    assert databundle.is_current(directory), "run: python -m mlsec_lint.databundle"
+    assert databundle.is_current(directory), "run: python -m mlsec_lint.bundles"
 
 
 @pytest.mark.parametrize("directory", databundle.directories(), ids=lambda d: d.name)

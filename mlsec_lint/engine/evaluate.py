@@ -415,7 +415,7 @@ def encode_guards(clauses: list[Clause]) -> list[list[list[Any]]]:
 
 def derived_data(files: list[tuple[str, Any]]) -> dict[str, Any]:
     """What a bundle of built-in rules holds besides the files (see
-    :data:`mlsec_lint.databundle.DERIVERS`): each rule's index guards, which take a
+    :mod:`mlsec_lint.bundles`): each rule's index guards, which take a
     one-file scan longer to derive than to read."""
     rules = [parse_rule(data, name) for name, data in files]
     return {"guards": {r.id: encode_guards(rule_guards(r)) for r in rules}}

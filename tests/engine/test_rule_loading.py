@@ -50,7 +50,7 @@ def test_bundled_guards_are_the_guards_the_rules_imply() -> None:
     from mlsec_lint.records import replace
 
     rules = R.builtin_rules()
-    assert all(r.guards is not None for r in rules), "run: python -m mlsec_lint.databundle"
+    assert all(r.guards is not None for r in rules), "run: python -m mlsec_lint.bundles"
     for rule in rules:
         assert rule_guards(rule) == rule_guards(replace(rule, guards=None)), rule.id
     assert any(rule_guards(r) for r in rules)
