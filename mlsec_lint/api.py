@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from mlsec_lint import GC_THRESHOLD
 from mlsec_lint.analyze import analyze
 from mlsec_lint.discovery import (
     RealPaths,
@@ -376,7 +377,7 @@ def scan(options: ScanOptions) -> Scan:
     # given back at its end, unless the caller had frozen objects: those it leaves as
     # they are (and the scan then freezes nothing).
     threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], _GC_THRESHOLD), *threshold[1:])
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
     thawed = gc.get_freeze_count() == 0
     if options.overlay:
         _OVERLAY.update(options.overlay)
@@ -387,9 +388,6 @@ def scan(options: ScanOptions) -> Scan:
         gc.set_threshold(*threshold)
         if thawed:
             gc.unfreeze()
-
-
-_GC_THRESHOLD = 10_000
 
 
 def _scan(options: ScanOptions) -> Scan:

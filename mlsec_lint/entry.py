@@ -58,6 +58,13 @@ def _flush(stream: object) -> bool:
 
 def main() -> None:
     """Console-script entry point."""
+    import gc
+
+    from mlsec_lint import GC_THRESHOLD
+
+    # start-up (imports, rules) allocates many objects and leaves no cycles: the scan's
+    # collection threshold applies from the first import
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     code = run(sys.argv[1:])
     if not _flush(sys.stdout):
         _flush(sys.stderr)
