@@ -178,7 +178,8 @@ def _apply_yaml_groups(
         if done:
             ids = {id(g) for g in done}
             try:
-                verify(before, after, [p for g, p in shifted if id(g) in ids])
+                plans = [p for g, p in shifted if id(g) in ids]
+                verify(before, after, plans, _yaml_file(before).plain_documents())
             except Unfixable:
                 after, done, fails = _region(before, shifted, verify_each=True)
         failed.extend(fails)

@@ -12,7 +12,6 @@ the intended place.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterator
@@ -75,6 +74,7 @@ class YamlFile:
             raise Unfixable(f"the file does not parse ({exc.message})") from None
         if self.stream.stopped is not None:
             raise Unfixable("the file is too large or too deep to check a fix; not written")
+        self._plain: list[Any] | None = None
         self.parents: dict[int, Any] = {}
         self.by_span: dict[Span, PDict] = {}
         """Mappings by their exact span, and by the span of the key that holds them (from
@@ -101,8 +101,11 @@ class YamlFile:
         return _json(value) if self.json else render_value(value)
 
     def plain_documents(self) -> list[Any]:
-        """The documents as plain data, as :func:`verify` compares them."""
-        return [_plain(d.value) for d in self.stream.docs]
+        """The documents as plain data, as :func:`verify` compares them (built once: a
+        report proves each finding's fix on its own, from the same file; only read)."""
+        if self._plain is None:
+            self._plain = [_plain(d.value) for d in self.stream.docs]
+        return self._plain
 
     def regions(self) -> list[tuple[int, int]]:
         """First and last line of each document's text (its ``---`` line and the comments
@@ -314,14 +317,6 @@ def _walk(node: Any, parent: Any) -> Iterator[tuple[Any, Any]]:
 
 
 # ------------------------------------------------------------------ verification
-@functools.lru_cache(maxsize=8)
-def _load_before(text: str) -> list[Any]:
-    """:func:`_load_all` of a text fixes start from, remembered: a report proves each
-    finding's fix on its own, so the same file is the starting point of many (the
-    result is only read)."""
-    return _load_all(text)
-
-
 def _load_all(text: str) -> list[Any]:
     """The documents of ``text`` as plain data, read by the scanner's own YAML reader
     (libyaml when nesting is shallow, bounded otherwise): a fix is checked against the
@@ -392,7 +387,7 @@ def verify(before: str, after: str, plans: list[FixPlan], old: list[Any] | None 
                 pass  # YAML flow style, not JSON
             else:
                 raise Unfixable("the fixed file would not be valid JSON; not written")
-    old = old if old is not None else _load_before(before)
+    old = old if old is not None else _load_all(before)
     new = _load_all(after)
     if len(old) != len(new):
         raise Unfixable("the fix would change the number of documents")
