@@ -382,7 +382,7 @@ def scan(options: ScanOptions) -> Scan:
     if options.overlay:
         _OVERLAY.update(options.overlay)
     try:
-        return _scan(options)
+        return _scan(options, freeze=thawed)
     finally:
         _OVERLAY.clear()
         gc.set_threshold(*threshold)
@@ -390,10 +390,10 @@ def scan(options: ScanOptions) -> Scan:
             gc.unfreeze()
 
 
-def _scan(options: ScanOptions) -> Scan:
+def _scan(options: ScanOptions, freeze: bool) -> Scan:
+    """``freeze``: keep each file's analysis out of the collector (see :func:`scan`)."""
     import gc
 
-    freeze = gc.get_freeze_count() == 0  # a caller's frozen objects: see scan
     all_rules = (
         list(options.rules) if options.rules is not None else load_ruleset(options.rule_dirs)
     )
