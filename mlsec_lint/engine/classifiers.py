@@ -192,18 +192,12 @@ def is_credential_value(value: Any) -> bool:
     s = _s(value)
     if s is None:
         return False
-    if not _FORMATS_SEARCHED[0]:
-        # until a value may hold a token, the one pattern of all formats (the largest
-        # the rules use) is not compiled: most one-file scans never need it
-        if not _may_hold_token(s):
-            return False
-        _FORMATS_SEARCHED[0] = True
+    # until a value may hold a token, the one pattern of all formats (the largest the
+    # rules use) is not compiled: most one-file scans never need it; once it is, one
+    # search with it is faster than :func:`_may_hold_token`
+    if not knowledge.any_credential_value.cache_info().currsize and not _may_hold_token(s):
+        return False
     return knowledge.credential_value_kind(s) is not None
-
-
-_FORMATS_SEARCHED = [False]
-"""Whether a value has been searched for every credential format (the combined pattern
-is compiled then, and one search with it is faster than :func:`_may_hold_token`)."""
 
 
 def _may_hold_token(text: str) -> bool:
